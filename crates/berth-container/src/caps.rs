@@ -1,0 +1,1 @@
+//! Capabilities: see the security helper.
