@@ -1,8 +1,24 @@
 //! berth-cgroups: one container's cgroup across v1, v2 and hybrid hierarchies.
+//!
+//! `Manager::new` detects, per controller, which hierarchy holds it (from one read of
+//! /proc/self/mountinfo); the other calls read and write control files directly.
 
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("cgroup: {0}")]
-    Other(String),
-}
-pub type Result<T> = std::result::Result<T, Error>;
+mod devices;
+mod error;
+mod fsio;
+mod layout;
+mod manager;
+mod resources;
+mod stats;
+mod units;
+
+pub use error::{Error, Result};
+pub use layout::Version;
+pub use manager::Manager;
+pub use stats::{
+    Blkio, BlkioEntry, Cpu, CpuUsage, Hugetlb, Memory, MemoryEntry, Pids, Stats, Throttling,
+};
+pub use units::{parse_memory_size, shares_to_weight};
+
+#[cfg(test)]
+mod v2_tests;

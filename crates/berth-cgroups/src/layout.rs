@@ -1,0 +1,237 @@
+//! Detects where each cgroup controller lives from one read of /proc/self/mountinfo.
+//! A controller bound to a v1 hierarchy is used there; the rest come from cgroup2 (hybrid
+//! hosts put some controllers, e.g. hugetlb, only on /sys/fs/cgroup/unified).
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Controllers berth manages on v1. Named hierarchies (name=systemd) are not joined, as runc's
+/// cgroupfs driver does not join them either.
+pub(crate) const V1_CONTROLLERS: &[&str] = &[
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "memory",
+    "devices",
+    "freezer",
+    "net_cls",
+    "net_prio",
+    "blkio",
+    "perf_event",
+    "hugetlb",
+    "pids",
+    "rdma",
+    "misc",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Version {
+    V1,
+    V2,
+}
+
+/// One mounted cgroup hierarchy as seen in mountinfo.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Mount {
+    pub version: Version,
+    pub mount_point: PathBuf,
+    /// The hierarchy path visible at the mount point (not "/" inside cgroup namespaces).
+    pub root: String,
+    /// For v1: from the super options. For v2: filled from cgroup.controllers later.
+    pub controllers: Vec<String>,
+}
+
+/// Undoes mountinfo's octal escapes (\040 for space, etc).
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            let v = (b[i + 1] - b'0') as u32 * 64
+                + (b[i + 2] - b'0') as u32 * 8
+                + (b[i + 3] - b'0') as u32;
+            out.push(v as u8);
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Parses mountinfo text into cgroup mounts, first mount of each hierarchy winning.
+pub(crate) fn parse_mountinfo(text: &str) -> Vec<Mount> {
+    let mut mounts: Vec<Mount> = Vec::new();
+    for line in text.lines() {
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        let pre: Vec<&str> = pre.split(' ').collect();
+        let mut post = post.split(' ');
+        let (Some(fstype), Some(_src), Some(opts)) = (post.next(), post.next(), post.next()) else {
+            continue;
+        };
+        if pre.len() < 5 {
+            continue;
+        }
+        let root = unescape(pre[3]);
+        let mount_point = PathBuf::from(unescape(pre[4]));
+        match fstype {
+            "cgroup2" => {
+                if !mounts.iter().any(|m| m.version == Version::V2) {
+                    mounts.push(Mount {
+                        version: Version::V2,
+                        mount_point,
+                        root,
+                        controllers: vec![],
+                    });
+                }
+            }
+            "cgroup" => {
+                let controllers: Vec<String> = opts
+                    .split(',')
+                    .filter(|o| V1_CONTROLLERS.contains(o))
+                    .map(str::to_owned)
+                    .collect();
+                // Named-only hierarchies and repeated (bind) mounts of a controller are skipped.
+                let seen = mounts
+                    .iter()
+                    .any(|m| m.controllers.iter().any(|c| controllers.contains(c)));
+                if !controllers.is_empty() && !seen {
+                    mounts.push(Mount {
+                        version: Version::V1,
+                        mount_point,
+                        root,
+                        controllers,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    mounts
+}
+
+/// Parses /proc/self/cgroup into (controllers, path) pairs; the v2 line has no controllers.
+pub(crate) fn parse_proc_cgroup(text: &str) -> Vec<(Vec<String>, String)> {
+    text.lines()
+        .filter_map(|l| {
+            let mut it = l.splitn(3, ':');
+            let (_, ctrls, path) = (it.next()?, it.next()?, it.next()?);
+            let ctrls = ctrls
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect();
+            Some((ctrls, path.to_owned()))
+        })
+        .collect()
+}
+
+/// Resolves the container cgroup directory inside one hierarchy.
+/// Absolute `inner` is relative to the mount point (as runc does). A relative one is placed
+/// under the calling process's own cgroup in that hierarchy, from /proc/self/cgroup.
+pub(crate) fn resolve_dir(
+    m: &Mount,
+    inner: &str,
+    own: Option<&[(Vec<String>, String)]>,
+) -> Result<PathBuf> {
+    let rel = inner.trim_start_matches('/');
+    if inner.starts_with('/') {
+        return Ok(m.mount_point.join(rel));
+    }
+    let own = own.ok_or_else(|| Error::NoHierarchy {
+        source_name: "/proc/self/cgroup".into(),
+    })?;
+    let entry = own.iter().find(|(ctrls, _)| match m.version {
+        Version::V2 => ctrls.is_empty(),
+        Version::V1 => m.controllers.iter().any(|c| ctrls.contains(c)),
+    });
+    let own_path = entry.map(|(_, p)| p.as_str()).unwrap_or("/");
+    // The part of our own path that is visible under this mount.
+    let visible = own_path
+        .strip_prefix(m.root.as_str())
+        .unwrap_or(own_path)
+        .trim_start_matches('/');
+    Ok(m.mount_point.join(visible).join(rel))
+}
+
+/// Rejects cgroup paths that would escape the hierarchy.
+pub(crate) fn check_inner(inner: &str) -> Result<()> {
+    if inner.is_empty() || inner.split('/').any(|c| c == "..") || inner.contains('\0') {
+        return Err(crate::error::invalid(
+            "linux.cgroupsPath",
+            inner,
+            "must be non-empty and contain no '..' components",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn is_under(p: &Path, base: &Path) -> bool {
+    p.starts_with(base) && p != base
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HYBRID: &str = "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+42 31 0:32 / /mnt/mem\\040copy rw,relatime - cgroup cgroup rw,memory
+";
+
+    #[test]
+    fn hybrid_mounts() {
+        let m = parse_mountinfo(HYBRID);
+        assert_eq!(m.len(), 4, "{m:?}");
+        assert_eq!(m[0].controllers, vec!["cpu"]);
+        assert_eq!(m[1].controllers, vec!["cpuacct"]);
+        assert_eq!(m[2].mount_point, PathBuf::from("/sys/fs/cgroup/memory"));
+        assert_eq!(m[3].version, Version::V2);
+        assert_eq!(m[3].mount_point, PathBuf::from("/sys/fs/cgroup/unified"));
+    }
+
+    #[test]
+    fn comounted_and_escapes() {
+        let t =
+            "29 26 0:26 / /sys/fs/cgroup/cpu,cpuacct rw shared:10 - cgroup cgroup rw,cpu,cpuacct\n\
+                 30 26 0:27 /docker/abc /a\\040b rw - cgroup cgroup rw,memory\n";
+        let m = parse_mountinfo(t);
+        assert_eq!(m[0].controllers, vec!["cpu", "cpuacct"]);
+        assert_eq!(m[1].mount_point, PathBuf::from("/a b"));
+        assert_eq!(m[1].root, "/docker/abc");
+    }
+
+    #[test]
+    fn relative_paths_follow_own_cgroup() {
+        let m =
+            &parse_mountinfo("1 1 0:1 /docker/abc /cg/memory rw - cgroup cgroup rw,memory\n")[0];
+        let own = parse_proc_cgroup("4:memory:/docker/abc/sub\n0::/\n");
+        assert_eq!(
+            resolve_dir(m, "x/y", Some(&own)).unwrap(),
+            PathBuf::from("/cg/memory/sub/x/y")
+        );
+        assert_eq!(
+            resolve_dir(m, "/x", Some(&own)).unwrap(),
+            PathBuf::from("/cg/memory/x")
+        );
+        let v2 = &parse_mountinfo("1 1 0:1 / /cg rw - cgroup2 cgroup2 rw\n")[0];
+        let own = parse_proc_cgroup("0::/user.slice\n");
+        assert_eq!(
+            resolve_dir(v2, "c1", Some(&own)).unwrap(),
+            PathBuf::from("/cg/user.slice/c1")
+        );
+        assert!(check_inner("/a/../b").is_err());
+    }
+}
