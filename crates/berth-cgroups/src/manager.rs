@@ -189,11 +189,29 @@ impl Manager {
                 Version::V1
                     if n.controllers.iter().any(|c| c == "cpuset") && created.len() > first =>
                 {
-                    // New v1 cpusets start empty and refuse tasks: inherit the parent's sets.
-                    let top_parent = created[first].parent().unwrap_or(&n.mount).to_owned();
-                    let cpus = fsio::read(&top_parent.join("cpuset.cpus"))?;
-                    let mems = fsio::read(&top_parent.join("cpuset.mems"))?;
-                    for d in &created[first..] {
+                    // New v1 cpusets start empty and refuse tasks: copy from the nearest
+                    // ancestor that has both sets. Empty ancestors (a parent another start is
+                    // still filling) are filled too, so concurrent creates cannot race to "".
+                    let mut empty = vec![n.dir.clone()];
+                    let mut cur = n.dir.parent();
+                    let (cpus, mems) = loop {
+                        let Some(p) = cur.filter(|p| p.starts_with(&n.mount)) else {
+                            return Err(Error::Read {
+                                path: n.mount.join("cpuset.cpus"),
+                                source: std::io::Error::other(
+                                    "no ancestor cpuset has cpus and mems",
+                                ),
+                            });
+                        };
+                        let cpus = fsio::read(&p.join("cpuset.cpus"))?;
+                        let mems = fsio::read(&p.join("cpuset.mems"))?;
+                        if !cpus.trim().is_empty() && !mems.trim().is_empty() {
+                            break (cpus, mems);
+                        }
+                        empty.push(p.to_owned());
+                        cur = p.parent();
+                    };
+                    for d in empty.iter().rev() {
                         fsio::write(&d.join("cpuset.cpus"), cpus.trim())?;
                         fsio::write(&d.join("cpuset.mems"), mems.trim())?;
                     }
