@@ -83,15 +83,13 @@ pub(crate) fn parse_mountinfo(text: &str) -> Vec<Mount> {
         let root = unescape(pre[3]);
         let mount_point = PathBuf::from(unescape(pre[4]));
         match fstype {
-            "cgroup2" => {
-                if !mounts.iter().any(|m| m.version == Version::V2) {
-                    mounts.push(Mount {
-                        version: Version::V2,
-                        mount_point,
-                        root,
-                        controllers: vec![],
-                    });
-                }
+            "cgroup2" if !mounts.iter().any(|m| m.version == Version::V2) => {
+                mounts.push(Mount {
+                    version: Version::V2,
+                    mount_point,
+                    root,
+                    controllers: vec![],
+                });
             }
             "cgroup" => {
                 let controllers: Vec<String> = opts

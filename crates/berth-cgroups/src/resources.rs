@@ -678,7 +678,8 @@ fn hugetlb<L: Locate>(p: &mut Planner<L>, r: &LinuxResources) -> Result<()> {
     let (v, dir) = p.dir("hugetlb", "resources.hugepageLimits")?;
     for h in list {
         let size = h.page_size();
-        let ok = size.len() > 2
+        let ok = size.is_ascii()
+            && size.len() > 2
             && size.ends_with('B')
             && size[..size.len() - 2].chars().all(|c| c.is_ascii_digit())
             && matches!(&size[size.len() - 2..], "KB" | "MB" | "GB");

@@ -195,6 +195,22 @@ fn invalid_input_writes_nothing() {
             r#"{"pids": {"limit": 5}, "network": {"classID": 3}}"#,
             "net_cls",
         ),
+        (
+            r#"{"pids": {"limit": 5}, "hugepageLimits": [{"pageSize": "x\u00e9B", "limit": 1}]}"#,
+            "pageSize",
+        ),
+        (
+            r#"{"pids": {"limit": 5}, "cpu": {"quota": 10}}"#,
+            "cpu.quota",
+        ),
+        (
+            r#"{"pids": {"limit": 5}, "memory": {"swappiness": 101}}"#,
+            "swappiness",
+        ),
+        (
+            r#"{"pids": {"limit": 5}, "blockIO": {"weight": 2000}}"#,
+            "blockIO.weight",
+        ),
     ] {
         let e = m.apply(&res(json)).unwrap_err().to_string();
         assert!(e.contains(needle), "{json}: {e}");
