@@ -1,1 +1,331 @@
-//! Rootfs.
+//! The container's root file system: mounts, devices, pivot_root, masked and
+//! read-only paths, sysctls.
+//!
+//! Call order in the container init (see each function):
+//! `validate` (runtime, before fork) → `prepare` (new mount ns, before pivot)
+//! → `enter` → `mount_console` (if a terminal) → `finalize`.
+//!
+//! Every path from config.json is resolved inside the rootfs with openat2(2)
+//! `RESOLVE_IN_ROOT` ([`safe_path`]) and mounted onto the resulting fd, so a
+//! symlink or a race cannot redirect a mount to a host path.
+
+mod cgroup;
+mod devices;
+mod masked;
+pub mod mount_options;
+mod mounts;
+mod pivot;
+pub mod safe_path;
+mod sysctl;
+
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{open, OFlag};
+use nix::mount::{mount, MsFlags};
+use nix::sys::stat::{umask, Mode};
+use oci_spec::runtime::{LinuxNamespaceType, Mount, Spec};
+
+use crate::{invalid, Error, Result};
+
+pub use devices::{mount_console, DEFAULT_DEVICES};
+pub use mount_options::MountOptions;
+pub use pivot::enter;
+use safe_path::clean;
+
+/// What `prepare` needs.
+pub struct RootfsCtx<'a> {
+    pub spec: &'a Spec,
+    /// Absolute, canonical host path of `root.path`.
+    pub rootfs: &'a Path,
+    /// Mounts the runtime adds (generated /etc/hosts, /etc/resolv.conf, ...):
+    /// applied after the spec's, skipped when the spec mounts that destination.
+    pub extra_mounts: &'a [Mount],
+    /// mknod is not permitted: bind-mount device nodes from the host instead.
+    pub in_user_ns: bool,
+}
+
+/// Files below /proc that may be mount destinations (lxcfs-style overrides), as runc allows.
+const PROC_DEST_ALLOWED: &[&str] = &[
+    "/proc/cpuinfo",
+    "/proc/diskstats",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/swaps",
+    "/proc/uptime",
+    "/proc/loadavg",
+    "/proc/slabinfo",
+    "/proc/net/dev",
+    "/proc/sys/kernel/ns_last_pid",
+];
+
+fn propagation_flag(s: &str) -> Option<MsFlags> {
+    Some(match s {
+        "private" => MsFlags::MS_PRIVATE,
+        "rprivate" => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+        "shared" => MsFlags::MS_SHARED,
+        "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
+        "slave" => MsFlags::MS_SLAVE,
+        "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        "unbindable" => MsFlags::MS_UNBINDABLE,
+        "runbindable" => MsFlags::MS_UNBINDABLE | MsFlags::MS_REC,
+        _ => return None,
+    })
+}
+
+fn has_nul(p: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    p.as_os_str().as_bytes().contains(&0)
+}
+
+fn check_abs(field: &str, p: &Path) -> Result<()> {
+    if has_nul(p) {
+        return invalid!("{field} {:?} contains a NUL byte", p);
+    }
+    if !p.is_absolute() {
+        return invalid!("{field} {:?} must be an absolute path", p);
+    }
+    Ok(())
+}
+
+/// Validate and parse one mount; `field` is e.g. `mounts[3]`.
+fn check_mount(field: &str, m: &Mount) -> Result<MountOptions> {
+    let dest = m.destination();
+    check_abs(&format!("{field}.destination"), dest)?;
+    let cleaned = clean(dest);
+    if cleaned == Path::new("/") {
+        return invalid!(
+            "{field}.destination {:?}: mounting over the container's root is not allowed",
+            dest
+        );
+    }
+    let typ = m.typ().as_deref();
+    if let Some(t) = typ {
+        if t.is_empty() || t.contains('\0') {
+            return invalid!("{field}.type {t:?} is not a file system type");
+        }
+    }
+    let opts = mount_options::parse(typ, m.options().as_deref().unwrap_or(&[])).map_err(|e| {
+        Error::Invalid(format!(
+            "{field}.options (destination {}): {e}",
+            dest.display()
+        ))
+    })?;
+    if opts.bind {
+        match m.source() {
+            Some(s) if !s.as_os_str().is_empty() && !has_nul(s) => {}
+            _ => {
+                return invalid!(
+                    "{field}.source: a bind mount on {} needs a source path",
+                    dest.display()
+                )
+            }
+        }
+    }
+    let is_proc = !opts.bind && typ == Some("proc");
+    if cleaned.starts_with("/proc")
+        && !(is_proc && cleaned == Path::new("/proc"))
+        && !PROC_DEST_ALLOWED.iter().any(|a| cleaned == Path::new(a))
+    {
+        return invalid!(
+            "{field}.destination {:?}: mounts over /proc are not allowed",
+            dest
+        );
+    }
+    Ok(opts)
+}
+
+/// Before fork, in the runtime: reject bad mounts, devices, paths and sysctls
+/// with one-line errors naming the field.
+pub fn validate(spec: &Spec) -> Result<()> {
+    for (i, m) in spec.mounts().as_deref().unwrap_or(&[]).iter().enumerate() {
+        check_mount(&format!("mounts[{i}]"), m)?;
+    }
+    let Some(linux) = spec.linux() else {
+        return Ok(());
+    };
+    for (i, d) in linux.devices().as_deref().unwrap_or(&[]).iter().enumerate() {
+        let field = format!("linux.devices[{i}]");
+        check_abs(&format!("{field}.path"), d.path())?;
+        let cleaned = clean(d.path());
+        if !cleaned.starts_with("/dev") || cleaned == Path::new("/dev") {
+            return invalid!("{field}.path {:?} must be below /dev", d.path());
+        }
+        if devices::sflag(d.typ()).is_none() {
+            return invalid!(
+                "{field}.type {:?} must be one of c, b, u, p",
+                d.typ().as_str()
+            );
+        }
+        if !(0..=0xfff).contains(&d.major()) || !(0..=0xfffff).contains(&d.minor()) {
+            return invalid!(
+                "{field}: major {} / minor {} out of range",
+                d.major(),
+                d.minor()
+            );
+        }
+        if let Some(m) = d.file_mode() {
+            if m & !(0o7777 | libc::S_IFMT) != 0 {
+                return invalid!("{field}.fileMode {m:#o} is not a file mode");
+            }
+        }
+    }
+    for (field, paths) in [
+        ("linux.maskedPaths", linux.masked_paths()),
+        ("linux.readonlyPaths", linux.readonly_paths()),
+    ] {
+        for p in paths.as_deref().unwrap_or(&[]) {
+            check_abs(field, Path::new(p))?;
+        }
+    }
+    if let Some(s) = linux.sysctl() {
+        for (k, v) in s {
+            sysctl::check_key(k).map_err(Error::Invalid)?;
+            if v.contains('\0') {
+                return invalid!("linux.sysctl {k:?}: value contains a NUL byte");
+            }
+        }
+    }
+    if let Some(p) = linux.rootfs_propagation() {
+        if !p.is_empty() && propagation_flag(p).is_none() {
+            return invalid!("linux.rootfsPropagation {p:?} must be one of private, rprivate, shared, rshared, slave, rslave, unbindable, runbindable");
+        }
+    }
+    Ok(())
+}
+
+fn sys<E: Into<String>>(op: E) -> impl FnOnce(nix::Error) -> Error {
+    move |e| Error::sys(op, e)
+}
+
+/// In the container init, in its own mount namespace, before `enter`.
+///
+/// Makes `/` recursively slave (private when rootfsPropagation asks for
+/// private) so nothing propagates to the host, bind-mounts the rootfs onto
+/// itself, performs the spec mounts and then `extra_mounts`, creates the
+/// default devices, `linux.devices` and /dev symlinks (unless /dev is a bind
+/// mount), and applies `linux.rootfsPropagation`. Needs the host's /proc.
+pub fn prepare(ctx: &RootfsCtx) -> Result<()> {
+    let old = umask(Mode::empty());
+    let r = prepare_inner(ctx);
+    umask(old);
+    r
+}
+
+fn prepare_inner(ctx: &RootfsCtx) -> Result<()> {
+    let linux = ctx.spec.linux().as_ref();
+    let prop = linux
+        .and_then(|l| l.rootfs_propagation().as_deref())
+        .filter(|p| !p.is_empty());
+    let prop_flag = match prop {
+        Some(p) => match propagation_flag(p) {
+            Some(f) => Some(f),
+            None => return invalid!("linux.rootfsPropagation {p:?} is not a propagation type"),
+        },
+        None => None,
+    };
+    // Never shared here: pivot_root refuses a shared parent, and a shared
+    // copy of the host's / would leak every mount below back to the host.
+    let root_prop = if prop_flag.is_some_and(|f| f.contains(MsFlags::MS_PRIVATE)) {
+        MsFlags::MS_PRIVATE
+    } else {
+        MsFlags::MS_SLAVE
+    };
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        root_prop | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(sys("make / a recursive slave"))?;
+    mount(
+        Some(ctx.rootfs),
+        ctx.rootfs,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(sys(format!("bind mount rootfs {}", ctx.rootfs.display())))?;
+    let root = open(
+        ctx.rootfs,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(sys(format!("open rootfs {}", ctx.rootfs.display())))?;
+
+    let mut cg = cgroup::CgroupCtx::new(
+        linux
+            .and_then(|l| l.namespaces().as_ref())
+            .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::Cgroup)),
+    );
+    let spec_mounts = ctx.spec.mounts().as_deref().unwrap_or(&[]);
+    let dests: Vec<PathBuf> = spec_mounts.iter().map(|m| clean(m.destination())).collect();
+    let mut dev_is_bind = false;
+    for (i, m) in spec_mounts.iter().enumerate() {
+        let o = check_mount(&format!("mounts[{i}]"), m)?;
+        if o.bind && dests[i] == Path::new("/dev") {
+            dev_is_bind = true;
+        }
+        mounts::mount_one(root.as_fd(), m, &o, &mut cg)?;
+    }
+    for (i, m) in ctx.extra_mounts.iter().enumerate() {
+        let d = clean(m.destination());
+        if dests.contains(&d) {
+            log::debug!(
+                "extra mount on {} skipped: config.json mounts it",
+                d.display()
+            );
+            continue;
+        }
+        let o = check_mount(&format!("extra mount [{i}]"), m)?;
+        if o.bind && d == Path::new("/dev") {
+            dev_is_bind = true;
+        }
+        mounts::mount_one(root.as_fd(), m, &o, &mut cg)?;
+    }
+    if !dev_is_bind {
+        let has_kcore = nix::unistd::access("/proc/kcore", nix::unistd::AccessFlags::F_OK).is_ok();
+        let devs = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
+        devices::setup(root.as_fd(), devs, ctx.in_user_ns, has_kcore)?;
+    }
+    if let Some(f) = prop_flag {
+        mounts::set_propagation(root.as_fd(), f).map_err(sys("apply linux.rootfsPropagation"))?;
+    }
+    Ok(())
+}
+
+/// After `enter`: linux.sysctl (verified procfs writes), readonlyPaths
+/// (bind + read-only, other flags kept), maskedPaths (files: /dev/null,
+/// verified 1:3; directories: empty read-only tmpfs), root.readonly.
+///
+/// sysctls are written before readonlyPaths because the default readonly
+/// paths include /proc/sys; masking comes after read-only binds as in runc.
+/// Needs /proc mounted in the container when sysctls or masked paths exist.
+pub fn finalize(spec: &Spec) -> Result<()> {
+    let root = open(
+        "/",
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(sys("open /"))?;
+    if let Some(linux) = spec.linux() {
+        if let Some(s) = linux.sysctl() {
+            sysctl::apply(s)?;
+        }
+        masked::readonly_paths(
+            root.as_fd(),
+            linux.readonly_paths().as_deref().unwrap_or(&[]),
+        )?;
+        masked::masked_paths(root.as_fd(), linux.masked_paths().as_deref().unwrap_or(&[]))?;
+    }
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
+        masked::readonly_root(root.as_fd())?;
+    }
+    Ok(())
+}
