@@ -344,4 +344,38 @@ pub(crate) mod tests {
         ];
         load(&program(&rules), Path::new("/")).expect("verifier rejected the device program");
     }
+
+    /// Attaches a program on this host's cgroup2 hierarchy (device programs are enforced there
+    /// even on hybrid hosts) and checks that the kernel applies it to a process inside.
+    #[test]
+    fn attached_program_is_enforced_by_the_kernel() {
+        use std::io::Write as _;
+        let unified = Path::new("/sys/fs/cgroup/unified");
+        if unsafe { libc::geteuid() } != 0 || !unified.join("cgroup.procs").exists() {
+            eprintln!("skipping: needs root and cgroup2 at /sys/fs/cgroup/unified");
+            return;
+        }
+        let dir = unified.join(format!("berth-bpf-test-{}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        let rules = vec![
+            rule(false, LinuxDeviceType::A, None, None, "rwm"),
+            rule(true, LinuxDeviceType::C, Some(1), Some(3), "rw"), // /dev/null
+        ];
+        let result = (|| {
+            attach(&dir, &rules)?;
+            let mut c = std::process::Command::new("sh")
+                .arg("-c")
+                .arg("read go; echo x > /dev/null && echo null-ok; head -c1 /dev/zero > /dev/null 2>&1 || echo zero-denied")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            std::fs::write(dir.join("cgroup.procs"), c.id().to_string()).unwrap();
+            c.stdin.take().unwrap().write_all(b"go\n").unwrap();
+            Ok::<_, Error>(c.wait_with_output().unwrap())
+        })();
+        let _ = std::fs::remove_dir(&dir);
+        let out = String::from_utf8(result.unwrap().stdout).unwrap();
+        assert_eq!(out, "null-ok\nzero-denied\n");
+    }
 }

@@ -1,0 +1,491 @@
+//! Translation tests: the compiled program is run by a small classic-BPF
+//! interpreter against synthetic `seccomp_data`, so every operator and the
+//! chaining of action groups are checked without the kernel.
+
+use super::*;
+
+/// Run `prog` on (arch, nr, args) the way the kernel's seccomp does.
+fn run(prog: &[libc::sock_filter], arch: u32, nr: i64, args: [u64; 6]) -> u32 {
+    let mut data = [0u8; 64];
+    data[0..4].copy_from_slice(&(nr as i32).to_ne_bytes());
+    data[4..8].copy_from_slice(&arch.to_ne_bytes());
+    for (i, a) in args.iter().enumerate() {
+        data[16 + 8 * i..24 + 8 * i].copy_from_slice(&a.to_ne_bytes());
+    }
+    let mut acc: u32 = 0;
+    let mut pc = 0usize;
+    let mut steps = 0;
+    loop {
+        steps += 1;
+        assert!(steps < 100_000, "program loops");
+        let ins = prog[pc];
+        match ins.code {
+            BPF_LD_W_ABS => {
+                let o = ins.k as usize;
+                acc = u32::from_ne_bytes(data[o..o + 4].try_into().unwrap());
+                pc += 1;
+            }
+            0x54 => {
+                // BPF_ALU | BPF_AND | BPF_K
+                acc &= ins.k;
+                pc += 1;
+            }
+            BPF_JMP_JA => pc += 1 + ins.k as usize,
+            BPF_JMP_JEQ_K | 0x25 | BPF_JMP_JGE_K => {
+                let t = match ins.code {
+                    BPF_JMP_JEQ_K => acc == ins.k,
+                    0x25 => acc > ins.k,
+                    _ => acc >= ins.k,
+                };
+                pc += 1 + if t { ins.jt as usize } else { ins.jf as usize };
+            }
+            BPF_RET_K => return ins.k,
+            c => panic!("unexpected opcode {c:#x} at {pc}"),
+        }
+    }
+}
+
+fn nr(name: &str) -> i64 {
+    syscalls::number(name).unwrap()
+}
+
+fn plan(json: &str) -> Result<SeccompPlan> {
+    let s: LinuxSeccomp = serde_json::from_str(json).expect("test JSON parses");
+    SeccompPlan::new(&s)
+}
+
+fn call(p: &SeccompPlan, name: &str, args: [u64; 6]) -> u32 {
+    run(p.program(), native::AUDIT, nr(name), args)
+}
+
+const ERRNO: u32 = libc::SECCOMP_RET_ERRNO;
+const ALLOW: u32 = libc::SECCOMP_RET_ALLOW;
+
+#[test]
+fn default_and_errno_rules() {
+    let p = plan(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+            {"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":38},
+            {"names":["rmdir"],"action":"SCMP_ACT_ERRNO"},
+            {"names":["no_such_syscall_at_all"],"action":"SCMP_ACT_KILL"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(call(&p, "mkdirat", [0; 6]), ERRNO | 38);
+    assert_eq!(call(&p, "rmdir", [0; 6]), ERRNO | 1);
+    assert_eq!(call(&p, "getpid", [0; 6]), ALLOW);
+    assert!(!p.needs_notify());
+    assert_eq!(p.flags(), 0);
+}
+
+#[test]
+fn foreign_arch_and_x32_are_killed() {
+    let p = plan(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#).unwrap();
+    assert_eq!(call(&p, "getpid", [0; 6]), ALLOW);
+    assert_eq!(
+        run(p.program(), 0x4000_0003, 20, [0; 6]),
+        libc::SECCOMP_RET_KILL_PROCESS
+    );
+    if let Some(bit) = native::X32_BIT {
+        let x32 = nr("getpid") | i64::from(bit);
+        assert_eq!(
+            run(p.program(), native::AUDIT, x32, [0; 6]),
+            libc::SECCOMP_RET_KILL_PROCESS
+        );
+    }
+}
+
+#[test]
+fn every_operator() {
+    let p = plan(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+            {"names":["read"],"action":"SCMP_ACT_ERRNO","errnoRet":10,"args":[{"index":0,"value":5,"op":"SCMP_CMP_NE"}]},
+            {"names":["write"],"action":"SCMP_ACT_ERRNO","errnoRet":11,"args":[{"index":1,"value":5,"op":"SCMP_CMP_LT"}]},
+            {"names":["close"],"action":"SCMP_ACT_ERRNO","errnoRet":12,"args":[{"index":2,"value":5,"op":"SCMP_CMP_LE"}]},
+            {"names":["dup"],"action":"SCMP_ACT_ERRNO","errnoRet":13,"args":[{"index":3,"value":5,"op":"SCMP_CMP_EQ"}]},
+            {"names":["dup2"],"action":"SCMP_ACT_ERRNO","errnoRet":14,"args":[{"index":4,"value":5,"op":"SCMP_CMP_GE"}]},
+            {"names":["dup3"],"action":"SCMP_ACT_ERRNO","errnoRet":15,"args":[{"index":5,"value":5,"op":"SCMP_CMP_GT"}]},
+            {"names":["kill"],"action":"SCMP_ACT_ERRNO","errnoRet":16,"args":[{"index":1,"value":240,"valueTwo":48,"op":"SCMP_CMP_MASKED_EQ"}]}]}"#,
+    )
+    .unwrap();
+    let with = |i: usize, v: u64| {
+        let mut a = [0u64; 6];
+        a[i] = v;
+        a
+    };
+    assert_eq!(call(&p, "read", with(0, 5)), ALLOW);
+    assert_eq!(call(&p, "read", with(0, 4)), ERRNO | 10);
+    assert_eq!(
+        call(&p, "read", with(0, 5 | 1 << 32)),
+        ERRNO | 10,
+        "64-bit compare"
+    );
+    assert_eq!(call(&p, "write", with(1, 4)), ERRNO | 11);
+    assert_eq!(call(&p, "write", with(1, 5)), ALLOW);
+    assert_eq!(call(&p, "write", with(1, 1 << 40)), ALLOW);
+    assert_eq!(call(&p, "close", with(2, 5)), ERRNO | 12);
+    assert_eq!(call(&p, "close", with(2, 6)), ALLOW);
+    assert_eq!(call(&p, "dup", with(3, 5)), ERRNO | 13);
+    assert_eq!(call(&p, "dup", with(3, 6)), ALLOW);
+    assert_eq!(call(&p, "dup", with(3, 5 | 1 << 32)), ALLOW);
+    assert_eq!(call(&p, "dup2", with(4, 5)), ERRNO | 14);
+    assert_eq!(call(&p, "dup2", with(4, 4)), ALLOW);
+    assert_eq!(call(&p, "dup2", with(4, 1 << 33)), ERRNO | 14);
+    assert_eq!(call(&p, "dup3", with(5, 5)), ALLOW);
+    assert_eq!(call(&p, "dup3", with(5, 6)), ERRNO | 15);
+    assert_eq!(call(&p, "kill", with(1, 0x3f)), ERRNO | 16);
+    assert_eq!(call(&p, "kill", with(1, 0x30)), ERRNO | 16);
+    assert_eq!(call(&p, "kill", with(1, 0x70)), ALLOW);
+    assert_eq!(
+        call(&p, "kill", with(1, 0x1_0030)),
+        ERRNO | 16,
+        "bits outside the mask are ignored"
+    );
+}
+
+#[test]
+fn args_are_anded_but_same_index_is_ored() {
+    let p = plan(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+            {"names":["read"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"},{"index":1,"value":2,"op":"SCMP_CMP_EQ"}]},
+            {"names":["write"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"},{"index":0,"value":2,"op":"SCMP_CMP_EQ"}]}]}"#,
+    )
+    .unwrap();
+    assert_eq!(call(&p, "read", [1, 2, 0, 0, 0, 0]), ERRNO | 1);
+    assert_eq!(call(&p, "read", [1, 3, 0, 0, 0, 0]), ALLOW);
+    assert_eq!(call(&p, "read", [0, 2, 0, 0, 0, 0]), ALLOW);
+    assert_eq!(call(&p, "write", [1, 0, 0, 0, 0, 0]), ERRNO | 1);
+    assert_eq!(call(&p, "write", [2, 0, 0, 0, 0, 0]), ERRNO | 1);
+    assert_eq!(call(&p, "write", [3, 0, 0, 0, 0, 0]), ALLOW);
+}
+
+#[test]
+fn groups_chain_and_more_restrictive_wins() {
+    let p = plan(
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":99,"syscalls":[
+            {"names":["getpid","personality"],"action":"SCMP_ACT_ALLOW"},
+            {"names":["personality"],"action":"SCMP_ACT_ERRNO","errnoRet":7,"args":[{"index":0,"value":8,"op":"SCMP_CMP_EQ"}]},
+            {"names":["gettid"],"action":"SCMP_ACT_TRAP"},
+            {"names":["getppid"],"action":"SCMP_ACT_LOG"},
+            {"names":["getuid"],"action":"SCMP_ACT_KILL_PROCESS"},
+            {"names":["getgid"],"action":"SCMP_ACT_KILL"},
+            {"names":["geteuid"],"action":"SCMP_ACT_TRACE","errnoRet":5}]}"#,
+    )
+    .unwrap();
+    assert_eq!(call(&p, "getpid", [0; 6]), ALLOW);
+    assert_eq!(call(&p, "personality", [0; 6]), ALLOW);
+    assert_eq!(call(&p, "personality", [8, 0, 0, 0, 0, 0]), ERRNO | 7);
+    assert_eq!(call(&p, "gettid", [0; 6]), libc::SECCOMP_RET_TRAP);
+    assert_eq!(call(&p, "getppid", [0; 6]), libc::SECCOMP_RET_LOG);
+    assert_eq!(call(&p, "getuid", [0; 6]), libc::SECCOMP_RET_KILL_PROCESS);
+    assert_eq!(call(&p, "getgid", [0; 6]), libc::SECCOMP_RET_KILL_THREAD);
+    assert_eq!(call(&p, "geteuid", [0; 6]), libc::SECCOMP_RET_TRACE | 5);
+    assert_eq!(call(&p, "mkdirat", [0; 6]), ERRNO | 99);
+}
+
+#[test]
+fn unconditional_rule_absorbs_conditional_ones() {
+    let p = plan(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+            {"names":["read"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]},
+            {"names":["read"],"action":"SCMP_ACT_ERRNO"},
+            {"names":["write"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]},
+            {"names":["write"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":2,"op":"SCMP_CMP_EQ"}]}]}"#,
+    )
+    .unwrap();
+    assert_eq!(call(&p, "read", [5, 0, 0, 0, 0, 0]), ERRNO | 1);
+    assert_eq!(call(&p, "write", [1, 0, 0, 0, 0, 0]), ERRNO | 1);
+    assert_eq!(call(&p, "write", [2, 0, 0, 0, 0, 0]), ERRNO | 1);
+    assert_eq!(call(&p, "write", [3, 0, 0, 0, 0, 0]), ALLOW);
+}
+
+#[test]
+fn impossible_masked_rule_is_dropped() {
+    let p = plan(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+            {"names":["read"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":15,"valueTwo":16,"op":"SCMP_CMP_MASKED_EQ"}]}]}"#,
+    )
+    .unwrap();
+    for v in [0u64, 15, 16, 31] {
+        assert_eq!(call(&p, "read", [v, 0, 0, 0, 0, 0]), ALLOW);
+    }
+}
+
+#[test]
+fn flags_translate() {
+    let p = plan(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","flags":["SECCOMP_FILTER_FLAG_TSYNC","SECCOMP_FILTER_FLAG_LOG","SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+            "syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        p.flags(),
+        libc::SECCOMP_FILTER_FLAG_TSYNC
+            | libc::SECCOMP_FILTER_FLAG_LOG
+            | libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW
+    );
+}
+
+#[test]
+fn notify_needs_listener_path_and_sets_new_listener() {
+    let e = plan(r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("listenerPath"), "{e}");
+    let p = plan(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/run/agent.sock","flags":["SECCOMP_FILTER_FLAG_TSYNC"],
+            "syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}"#,
+    )
+    .unwrap();
+    assert!(p.needs_notify());
+    assert_eq!(
+        p.flags(),
+        libc::SECCOMP_FILTER_FLAG_NEW_LISTENER
+            | libc::SECCOMP_FILTER_FLAG_TSYNC
+            | libc::SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+    );
+    assert_eq!(p.listener_path(), Some(Path::new("/run/agent.sock")));
+    assert_eq!(call(&p, "mkdir", [0; 6]), libc::SECCOMP_RET_USER_NOTIF);
+    let e = plan(r#"{"defaultAction":"SCMP_ACT_NOTIFY","listenerPath":"/x"}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("defaultAction"), "{e}");
+}
+
+#[test]
+fn bad_input_is_invalid_naming_the_field() {
+    let cases = [
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_S390X"]}"#,
+            "SCMP_ARCH_S390X",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86"]}"#,
+            "does not include",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO","args":[{"index":6,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#,
+            "syscalls[0].args[0].index: 6",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO","errnoRet":70000}]}"#,
+            "syscalls[0]: errnoRet 70000",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_KILL","errnoRet":1}]}"#,
+            "syscalls[0]: errnoRet is only valid",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","defaultErrnoRet":3}"#,
+            "defaultErrnoRet",
+        ),
+    ];
+    for (json, want) in cases {
+        let e = plan(json).unwrap_err();
+        assert!(matches!(e, Error::Invalid(_)), "{json}: {e:?}");
+        assert!(e.to_string().contains(want), "{json}: {e}");
+    }
+    // Native arch alongside its compatibility arches is fine.
+    plan(r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"]}"#)
+        .unwrap();
+    // Unknown actions are rejected when the JSON is parsed, and by parse_action.
+    assert!(serde_json::from_str::<LinuxSeccomp>(r#"{"defaultAction":"SCMP_ACT_NOPE"}"#).is_err());
+    assert!(parse_action("SCMP_ACT_NOPE")
+        .unwrap_err()
+        .to_string()
+        .contains("SCMP_ACT_NOPE"));
+    assert_eq!(
+        parse_action("SCMP_ACT_ERRNO").unwrap(),
+        Action::ScmpActErrno
+    );
+}
+
+#[test]
+fn too_large_is_invalid() {
+    let names: Vec<String> = syscalls::entries()
+        .map(|(n, _)| format!("\"{n}\""))
+        .collect();
+    let mut rules = Vec::new();
+    for i in 0..30 {
+        rules.push(format!(
+            r#"{{"names":[{}],"action":"SCMP_ACT_ERRNO","errnoRet":{},"args":[{{"index":0,"value":{i},"op":"SCMP_CMP_EQ"}}]}}"#,
+            names.join(","),
+            i + 1
+        ));
+    }
+    let json = format!(
+        r#"{{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{}]}}"#,
+        rules.join(",")
+    );
+    let e = plan(&json).unwrap_err().to_string();
+    assert!(
+        e.contains("BPF instructions") || e.contains("too many"),
+        "{e}"
+    );
+}
+
+#[test]
+fn default_profile_behaves_like_dockers() {
+    let prof = default_profile();
+    let p = SeccompPlan::new(&prof).unwrap();
+    let eperm = ERRNO | libc::EPERM as u32;
+    for ok in [
+        "read", "write", "openat", "execve", "mmap", "futex", "getpid", "socket", "chroot",
+        "capset", "setuid",
+    ] {
+        assert_eq!(call(&p, ok, [0; 6]), ALLOW, "{ok}");
+    }
+    for denied in [
+        "mount",
+        "umount2",
+        "unshare",
+        "setns",
+        "kexec_load",
+        "init_module",
+        "finit_module",
+        "open_by_handle_at",
+        "bpf",
+        "perf_event_open",
+        "keyctl",
+        "add_key",
+        "reboot",
+        "swapon",
+        "pivot_root",
+        "clock_settime",
+        "userfaultfd",
+        "process_vm_readv",
+        "io_uring_setup",
+        "acct",
+        "iopl",
+    ] {
+        assert_eq!(call(&p, denied, [0; 6]), eperm, "{denied}");
+    }
+    // clone without namespace flags only; clone3 -> ENOSYS so libc falls back.
+    let sigchld = libc::SIGCHLD as u64;
+    assert_eq!(call(&p, "clone", [sigchld, 0, 0, 0, 0, 0]), ALLOW);
+    let thread = (libc::CLONE_VM | libc::CLONE_THREAD | libc::CLONE_SIGHAND) as u64;
+    assert_eq!(call(&p, "clone", [thread, 0, 0, 0, 0, 0]), ALLOW);
+    assert_eq!(
+        call(
+            &p,
+            "clone",
+            [sigchld | libc::CLONE_NEWUSER as u64, 0, 0, 0, 0, 0]
+        ),
+        eperm
+    );
+    assert_eq!(
+        call(&p, "clone", [libc::CLONE_NEWNS as u64, 0, 0, 0, 0, 0]),
+        eperm
+    );
+    assert_eq!(call(&p, "clone3", [0; 6]), ERRNO | libc::ENOSYS as u32);
+    // personality: only the listed values
+    assert_eq!(call(&p, "personality", [0xffff_ffff, 0, 0, 0, 0, 0]), ALLOW);
+    assert_eq!(call(&p, "personality", [0x8, 0, 0, 0, 0, 0]), ALLOW);
+    assert_eq!(call(&p, "personality", [0x0040_0000, 0, 0, 0, 0, 0]), eperm);
+    // It round-trips through config.json.
+    let json = serde_json::to_string(&prof).unwrap();
+    assert!(
+        json.contains("\"defaultAction\":\"SCMP_ACT_ERRNO\""),
+        "{json}"
+    );
+    let back: LinuxSeccomp = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, prof);
+}
+
+#[test]
+fn capabilities_widen_the_default_profile() {
+    let mut caps = crate::caps::docker_default();
+    caps.push("SYS_ADMIN".into());
+    caps.push("cap_sys_ptrace".into());
+    let p = SeccompPlan::new(&profile_for_caps(&caps)).unwrap();
+    for ok in [
+        "mount",
+        "umount2",
+        "unshare",
+        "setns",
+        "clone3",
+        "process_vm_readv",
+        "chroot",
+    ] {
+        assert_eq!(call(&p, ok, [0; 6]), ALLOW, "{ok}");
+    }
+    assert_eq!(
+        call(&p, "clone", [libc::CLONE_NEWNS as u64, 0, 0, 0, 0, 0]),
+        ALLOW
+    );
+    assert_eq!(call(&p, "kexec_load", [0; 6]), ERRNO | 1);
+    let none = SeccompPlan::new(&profile_for_caps(&[])).unwrap();
+    assert_eq!(call(&none, "chroot", [0; 6]), ERRNO | 1);
+}
+
+#[test]
+fn listener_payload_has_the_oci_shape() {
+    let p = plan(r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/a","listenerMetadata":"meta","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}"#)
+        .unwrap();
+    let state = serde_json::json!({"ociVersion":"1.2.0","id":"c1","status":"creating","pid":42,"bundle":"/b"});
+    let v: serde_json::Value = serde_json::from_slice(&p.listener_payload(42, &state)).unwrap();
+    assert_eq!(v["fds"], serde_json::json!(["seccompFd"]));
+    assert_eq!(v["pid"], 42);
+    assert_eq!(v["metadata"], "meta");
+    assert_eq!(v["ociVersion"], "1.2.0");
+    assert_eq!(v["state"]["id"], "c1");
+}
+
+#[test]
+fn send_listener_passes_fd_and_payload() {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixListener;
+    let dir = std::env::temp_dir().join(format!("berth-seccomp-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("agent.sock");
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path).unwrap();
+    let (r, mut w) = nix::unistd::pipe()
+        .map(|(r, w)| (r, std::fs::File::from(w)))
+        .unwrap();
+    let payload = vec![b'x'; 100_000];
+    let p2 = path.clone();
+    let pl2 = payload.clone();
+    let sender = std::thread::spawn(move || send_listener(r.as_fd(), &p2, &pl2));
+    let (conn, _) = listener.accept().unwrap();
+    let mut buf = vec![0u8; 200_000];
+    let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let msg = nix::sys::socket::recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        nix::sys::socket::MsgFlags::empty(),
+    )
+    .unwrap();
+    let mut got_fd = None;
+    for c in msg.cmsgs().unwrap() {
+        if let nix::sys::socket::ControlMessageOwned::ScmRights(fds) = c {
+            got_fd = fds.first().copied();
+        }
+    }
+    let mut total = msg.bytes;
+    sender.join().unwrap().unwrap();
+    let mut rest = Vec::new();
+    (&conn).read_to_end(&mut rest).unwrap();
+    total += rest.len();
+    assert_eq!(total, payload.len());
+    let fd = got_fd.expect("an fd arrived");
+    // The received fd is the pipe's read end: what we write comes out of it.
+    w.write_all(b"ping").unwrap();
+    drop(w);
+    let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
+    let mut s = String::new();
+    f.read_to_string(&mut s).unwrap();
+    assert_eq!(s, "ping");
+    // Nobody listening: a clear error.
+    drop(listener);
+    std::fs::remove_file(&path).unwrap();
+    let (r2, _w2) = nix::unistd::pipe().unwrap();
+    let e = send_listener(r2.as_fd(), &path, b"{}")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("agent.sock"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+use std::os::fd::AsFd;
