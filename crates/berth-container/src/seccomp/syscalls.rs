@@ -126,6 +126,7 @@ const TABLE: &[(&str, i64)] = table! {
 const TABLE: &[(&str, i64)] = &[];
 
 /// The number of syscall `name` on this architecture, if it has one.
+#[cfg(test)]
 pub(crate) fn number(name: &str) -> Option<i64> {
     TABLE
         .iter()
