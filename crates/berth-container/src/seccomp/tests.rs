@@ -489,3 +489,110 @@ fn send_listener_passes_fd_and_payload() {
 }
 
 use std::os::fd::AsFd;
+
+/// Random profiles checked against a direct model of the OCI semantics: the
+/// most restrictive matching rule wins, else the default action.
+#[test]
+fn random_profiles_match_the_model() {
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rnd = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let calls = ["read", "write", "close", "dup", "getpid"];
+    let actions = [
+        ("SCMP_ACT_ALLOW", None),
+        ("SCMP_ACT_ERRNO", Some(5u32)),
+        ("SCMP_ACT_ERRNO", Some(9)),
+        ("SCMP_ACT_TRAP", None),
+        ("SCMP_ACT_LOG", None),
+        ("SCMP_ACT_KILL_PROCESS", None),
+    ];
+    let ops = [
+        "SCMP_CMP_NE",
+        "SCMP_CMP_LT",
+        "SCMP_CMP_LE",
+        "SCMP_CMP_EQ",
+        "SCMP_CMP_GE",
+        "SCMP_CMP_GT",
+        "SCMP_CMP_MASKED_EQ",
+    ];
+    let values = [0u64, 1, 2, 3, 0xffff_ffff, 1 << 32, u64::MAX];
+    for _round in 0..300 {
+        // (names, ret, args as (index, op, value, value_two))
+        let mut entries: Vec<(Vec<&str>, u32, Vec<(usize, &str, u64, u64)>)> = Vec::new();
+        let mut json_rules = Vec::new();
+        for _ in 0..1 + rnd(5) {
+            let names: Vec<&str> = calls.iter().copied().filter(|_| rnd(2) == 0).collect();
+            let (act, errno) = actions[rnd(actions.len() as u64) as usize];
+            let ret = action_value(parse_action(act).unwrap(), errno, "t").unwrap();
+            let mut args = Vec::new();
+            for _ in 0..rnd(3) {
+                args.push((
+                    rnd(2) as usize,
+                    ops[rnd(ops.len() as u64) as usize],
+                    values[rnd(values.len() as u64) as usize],
+                    values[rnd(values.len() as u64) as usize],
+                ));
+            }
+            let args_json: Vec<String> = args
+                .iter()
+                .map(|(i, op, v, v2)| {
+                    format!(r#"{{"index":{i},"op":"{op}","value":{v},"valueTwo":{v2}}}"#)
+                })
+                .collect();
+            json_rules.push(format!(
+                r#"{{"names":{},"action":"{act}"{},"args":[{}]}}"#,
+                serde_json::to_string(&names).unwrap(),
+                errno
+                    .map(|e| format!(r#","errnoRet":{e}"#))
+                    .unwrap_or_default(),
+                args_json.join(",")
+            ));
+            entries.push((names, ret, args));
+        }
+        let (dact, derr) = actions[rnd(actions.len() as u64) as usize];
+        let default_ret = action_value(parse_action(dact).unwrap(), derr, "t").unwrap();
+        let json = format!(
+            r#"{{"defaultAction":"{dact}"{},"syscalls":[{}]}}"#,
+            derr.map(|e| format!(r#","defaultErrnoRet":{e}"#))
+                .unwrap_or_default(),
+            json_rules.join(",")
+        );
+        let p = plan(&json).unwrap();
+        for _ in 0..40 {
+            let name = calls[rnd(calls.len() as u64) as usize];
+            let a = [values[rnd(7) as usize], values[rnd(7) as usize], 0, 0, 0, 0];
+            let holds = |&(i, op, v, v2): &(usize, &str, u64, u64)| match op {
+                "SCMP_CMP_NE" => a[i] != v,
+                "SCMP_CMP_LT" => a[i] < v,
+                "SCMP_CMP_LE" => a[i] <= v,
+                "SCMP_CMP_EQ" => a[i] == v,
+                "SCMP_CMP_GE" => a[i] >= v,
+                "SCMP_CMP_GT" => a[i] > v,
+                _ => a[i] & v == v2,
+            };
+            let expected = entries
+                .iter()
+                .filter(|(names, _, args)| {
+                    names.contains(&name) && {
+                        let repeated = args
+                            .iter()
+                            .any(|x| args.iter().filter(|y| y.0 == x.0).count() > 1);
+                        args.is_empty()
+                            || if repeated {
+                                args.iter().any(holds)
+                            } else {
+                                args.iter().all(holds)
+                            }
+                    }
+                })
+                .map(|(_, ret, _)| *ret)
+                .min_by_key(|&r| (r as i32, r))
+                .unwrap_or(default_ret);
+            assert_eq!(call(&p, name, a), expected, "{name}({a:?}) under {json}");
+        }
+    }
+}
