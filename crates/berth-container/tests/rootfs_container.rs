@@ -594,3 +594,54 @@ fn no_pivot_console_extra_mounts_and_default_devices() {
     );
     drop(dir);
 }
+
+#[test]
+fn devices_are_bound_from_the_host_when_mknod_is_not_allowed() {
+    if !is_root() {
+        return;
+    }
+    let (dir, rootfs) = make_rootfs("userns");
+    let j = format!(
+        r#"{{"ociVersion":"1.0.2","root":{{"path":"{root}"}},
+  "mounts":[{{"destination":"/proc","type":"proc","source":"proc"}},
+            {{"destination":"/dev","type":"tmpfs","source":"tmpfs","options":["nosuid","mode=755"]}}],
+  "linux":{{"devices":[{{"path":"/dev/zero","type":"c","major":1,"minor":5}}]}}}}"#,
+        root = rootfs.display()
+    );
+    let spec: Spec = serde_json::from_str(&j).unwrap();
+    rootfs::validate(&spec).unwrap();
+    let res = in_child(CloneFlags::CLONE_NEWNS, || {
+        let ctx = RootfsCtx {
+            spec: &spec,
+            rootfs: &rootfs,
+            extra_mounts: &[],
+            in_user_ns: true,
+        };
+        rootfs::prepare(&ctx).map_err(|e| format!("prepare: {e}"))?;
+        rootfs::enter(&rootfs, false).map_err(|e| format!("enter: {e}"))?;
+        let mi = mountinfo()?;
+        for (n, ma, mi_) in [
+            ("null", 1, 3),
+            ("zero", 1, 5),
+            ("tty", 5, 0),
+            ("urandom", 1, 9),
+        ] {
+            let p = format!("/dev/{n}");
+            ensure!(mi.contains_key(&p), "{p} is not a bind mount from the host");
+            let m = std::fs::metadata(&p).map_err(|e| e.to_string())?;
+            ensure!(
+                m.file_type().is_char_device() && m.rdev() == nix::sys::stat::makedev(ma, mi_),
+                "{p} numbers"
+            );
+        }
+        let mut b = [1u8; 8];
+        std::fs::File::open("/dev/zero")
+            .and_then(|mut f| f.read_exact(&mut b))
+            .map_err(|e| e.to_string())?;
+        ensure!(b == [0; 8], "/dev/zero reads non-zero");
+        Ok(())
+    });
+    res.unwrap();
+    assert!(!host_mounts_mention(&rootfs));
+    drop(dir);
+}

@@ -121,7 +121,7 @@ pub(super) fn setup(
     let cleaned: Vec<_> = devices.iter().map(|d| clean(d.path())).collect();
     for (name, major, minor) in DEFAULT_DEVICES {
         let full = Path::new("/dev").join(name);
-        if cleaned.iter().any(|p| *p == full) {
+        if cleaned.contains(&full) {
             continue;
         }
         let n = Node {
