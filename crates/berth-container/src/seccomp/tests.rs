@@ -522,6 +522,7 @@ fn random_profiles_match_the_model() {
     let values = [0u64, 1, 2, 3, 0xffff_ffff, 1 << 32, u64::MAX];
     for _round in 0..300 {
         // (names, ret, args as (index, op, value, value_two))
+        #[allow(clippy::type_complexity)]
         let mut entries: Vec<(Vec<&str>, u32, Vec<(usize, &str, u64, u64)>)> = Vec::new();
         let mut json_rules = Vec::new();
         for _ in 0..1 + rnd(5) {
