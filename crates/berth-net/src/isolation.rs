@@ -1,9 +1,10 @@
 //! Inter-container isolation (`icc=false`) and the exceptions for links.
 //!
-//! Rules live in the `bridge berth` table's `forward` chain, which sees only
-//! frames bridged from one port to another: traffic to the gateway (the
-//! bridge device itself) and DNAT-ed published ports are routed by the host,
-//! not bridged, so they keep working. Kernel port isolation (`isolated on`)
+//! Rules live in the `bridge berth` table's `isolation` chain, reached from
+//! its `forward` hook, which sees only frames bridged from one port to
+//! another: traffic to the gateway (the bridge device itself) is not bridged,
+//! and DNAT-ed published-port traffic, which `br_netfilter` may bridge, is
+//! accepted before the jump (see [`crate::nft::DNAT_MARK`]). Kernel port isolation (`isolated on`)
 //! was not used because it cannot let linked pairs through.
 //!
 //! For a container with host-side veth `V`:
@@ -15,7 +16,7 @@
 use std::net::Ipv4Addr;
 
 use crate::nat::container_tag;
-use crate::nft::{self, BRIDGE_SETUP, TABLE};
+use crate::nft::{self, bridge_setup, TABLE};
 use crate::Result;
 
 /// The nft statements for one container; empty when there is nothing to do.
@@ -23,16 +24,16 @@ pub fn rules(id: &str, veth: &str, icc: bool, links: &[Ipv4Addr]) -> String {
     let tag = container_tag(id);
     let mut s = String::new();
     for l in links {
-        s.push_str(&format!("insert rule bridge {TABLE} forward iifname \"{veth}\" ip daddr {l} accept comment \"{tag}\"\n"));
-        s.push_str(&format!("insert rule bridge {TABLE} forward oifname \"{veth}\" ip saddr {l} accept comment \"{tag}\"\n"));
+        s.push_str(&format!("insert rule bridge {TABLE} isolation iifname \"{veth}\" ip daddr {l} accept comment \"{tag}\"\n"));
+        s.push_str(&format!("insert rule bridge {TABLE} isolation oifname \"{veth}\" ip saddr {l} accept comment \"{tag}\"\n"));
     }
     if !icc {
         for dir in ["iifname", "oifname"] {
-            s.push_str(&format!("insert rule bridge {TABLE} forward {dir} \"{veth}\" ether type arp accept comment \"{tag}\"\n"));
+            s.push_str(&format!("insert rule bridge {TABLE} isolation {dir} \"{veth}\" ether type arp accept comment \"{tag}\"\n"));
         }
         for dir in ["iifname", "oifname"] {
             s.push_str(&format!(
-                "add rule bridge {TABLE} forward {dir} \"{veth}\" drop comment \"{tag}\"\n"
+                "add rule bridge {TABLE} isolation {dir} \"{veth}\" drop comment \"{tag}\"\n"
             ));
         }
     }
@@ -47,7 +48,7 @@ pub fn apply(id: &str, veth: &str, icc: bool, links: &[Ipv4Addr]) -> Result<()> 
     }
     nft::apply(
         &format!("isolate container {id}"),
-        &format!("{BRIDGE_SETUP}{body}"),
+        &format!("{}{body}", bridge_setup()),
     )
 }
 

@@ -23,7 +23,7 @@ use std::net::Ipv4Addr;
 
 use crate::cidr::Ipv4Cidr;
 use crate::hostports::PublishedPort;
-use crate::nft::{self, IP_SETUP, TABLE};
+use crate::nft::{self, ip_setup, TABLE};
 use crate::Result;
 
 /// The comment tagging a container's rules.
@@ -77,7 +77,7 @@ pub fn ensure_bridge(bridge: &str, subnet: &Ipv4Cidr) -> Result<()> {
     }
     nft::apply(
         &format!("add masquerade rules for bridge {bridge}"),
-        &format!("{IP_SETUP}{}", bridge_rules(bridge, subnet)),
+        &format!("{}{}", ip_setup(), bridge_rules(bridge, subnet)),
     )
 }
 
@@ -88,7 +88,7 @@ pub fn publish(id: &str, ip: Ipv4Addr, ports: &[PublishedPort]) -> Result<()> {
     }
     nft::apply(
         &format!("publish ports of container {id}"),
-        &format!("{IP_SETUP}{}", port_rules(id, ip, ports)),
+        &format!("{}{}", ip_setup(), port_rules(id, ip, ports)),
     )
 }
 

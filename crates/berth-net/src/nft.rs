@@ -10,15 +10,40 @@ use crate::{Error, Result};
 /// The table name used in both the `ip` and the `bridge` family.
 pub const TABLE: &str = "berth";
 
-/// Statements creating berth's `ip` NAT table and chains (no-ops if present).
-pub const IP_SETUP: &str = "add table ip berth\n\
-add chain ip berth prerouting { type nat hook prerouting priority dstnat; policy accept; }\n\
-add chain ip berth output { type nat hook output priority -100; policy accept; }\n\
-add chain ip berth postrouting { type nat hook postrouting priority srcnat; policy accept; }\n";
+/// Bit of the packet mark that berth sets on DNAT-ed connections, so the
+/// bridge-family isolation rules let published-port traffic through: with
+/// `br_netfilter` loaded, hairpin traffic to a published port is bridged
+/// port-to-port after DNAT instead of routed, and bridge-family rules cannot
+/// read conntrack state on kernels without `nf_conntrack_bridge`.
+pub const DNAT_MARK: u32 = 0x0010_0000;
 
-/// Statements creating berth's `bridge` filter table (no-op if present).
-pub const BRIDGE_SETUP: &str = "add table bridge berth\n\
-add chain bridge berth forward { type filter hook forward priority filter; policy accept; }\n";
+/// Statements creating berth's `ip` table and chains (idempotent; the
+/// `dnatmark` chain is rewritten in place, in the same transaction).
+pub fn ip_setup() -> String {
+    format!(
+        "add table ip {TABLE}\n\
+add chain ip {TABLE} prerouting {{ type nat hook prerouting priority dstnat; policy accept; }}\n\
+add chain ip {TABLE} output {{ type nat hook output priority -100; policy accept; }}\n\
+add chain ip {TABLE} postrouting {{ type nat hook postrouting priority srcnat; policy accept; }}\n\
+add chain ip {TABLE} dnatmark {{ type filter hook prerouting priority -90; policy accept; }}\n\
+flush chain ip {TABLE} dnatmark\n\
+add rule ip {TABLE} dnatmark ct status dnat meta mark set meta mark | {DNAT_MARK:#010x}\n"
+    )
+}
+
+/// Statements creating berth's `bridge` table (idempotent): a base `forward`
+/// chain that accepts DNAT-marked frames and jumps to `isolation`, where the
+/// per-container rules live.
+pub fn bridge_setup() -> String {
+    format!(
+        "add table bridge {TABLE}\n\
+add chain bridge {TABLE} isolation\n\
+add chain bridge {TABLE} forward {{ type filter hook forward priority filter; policy accept; }}\n\
+flush chain bridge {TABLE} forward\n\
+add rule bridge {TABLE} forward meta mark & {DNAT_MARK:#010x} == {DNAT_MARK:#010x} accept\n\
+add rule bridge {TABLE} forward jump isolation\n"
+    )
+}
 
 fn nft_binary() -> &'static str {
     if std::path::Path::new("/usr/sbin/nft").exists() {

@@ -25,7 +25,10 @@ fn bridge_veth_address_route_and_teardown() {
     // The bridge carries the gateway address and is up.
     assert_eq!(host_addrs(&env.bridge), vec!["10.231.1.1/24".to_string()]);
     let br = host_ip_json(&["link", "show", "dev", &env.bridge]);
-    assert!(br[0]["flags"].as_array().unwrap().iter().any(|f| f == "UP"), "{br}");
+    assert!(
+        br[0]["flags"].as_array().unwrap().iter().any(|f| f == "UP"),
+        "{br}"
+    );
     assert_eq!(br[0]["mtu"], 1400);
 
     // The host end of the veth is enslaved to it.
@@ -36,10 +39,20 @@ fn bridge_veth_address_route_and_teardown() {
     // Inside: eth0 with the leased address, up, default route via the gateway, lo up.
     let addr = ns.ip_json(&["addr", "show", "dev", "eth0"]);
     let info = &addr[0]["addr_info"];
-    assert!(info.as_array().unwrap().iter().any(|i| i["local"] == "10.231.1.2" && i["prefixlen"] == 24), "{addr}");
+    assert!(
+        info.as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["local"] == "10.231.1.2" && i["prefixlen"] == 24),
+        "{addr}"
+    );
     assert_eq!(addr[0]["mtu"], 1400);
     assert_eq!(addr[0]["address"].as_str().unwrap(), iface.mac);
-    assert!(addr[0]["flags"].as_array().unwrap().iter().any(|f| f == "UP"));
+    assert!(addr[0]["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f == "UP"));
     let routes = ns.ip_json(&["route", "show", "default"]);
     assert_eq!(routes[0]["gateway"], "10.231.1.1", "{routes}");
     assert_eq!(routes[0]["dev"], "eth0");
@@ -56,7 +69,9 @@ fn bridge_veth_address_route_and_teardown() {
     assert!(env.leases().is_empty());
     teardown(&env.root, "c1").unwrap();
     assert!(env.leases().is_empty());
-    assert!(berth_net::store::read_record(&env.root, "c1").unwrap().is_none());
+    assert!(berth_net::store::read_record(&env.root, "c1")
+        .unwrap()
+        .is_none());
 
     // The bridge stays until asked; then it goes.
     assert!(link_exists(&env.bridge));

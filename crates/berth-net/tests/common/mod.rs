@@ -16,7 +16,13 @@ pub fn can_run(test: &str) -> bool {
         eprintln!("skipping {test}: needs root (netlink, namespaces, nftables)");
         return false;
     }
-    for tool in ["/usr/sbin/nft", "/usr/bin/nsenter", "/usr/bin/unshare", "/usr/bin/busybox", "/usr/sbin/ip"] {
+    for tool in [
+        "/usr/sbin/nft",
+        "/usr/bin/nsenter",
+        "/usr/bin/unshare",
+        "/usr/bin/busybox",
+        "/usr/sbin/ip",
+    ] {
         if !Path::new(tool).exists() {
             eprintln!("skipping {test}: {tool} is not installed");
             return false;
@@ -38,7 +44,10 @@ impl Netns {
             .stdin(Stdio::null())
             .spawn()
             .expect("spawn unshare");
-        let ns = Netns { child, extra: Vec::new() };
+        let ns = Netns {
+            child,
+            extra: Vec::new(),
+        };
         let own = std::fs::read_link("/proc/self/ns/net").unwrap();
         let path = ns.path();
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -48,7 +57,11 @@ impl Netns {
                     break;
                 }
             }
-            assert!(Instant::now() < deadline, "namespace of {} never appeared", ns.pid());
+            assert!(
+                Instant::now() < deadline,
+                "namespace of {} never appeared",
+                ns.pid()
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
         ns
@@ -70,19 +83,59 @@ impl Netns {
 
     /// Runs a command inside the namespace; returns (success, stdout).
     pub fn run(&self, args: &[&str]) -> (bool, String) {
-        let out = self.cmd(args).stdin(Stdio::null()).output().expect("run nsenter");
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+        let out = self
+            .cmd(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run nsenter");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+
+    /// An HTTP/1.0 GET from inside the namespace (busybox nc); the response text.
+    pub fn http_get(&self, ip: Ipv4Addr, port: u16) -> Option<String> {
+        use std::io::Write;
+        let mut c = self
+            .cmd(&[
+                "busybox",
+                "nc",
+                "-w",
+                "3",
+                &ip.to_string(),
+                &port.to_string(),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn nc");
+        c.stdin
+            .take()
+            .unwrap()
+            .write_all(b"GET /index.html HTTP/1.0\r\n\r\n")
+            .unwrap();
+        let out = c.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        (!text.is_empty()).then_some(text)
     }
 
     /// Starts a background command inside the namespace, killed on drop.
     pub fn spawn(&mut self, args: &[&str]) {
-        let c = self.cmd(args).stdin(Stdio::null()).stdout(Stdio::null()).spawn().expect("spawn in namespace");
+        let c = self
+            .cmd(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn in namespace");
         self.extra.push(c);
     }
 
     /// One ping from inside the namespace.
     pub fn ping(&self, ip: Ipv4Addr) -> bool {
-        self.run(&["busybox", "ping", "-c", "1", "-W", "2", &ip.to_string()]).0
+        self.run(&["busybox", "ping", "-c", "1", "-W", "2", &ip.to_string()])
+            .0
     }
 
     /// `ip -j` output inside the namespace, parsed.
@@ -97,7 +150,11 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        for c in self.extra.iter_mut().chain(std::iter::once(&mut self.child)) {
+        for c in self
+            .extra
+            .iter_mut()
+            .chain(std::iter::once(&mut self.child))
+        {
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -106,7 +163,11 @@ impl Drop for Netns {
 
 /// `ip -j` output in the host namespace, parsed.
 pub fn host_ip_json(args: &[&str]) -> serde_json::Value {
-    let out = Command::new("ip").arg("-j").args(args).output().expect("run ip");
+    let out = Command::new("ip")
+        .arg("-j")
+        .args(args)
+        .output()
+        .expect("run ip");
     if !out.status.success() {
         return serde_json::Value::Array(Vec::new());
     }
@@ -115,7 +176,13 @@ pub fn host_ip_json(args: &[&str]) -> serde_json::Value {
 
 /// Whether a host interface exists.
 pub fn link_exists(name: &str) -> bool {
-    Command::new("ip").args(["link", "show", "dev", name]).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap().success()
+    Command::new("ip")
+        .args(["link", "show", "dev", name])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success()
 }
 
 /// The IPv4 addresses (`addr/prefix`) of a host interface.
@@ -124,7 +191,11 @@ pub fn host_addrs(dev: &str) -> Vec<String> {
     let mut out = Vec::new();
     for link in v.as_array().into_iter().flatten() {
         for a in link["addr_info"].as_array().into_iter().flatten() {
-            out.push(format!("{}/{}", a["local"].as_str().unwrap_or(""), a["prefixlen"]));
+            out.push(format!(
+                "{}/{}",
+                a["local"].as_str().unwrap_or(""),
+                a["prefixlen"]
+            ));
         }
     }
     out
@@ -132,7 +203,10 @@ pub fn host_addrs(dev: &str) -> Vec<String> {
 
 /// Comments of every rule in berth's nft table of `family`.
 pub fn nft_comments(family: &str) -> Vec<String> {
-    let out = Command::new("nft").args(["-j", "list", "table", family, "berth"]).output().unwrap();
+    let out = Command::new("nft")
+        .args(["-j", "list", "table", family, "berth"])
+        .output()
+        .unwrap();
     if !out.status.success() {
         return Vec::new();
     }
@@ -142,7 +216,11 @@ pub fn nft_comments(family: &str) -> Vec<String> {
         .unwrap()
         .iter()
         .filter_map(|i| i.get("rule"))
-        .filter_map(|r| r.get("comment").and_then(|c| c.as_str()).map(str::to_string))
+        .filter_map(|r| {
+            r.get("comment")
+                .and_then(|c| c.as_str())
+                .map(str::to_string)
+        })
         .collect()
 }
 
@@ -162,14 +240,26 @@ impl Env {
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).unwrap();
         let bridge = format!("btst{n}");
-        let _ = Command::new("ip").args(["link", "del", &bridge]).stderr(Stdio::null()).status();
+        let _ = Command::new("ip")
+            .args(["link", "del", &bridge])
+            .stderr(Stdio::null())
+            .status();
         let _ = berth_net::nat::remove_bridge(&bridge);
-        Env { root, bridge, subnet: parse_cidr(&format!("10.231.{n}.0/{prefix}")).unwrap(), ids: Vec::new() }
+        Env {
+            root,
+            bridge,
+            subnet: parse_cidr(&format!("10.231.{n}.0/{prefix}")).unwrap(),
+            ids: Vec::new(),
+        }
     }
 
     /// A bridge-mode config on this env's bridge and subnet.
     pub fn config(&self) -> NetworkConfig {
-        NetworkConfig { bridge: self.bridge.clone(), subnet: Some(self.subnet), ..Default::default() }
+        NetworkConfig {
+            bridge: self.bridge.clone(),
+            subnet: Some(self.subnet),
+            ..Default::default()
+        }
     }
 
     pub fn state_dir(&self, id: &str) -> PathBuf {
@@ -177,13 +267,22 @@ impl Env {
     }
 
     /// prepare under a remembered id.
-    pub fn prepare(&mut self, id: &str, cfg: &NetworkConfig) -> berth_net::Result<berth_net::Prepared> {
+    pub fn prepare(
+        &mut self,
+        id: &str,
+        cfg: &NetworkConfig,
+    ) -> berth_net::Result<berth_net::Prepared> {
         self.ids.push(id.to_string());
         berth_net::prepare(&self.root, id, cfg, &self.state_dir(id))
     }
 
     /// prepare + attach into `ns`.
-    pub fn start(&mut self, id: &str, cfg: &NetworkConfig, ns: &Netns) -> (berth_net::Prepared, berth_net::Attachment) {
+    pub fn start(
+        &mut self,
+        id: &str,
+        cfg: &NetworkConfig,
+        ns: &Netns,
+    ) -> (berth_net::Prepared, berth_net::Attachment) {
         let p = self.prepare(id, cfg).expect("prepare");
         let a = berth_net::attach(&self.root, id, &p, ns.pid()).expect("attach");
         (p, a)
@@ -208,7 +307,10 @@ impl Drop for Env {
             let _ = berth_net::teardown(&self.root, id);
         }
         let _ = berth_net::remove_bridge(&self.root, &self.bridge);
-        let _ = Command::new("ip").args(["link", "del", &self.bridge]).stderr(Stdio::null()).status();
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.bridge])
+            .stderr(Stdio::null())
+            .status();
         let _ = berth_net::nat::remove_bridge(&self.bridge);
         let _ = std::fs::remove_dir_all(&self.root);
     }
