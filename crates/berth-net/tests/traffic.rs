@@ -112,7 +112,7 @@ fn published_port_answers_on_localhost_and_goes_away() {
     }
     let mut env = Env::new(22, 24);
     let mut ns = Netns::new();
-    let mut peer = Netns::new();
+    let peer = Netns::new();
     let host_port = 49931;
     let mut cfg = env.config();
     cfg.publish = vec![parse_publish(&format!("{host_port}:8080")).unwrap()];
@@ -137,7 +137,6 @@ fn published_port_answers_on_localhost_and_goes_away() {
 
     // Another container (even with icc=false) reaches the published port through its gateway.
     env.start("w2", &env.config(), &peer);
-    let gw = env.gateway().to_string();
     let body = peer.http_get(env.gateway(), host_port).unwrap_or_default();
     assert!(body.contains("hello from w1"), "via gateway: {body:?}");
     // ... but not the container directly.
