@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 use std::os::fd::RawFd;
 
 use rtnetlink::packet_route::link::{LinkAttribute, LinkMessage};
-use rtnetlink::{Handle, LinkUnspec, LinkVeth, RouteMessageBuilder};
+use rtnetlink::{Handle, LinkBridgePort, LinkUnspec, LinkVeth, RouteMessageBuilder};
 
 use crate::netlink::{err, errno, link_by_name};
 use crate::{Error, Result};
@@ -36,7 +36,7 @@ async fn index_of(h: &Handle, name: &str) -> Result<u32> {
         })
 }
 
-/// Creates the pair, enslaves and raises the host end, and moves the peer
+/// Creates the pair, enslaves the host end (hairpin on) and raises it, and moves the peer
 /// into the namespace open at `netns_fd`. Deletes the pair on failure.
 pub async fn create(
     h: &Handle,
@@ -67,6 +67,14 @@ pub async fn create(
             .execute()
             .await
             .map_err(|e| err("attach to bridge and bring up", host, e))?;
+        // Hairpin: a container reaching its own published port through the
+        // gateway gets the DNAT-ed frame back out of the port it came in on
+        // when br_netfilter bridges it.
+        h.link()
+            .set_port(LinkBridgePort::new(host_index).hairpin(true).build())
+            .execute()
+            .await
+            .map_err(|e| err("enable hairpin on", host, e))?;
         let peer_index = index_of(h, peer).await?;
         h.link()
             .set(

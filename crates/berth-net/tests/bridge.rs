@@ -109,3 +109,32 @@ fn bip_form_and_reuse_of_existing_bridge() {
     assert!(matches!(e, Error::BridgeInUse { .. }), "{e}");
     assert!(link_exists(&env.bridge));
 }
+
+#[test]
+fn define_bridge_then_use_and_remove() {
+    if !can_run("define_bridge_then_use_and_remove") {
+        return;
+    }
+    let mut env = Env::new(3, 24);
+    let subnet = berth_net::parse_cidr("10.231.3.1/24").unwrap();
+    berth_net::define_bridge(&env.root, &env.bridge, subnet).unwrap();
+    assert_eq!(host_addrs(&env.bridge), vec!["10.231.3.1/24".to_string()]);
+    assert!(nft_comments("ip")
+        .iter()
+        .any(|c| *c == format!("berth-bridge:{}", env.bridge)));
+    // Defining it again is harmless; a container without a subnet gets the defined one.
+    berth_net::define_bridge(&env.root, &env.bridge, subnet).unwrap();
+    let mut cfg = env.config();
+    cfg.subnet = None;
+    let p = env.prepare("d1", &cfg).unwrap();
+    assert_eq!(p.ip(), Some(Ipv4Addr::new(10, 231, 3, 2)));
+    teardown(&env.root, "d1").unwrap();
+    assert!(berth_net::remove_bridge(&env.root, &env.bridge).unwrap());
+    assert!(!link_exists(&env.bridge));
+    assert!(!nft_comments("ip")
+        .iter()
+        .any(|c| *c == format!("berth-bridge:{}", env.bridge)));
+    assert!(berth_net::store::read_bridge(&env.root, &env.bridge)
+        .unwrap()
+        .is_none());
+}

@@ -137,6 +137,9 @@ fn published_port_answers_on_localhost_and_goes_away() {
 
     // Another container (even with icc=false) reaches the published port through its gateway.
     env.start("w2", &env.config(), &peer);
+    // The container itself reaches its own published port through the gateway (hairpin).
+    let own = ns.http_get(env.gateway(), host_port).unwrap_or_default();
+    assert!(own.contains("hello from w1"), "hairpin: {own:?}");
     let body = peer.http_get(env.gateway(), host_port).unwrap_or_default();
     assert!(body.contains("hello from w1"), "via gateway: {body:?}");
     // ... but not the container directly.
