@@ -48,6 +48,16 @@ fn main() {
         return;
     }
     let mut env = common::Env::new(40, 26);
+    // This harness is single-threaded: attach must leave no thread behind
+    // (the runtime forks right after it).
+    let threads = || std::fs::read_dir("/proc/self/task").unwrap().count();
+    assert_eq!(threads(), 1);
+    let ns = common::Netns::new();
+    env.start("t0", &env.config(), &ns);
+    assert_eq!(threads(), 1, "a thread survived prepare/attach");
+    berth_net::teardown(&env.root, "t0").unwrap();
+    assert_eq!(threads(), 1, "a thread survived teardown");
+    drop(ns);
     let exe = std::env::current_exe().unwrap();
     let root = env.root.to_str().unwrap().to_string();
     let spawn = |spec: String| {
