@@ -1,13 +1,30 @@
 //! berth-container: the OCI container lifecycle built directly on kernel primitives.
 //!
-//! The parent side (`create`, `start`, `kill`, `delete`, `exec`) runs in the
-//! runtime's own process; the child side (`init`) runs in the cloned container
-//! init before it execs the user's program. See ARCHITECTURE.md.
+//! The parent side (`create`, `start`, `kill`, `delete`) runs in the runtime's
+//! own process; the child side (`init`) runs in the cloned container init
+//! before it execs the user's program. See ARCHITECTURE.md.
 
 pub mod error;
 
 pub mod caps;
+pub mod config;
+pub mod console;
+pub mod create;
+pub mod devices;
+pub mod exec;
+pub mod hooks;
+pub mod id;
+mod init;
+pub mod lifecycle;
+pub mod namespaces;
+pub mod process;
+pub mod procfs;
 pub mod rootfs;
 pub mod seccomp;
+pub mod state;
+mod sync;
 
+pub use create::{create, CreateOptions, Created};
 pub use error::{Error, Result};
+pub use lifecycle::{delete, kill, list, parse_signal, start};
+pub use state::{Root, Saved, Status};

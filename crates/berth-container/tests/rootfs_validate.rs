@@ -48,38 +48,71 @@ fn docker_like_spec_is_accepted() {
 #[test]
 fn mount_on_root_is_refused() {
     for d in ["/", "/.", "//", "/tmp/..", "/../.."] {
-        let e = err("", &format!(r#"{{"destination":"{d}","type":"tmpfs","source":"tmpfs"}}"#));
-        assert!(e.contains("mounts[0].destination") && e.contains("root"), "{d}: {e}");
+        let e = err(
+            "",
+            &format!(r#"{{"destination":"{d}","type":"tmpfs","source":"tmpfs"}}"#),
+        );
+        assert!(
+            e.contains("mounts[0].destination") && e.contains("root"),
+            "{d}: {e}"
+        );
     }
 }
 
 #[test]
 fn relative_destination_is_refused() {
-    let e = err("", r#"{"destination":"/ok","type":"tmpfs"},{"destination":"tmp","type":"tmpfs"}"#);
-    assert!(e.contains("mounts[1].destination") && e.contains("absolute"), "{e}");
+    let e = err(
+        "",
+        r#"{"destination":"/ok","type":"tmpfs"},{"destination":"tmp","type":"tmpfs"}"#,
+    );
+    assert!(
+        e.contains("mounts[1].destination") && e.contains("absolute"),
+        "{e}"
+    );
 }
 
 #[test]
 fn unknown_options_are_refused() {
-    let e = err("", r#"{"destination":"/x","type":"bind","source":"/srv","options":["rbind","bogus"]}"#);
-    assert!(e.contains("mounts[0].options") && e.contains("bogus"), "{e}");
-    let e = err("", r#"{"destination":"/x","type":"tmpfs","options":["mode=8888"]}"#);
+    let e = err(
+        "",
+        r#"{"destination":"/x","type":"bind","source":"/srv","options":["rbind","bogus"]}"#,
+    );
+    assert!(
+        e.contains("mounts[0].options") && e.contains("bogus"),
+        "{e}"
+    );
+    let e = err(
+        "",
+        r#"{"destination":"/x","type":"tmpfs","options":["mode=8888"]}"#,
+    );
     assert!(e.contains("mode"), "{e}");
-    let e = err("", r#"{"destination":"/x","type":"tmpfs","options":["size=1k,mode=777"]}"#);
+    let e = err(
+        "",
+        r#"{"destination":"/x","type":"tmpfs","options":["size=1k,mode=777"]}"#,
+    );
     assert!(e.contains("comma"), "{e}");
-    let e = err("", r#"{"destination":"/x","source":"/srv","options":["ro"]}"#);
+    let e = err(
+        "",
+        r#"{"destination":"/x","source":"/srv","options":["ro"]}"#,
+    );
     assert!(e.contains("no type"), "{e}");
 }
 
 #[test]
 fn bind_without_source_is_refused() {
-    let e = err("", r#"{"destination":"/x","type":"bind","options":["rbind"]}"#);
+    let e = err(
+        "",
+        r#"{"destination":"/x","type":"bind","options":["rbind"]}"#,
+    );
     assert!(e.contains("mounts[0].source"), "{e}");
 }
 
 #[test]
 fn mounts_over_proc_are_refused() {
-    let e = err("", r#"{"destination":"/proc/sys/kernel/core_pattern","type":"bind","source":"/tmp/x","options":["bind"]}"#);
+    let e = err(
+        "",
+        r#"{"destination":"/proc/sys/kernel/core_pattern","type":"bind","source":"/tmp/x","options":["bind"]}"#,
+    );
     assert!(e.contains("/proc"), "{e}");
     let e = err("", r#"{"destination":"/proc/self","type":"tmpfs"}"#);
     assert!(e.contains("/proc"), "{e}");
@@ -87,15 +120,33 @@ fn mounts_over_proc_are_refused() {
 
 #[test]
 fn bad_devices_are_refused() {
-    let e = err(r#""devices":[{"path":"/etc/passwd","type":"c","major":1,"minor":3}]"#, "");
-    assert!(e.contains("linux.devices[0].path") && e.contains("/dev"), "{e}");
-    let e = err(r#""devices":[{"path":"/dev/../etc/x","type":"c","major":1,"minor":3}]"#, "");
+    let e = err(
+        r#""devices":[{"path":"/etc/passwd","type":"c","major":1,"minor":3}]"#,
+        "",
+    );
+    assert!(
+        e.contains("linux.devices[0].path") && e.contains("/dev"),
+        "{e}"
+    );
+    let e = err(
+        r#""devices":[{"path":"/dev/../etc/x","type":"c","major":1,"minor":3}]"#,
+        "",
+    );
     assert!(e.contains("linux.devices[0].path"), "{e}");
-    let e = err(r#""devices":[{"path":"/dev/ok","type":"c","major":1,"minor":3},{"path":"/dev/all","type":"a"}]"#, "");
+    let e = err(
+        r#""devices":[{"path":"/dev/ok","type":"c","major":1,"minor":3},{"path":"/dev/all","type":"a"}]"#,
+        "",
+    );
     assert!(e.contains("linux.devices[1].type"), "{e}");
-    let e = err(r#""devices":[{"path":"/dev/x","type":"c","major":-1,"minor":3}]"#, "");
+    let e = err(
+        r#""devices":[{"path":"/dev/x","type":"c","major":-1,"minor":3}]"#,
+        "",
+    );
     assert!(e.contains("linux.devices[0]") && e.contains("major"), "{e}");
-    let e = err(r#""devices":[{"path":"dev/x","type":"c","major":1,"minor":3}]"#, "");
+    let e = err(
+        r#""devices":[{"path":"dev/x","type":"c","major":1,"minor":3}]"#,
+        "",
+    );
     assert!(e.contains("absolute"), "{e}");
 }
 
@@ -108,5 +159,8 @@ fn bad_paths_sysctls_and_propagation_are_refused() {
     let e = err(r#""sysctl":{"../../etc/passwd":"x"}"#, "");
     assert!(e.contains("linux.sysctl"), "{e}");
     let e = err(r#""rootfsPropagation":"sideways""#, "");
-    assert!(e.contains("linux.rootfsPropagation") && e.contains("sideways"), "{e}");
+    assert!(
+        e.contains("linux.rootfsPropagation") && e.contains("sideways"),
+        "{e}"
+    );
 }

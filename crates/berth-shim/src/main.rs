@@ -1,3 +1,132 @@
-fn main() {
-    println!("Hello, world!");
+//! `berth`: runc's command line over the berth crates. This file only parses
+//! arguments and hands them to the commands; no container logic lives here.
+
+mod commands;
+mod foreground;
+mod logging;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "berth", version = concat!(env!("CARGO_PKG_VERSION"), "\nspec: 1.2.1"),
+          about = "A low-level Linux container runtime with networking built in, speaking runc's command line")]
+pub struct Cli {
+    /// Root directory for container state
+    #[arg(long, global = true, default_value = "/run/berth")]
+    root: PathBuf,
+    /// Log file (default: stderr)
+    #[arg(long, global = true)]
+    log: Option<PathBuf>,
+    /// Log format: text or json
+    #[arg(long = "log-format", global = true, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    /// Enable debug logging
+    #[arg(long, global = true)]
+    debug: bool,
+    /// Accepted for runc compatibility; berth manages cgroupfs directly
+    #[arg(long = "systemd-cgroup", global = true)]
+    systemd_cgroup: bool,
+    /// Accepted for runc compatibility (checkpointing is not supported)
+    #[arg(long, global = true, hide = true)]
+    criu: Option<String>,
+    /// Accepted for runc compatibility (true|false|auto)
+    #[arg(long = "rootless", id = "global_rootless", hide = true)]
+    rootless: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct CreateArgs {
+    /// Path to the bundle directory
+    #[arg(short, long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// Unix socket that receives the pty master when process.terminal is true
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// File to write the container init's pid to
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// Use chroot instead of pivot_root
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// Do not create a new session keyring
+    #[arg(long = "no-new-keyring")]
+    pub no_new_keyring: bool,
+    /// Pass N extra fds (3 .. 3+N-1) to the container
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Container id
+    pub id: String,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create a container (it waits for `start`)
+    Create(CreateArgs),
+    /// Start a created container
+    Start { id: String },
+    /// Create and start a container
+    Run {
+        #[command(flatten)]
+        create: CreateArgs,
+        /// Detach from the container's process
+        #[arg(short, long)]
+        detach: bool,
+        /// Do not delete the container after it exits
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Print the state of a container as OCI state JSON
+    State { id: String },
+    /// Send a signal (default SIGTERM) to the container's init
+    Kill {
+        /// Signal every process in the container's cgroup
+        #[arg(short, long)]
+        all: bool,
+        id: String,
+        #[arg(default_value = "SIGTERM")]
+        signal: String,
+    },
+    /// Delete a stopped container and everything it holds
+    Delete {
+        /// Kill the container first if it is running
+        #[arg(short, long)]
+        force: bool,
+        id: String,
+    },
+    /// List containers
+    List {
+        #[arg(short, long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+        /// Print only ids
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Write a default config.json
+    Spec(commands::spec::SpecArgs),
+    /// Print what this runtime supports, as JSON
+    Features,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let to_file = cli.log.is_some();
+    if let Err(e) = logging::Logger::install(cli.log.as_deref(), cli.log_format == "json", cli.debug) {
+        eprintln!("berth: open log file: {e}");
+        return ExitCode::from(1);
+    }
+    if cli.systemd_cgroup {
+        log::debug!("--systemd-cgroup given: berth writes cgroupfs directly (no systemd on this host)");
+    }
+    match commands::dispatch(&cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            logging::fatal(&e.to_string(), to_file);
+            ExitCode::from(1)
+        }
+    }
 }

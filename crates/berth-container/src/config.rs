@@ -1,0 +1,129 @@
+//! Loading and validating a bundle's config.json before anything is created.
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Spec;
+
+use crate::{invalid, Error, Result};
+
+/// A loaded bundle: absolute paths and the parsed spec.
+pub struct Bundle {
+    pub dir: PathBuf,
+    pub rootfs: PathBuf,
+    pub spec: Spec,
+}
+
+/// Reads `<bundle>/config.json` and resolves the rootfs against the bundle.
+pub fn load(bundle: &Path) -> Result<Bundle> {
+    let dir = bundle
+        .canonicalize()
+        .map_err(|e| Error::io("open bundle", bundle, e))?;
+    let file = dir.join("config.json");
+    let bytes = std::fs::read(&file).map_err(|e| Error::io("read", &file, e))?;
+    let spec = parse(&bytes).map_err(|e| Error::Invalid(format!("{}: {e}", file.display())))?;
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| Error::Invalid(format!("{}: root: missing", file.display())))?;
+    let rootfs = dir.join(root.path());
+    let rootfs = rootfs
+        .canonicalize()
+        .map_err(|e| Error::io("root.path: rootfs", &rootfs, e))?;
+    if !rootfs.is_dir() {
+        return invalid!("root.path: rootfs {} is not a directory", rootfs.display());
+    }
+    Ok(Bundle { dir, rootfs, spec })
+}
+
+/// Parses and validates config.json bytes. Pure: the fuzz target calls it.
+pub fn parse(bytes: &[u8]) -> std::result::Result<Spec, String> {
+    let spec: Spec = serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+    validate(&spec).map_err(|e| e.to_string())?;
+    Ok(spec)
+}
+
+/// Structural checks that serde alone does not make.
+pub fn validate(spec: &Spec) -> Result<()> {
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::Invalid("process: missing".into()))?;
+    validate_process(process)?;
+    if let Some(linux) = spec.linux() {
+        let mut seen = Vec::new();
+        for ns in linux.namespaces().iter().flatten() {
+            if seen.contains(&ns.typ()) {
+                return invalid!("linux.namespaces: {} listed twice", ns.typ());
+            }
+            seen.push(ns.typ());
+        }
+        if !seen.contains(&oci_spec::runtime::LinuxNamespaceType::Mount) {
+            return invalid!("linux.namespaces: a new mount namespace is required");
+        }
+        let has_userns = seen.contains(&oci_spec::runtime::LinuxNamespaceType::User);
+        if !has_userns
+            && (linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
+                || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty()))
+        {
+            return invalid!("linux.uidMappings: mappings given without a user namespace");
+        }
+        if let Some(hostname) = spec.hostname() {
+            if !hostname.is_empty() && !seen.contains(&oci_spec::runtime::LinuxNamespaceType::Uts) {
+                return invalid!("hostname: setting the hostname needs a new UTS namespace");
+            }
+        }
+    }
+    for hook in hook_lists(spec).into_iter().flat_map(|(_, h)| h) {
+        if !hook.path().is_absolute() {
+            return invalid!("hooks: path {:?} is not absolute", hook.path());
+        }
+        if hook.timeout().is_some_and(|t| t <= 0) {
+            return invalid!("hooks: timeout of {:?} must be greater than zero", hook.path());
+        }
+    }
+    crate::rootfs::validate(spec)
+}
+
+/// Checks on a process, for config.json's and for `exec`'s.
+pub fn validate_process(process: &oci_spec::runtime::Process) -> Result<()> {
+    match process.args() {
+        Some(args) if !args.is_empty() && !args[0].is_empty() => {}
+        _ => return invalid!("process.args: must name the program to run"),
+    }
+    if !process.cwd().is_absolute() {
+        return invalid!("process.cwd: {:?} is not an absolute path", process.cwd());
+    }
+    for e in process.env().iter().flatten() {
+        if !e.contains('=') {
+            return invalid!("process.env: {e:?} is not KEY=value");
+        }
+    }
+    Ok(())
+}
+
+/// Every hook list of the spec with its name, in runtime-spec order.
+pub fn hook_lists(spec: &Spec) -> Vec<(&'static str, &[oci_spec::runtime::Hook])> {
+    let Some(hooks) = spec.hooks() else { return Vec::new() };
+    #[allow(deprecated)]
+    let lists = [
+        ("prestart", hooks.prestart()),
+        ("createRuntime", hooks.create_runtime()),
+        ("createContainer", hooks.create_container()),
+        ("startContainer", hooks.start_container()),
+        ("poststart", hooks.poststart()),
+        ("poststop", hooks.poststop()),
+    ];
+    lists
+        .into_iter()
+        .filter_map(|(n, l)| l.as_deref().map(|l| (n, l)))
+        .collect()
+}
+
+/// The hooks of one kind ("createRuntime", ...), empty if none.
+pub fn hooks<'a>(spec: &'a Spec, kind: &str) -> &'a [oci_spec::runtime::Hook] {
+    hook_lists(spec)
+        .into_iter()
+        .find(|(n, _)| *n == kind)
+        .map(|(_, l)| l)
+        .unwrap_or(&[])
+}

@@ -1,0 +1,272 @@
+//! The parent side of `create`: validate, claim the id, make the cgroup and
+//! network, clone init, answer its requests, run createRuntime hooks, save
+//! state. On any error, everything made so far is undone.
+
+use std::fs;
+use std::os::fd::{OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+use oci_spec::runtime::{LinuxNamespaceType, Mount, MountBuilder, Spec};
+
+use crate::caps::CapPlan;
+use crate::config::{self, Bundle};
+use crate::init;
+use crate::namespaces::Plan;
+use crate::seccomp::SeccompPlan;
+use crate::state::{self, Lock, Root, Saved, Status, EXEC_FIFO};
+use crate::sync::{self, Tag};
+use crate::{hooks, invalid, Error, Result};
+
+#[derive(Clone, Debug, Default)]
+pub struct CreateOptions {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub console_socket: Option<PathBuf>,
+    pub pid_file: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+    /// `berth run` in the foreground: a terminal's master comes back to the caller.
+    pub foreground: bool,
+}
+
+/// A created container, waiting for `start`.
+pub struct Created {
+    pub saved: Saved,
+    /// The pty master, when the process has a terminal and no console socket was given.
+    pub console: Option<OwnedFd>,
+}
+
+/// Undoes a half-made container unless disarmed.
+struct Undo<'a> {
+    root: &'a Root,
+    id: &'a str,
+    lock: Option<Lock>,
+    cgroup: Option<berth_cgroups::Manager>,
+    network: bool,
+    children: Vec<i32>,
+}
+
+impl Drop for Undo<'_> {
+    fn drop(&mut self) {
+        for &pid in &self.children {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+        }
+        if self.network {
+            if let Err(e) = berth_net::teardown(self.root.path(), self.id) {
+                log::warn!("cleanup: {e}");
+            }
+        }
+        if let Some(cg) = &self.cgroup {
+            if let Err(e) = cg.destroy() {
+                log::warn!("cleanup: {e}");
+            }
+        }
+        if let Some(lock) = self.lock.take() {
+            let _ = lock.remove();
+        }
+    }
+}
+
+pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
+    crate::id::validate(&opts.id)?;
+    let Bundle { dir: bundle, rootfs, spec } = config::load(&opts.bundle)?;
+    let process = spec.process().as_ref().expect("validated: process present");
+    let terminal = process.terminal().unwrap_or(false);
+    if terminal && opts.console_socket.is_none() && !opts.foreground {
+        return invalid!("cannot allocate tty if berth will detach without setting console socket");
+    }
+    if !terminal && opts.console_socket.is_some() {
+        return invalid!("cannot use console socket if berth will not allocate tty (process.terminal is false)");
+    }
+    let mut ns = Plan::from_spec(&spec)?;
+    if !ns.creates(LinuxNamespaceType::Mount) {
+        return invalid!("linux.namespaces: a new mount namespace is required (joining one by path is not supported)");
+    }
+    let caps = CapPlan::new(process.capabilities().as_ref())?;
+    let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        Some(s) => Some(SeccompPlan::new(s)?),
+        None => None,
+    };
+    let net_cfg = berth_net::NetworkConfig::from_annotations(spec.annotations().as_ref().unwrap_or(&Default::default()))?;
+
+    let lock = Lock::create(root, &opts.id)?;
+    let state_dir = lock.path.clone();
+    let mut undo = Undo { root, id: &opts.id, lock: Some(lock), cgroup: None, network: false, children: Vec::new() };
+
+    let mut extra_mounts = Vec::new();
+    let mut prepared = None;
+    if let Some(cfg) = &net_cfg {
+        let p = berth_net::prepare(root.path(), &opts.id, cfg, &state_dir)?;
+        undo.network = true;
+        for (host, dest) in p.files() {
+            extra_mounts.push(bind_mount(&host, dest)?);
+        }
+        if let Some(path) = p.netns_path() {
+            ns.join_network(&path)?;
+        }
+        prepared = Some(p);
+    }
+
+    let linux = spec.linux().as_ref();
+    let cgroup = berth_cgroups::Manager::new(linux.and_then(|l| l.cgroups_path().as_deref()).and_then(Path::to_str), &opts.id)?;
+    cgroup.create()?;
+    undo.cgroup = Some(cgroup.clone());
+    let resources = crate::devices::cgroup_resources(&spec);
+    cgroup.apply(&resources)?;
+
+    let fifo_path = state_dir.join(EXEC_FIFO);
+    nix::unistd::mkfifo(&fifo_path, Mode::from_bits_truncate(0o600))
+        .map_err(|e| Error::sys(format!("mkfifo {}", fifo_path.display()), e))?;
+    // Read-write so opening never blocks and init's read waits for start's byte.
+    let fifo: OwnedFd = nix::fcntl::open(&fifo_path, OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| Error::sys(format!("open {}", fifo_path.display()), e))?;
+
+    let (parent_end, child_end) = sync::pair()?;
+    let second_fork = ns.needs_second_fork();
+    let clone_flags = if !second_fork && ns.creates(LinuxNamespaceType::Pid) { libc::CLONE_NEWPID as libc::c_long } else { 0 };
+    let first = match init::fork_with(clone_flags)? {
+        None => {
+            drop(parent_end);
+            init::run(init::Args {
+                spec: &spec,
+                rootfs: &rootfs,
+                ns: &ns,
+                caps: &caps,
+                seccomp: seccomp.as_ref(),
+                chan: child_end,
+                fifo,
+                second_fork,
+                no_pivot: opts.no_pivot,
+                no_new_keyring: opts.no_new_keyring,
+                preserve_fds: opts.preserve_fds,
+                extra_mounts: &extra_mounts,
+                lock_fd: undo.lock.as_ref().map_or(-1, Lock::raw_fd),
+            })
+        }
+        Some(pid) => pid,
+    };
+    drop(child_end);
+    drop(fifo);
+    undo.children.push(first);
+    // Placing the first child places everything it forks.
+    cgroup.add_process(first)?;
+
+    let pid = loop {
+        let msg = parent_end.recv("container namespaces")?;
+        match msg.tag {
+            Tag::NeedMaps => {
+                write_id_maps(first, &spec)?;
+                parent_end.send(Tag::Continue, "")?;
+            }
+            Tag::Pid if second_fork => {
+                let pid: i32 = msg.payload.parse().map_err(|_| Error::Init(format!("bad pid {:?}", msg.payload)))?;
+                let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(first), None);
+                undo.children = vec![pid];
+                break pid;
+            }
+            Tag::Pid => break first,
+            other => return Err(Error::Init(format!("unexpected {other:?} before namespaces were ready"))),
+        }
+    };
+    let start_time = crate::procfs::stat(pid).map(|(_, t)| t).ok_or_else(|| Error::Init("container init exited during setup".into()))?;
+    if let Some(adj) = process.oom_score_adj() {
+        let path = format!("/proc/{pid}/oom_score_adj");
+        fs::write(&path, adj.to_string()).map_err(|e| Error::io("process.oomScoreAdj: write", path, e))?;
+    }
+    if let Some(p) = &prepared {
+        berth_net::attach(root.path(), &opts.id, p, pid)?;
+    }
+
+    let mut saved = Saved {
+        oci_version: spec.version().clone(),
+        id: opts.id.clone(),
+        pid,
+        start_time,
+        bundle,
+        rootfs: rootfs.clone(),
+        created: state::now_rfc3339(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        cgroup,
+        network: prepared.is_some(),
+        config: Spec::default(),
+    };
+    let state_json = serde_json::to_string(&saved.oci_state(Status::Creating)).unwrap_or_default();
+    parent_end.send(Tag::Continue, &state_json)?;
+    parent_end.expect(Tag::CreateRuntime, "mounts")?;
+    hooks::run_all("prestart", config::hooks(&spec, "prestart"), &state_json)?;
+    hooks::run_all("createRuntime", config::hooks(&spec, "createRuntime"), &state_json)?;
+    parent_end.send(Tag::Continue, "")?;
+
+    let mut console = None;
+    if terminal {
+        let msg = parent_end.expect(Tag::Console, "the container's terminal")?;
+        let master = msg.fd.ok_or_else(|| Error::Init("terminal message carried no fd".into()))?;
+        match &opts.console_socket {
+            Some(sock) => crate::console::send_to_socket(sock, raw(&master))?,
+            None => console = Some(master),
+        }
+    }
+    parent_end.expect(Tag::Ready, "container init")?;
+
+    saved.config = spec;
+    let lock = undo.lock.as_ref().expect("lock held until disarmed");
+    lock.save(&saved)?;
+    if let Some(pid_file) = &opts.pid_file {
+        write_pid_file(pid_file, pid)?;
+    }
+    // Success: keep everything, release the lock.
+    undo.lock = None;
+    undo.cgroup = None;
+    undo.network = false;
+    undo.children.clear();
+    Ok(Created { saved, console })
+}
+
+fn raw(fd: &OwnedFd) -> RawFd {
+    std::os::fd::AsRawFd::as_raw_fd(fd)
+}
+
+fn bind_mount(host: &Path, dest: &str) -> Result<Mount> {
+    MountBuilder::default()
+        .destination(dest)
+        .typ("bind")
+        .source(host)
+        .options(vec!["rbind".to_string(), "rprivate".to_string()])
+        .build()
+        .map_err(|e| Error::Invalid(format!("mount {dest}: {e}")))
+}
+
+/// Writes uid_map and gid_map of a child that made a new user namespace.
+fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
+    let linux = spec.linux().as_ref();
+    let fmt = |maps: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        maps.into_iter()
+            .flatten()
+            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+            .collect::<String>()
+    };
+    let uid = fmt(linux.and_then(|l| l.uid_mappings().as_ref()));
+    let gid = fmt(linux.and_then(|l| l.gid_mappings().as_ref()));
+    for (file, map, field) in [("uid_map", uid, "linux.uidMappings"), ("gid_map", gid, "linux.gidMappings")] {
+        if map.is_empty() {
+            continue;
+        }
+        let path = format!("/proc/{pid}/{file}");
+        fs::write(&path, &map).map_err(|e| Error::Invalid(format!("{field}: write {}: {e}", map.trim().replace('\n', ", "))))?;
+    }
+    Ok(())
+}
+
+/// Writes the pid file atomically (temp file + rename), as runc does.
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("pid")
+    ));
+    fs::write(&tmp, pid.to_string()).map_err(|e| Error::io("write pid file", &tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| Error::io("write pid file", path, e))
+}

@@ -1,0 +1,89 @@
+//! OCI hooks: each runs with the container's state JSON on stdin, its own
+//! args and env, and is killed when its timeout passes.
+
+use std::io::Write;
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use oci_spec::runtime::Hook;
+
+use crate::{Error, Result};
+
+/// Runs every hook of `kind` in order; the first failure stops the list.
+pub fn run_all(kind: &str, hooks: &[Hook], state_json: &str) -> Result<()> {
+    for hook in hooks {
+        run(kind, hook, state_json)?;
+    }
+    Ok(())
+}
+
+pub fn run(kind: &str, hook: &Hook, state_json: &str) -> Result<()> {
+    let path = hook.path();
+    let mut cmd = Command::new(path);
+    if let Some(args) = hook.args() {
+        if let Some((argv0, rest)) = args.split_first() {
+            cmd.arg0(argv0).args(rest);
+        }
+    }
+    cmd.env_clear();
+    for kv in hook.env().iter().flatten() {
+        if let Some((k, v)) = kv.split_once('=') {
+            cmd.env(k, v);
+        }
+    }
+    cmd.stdin(Stdio::piped());
+    let fail = |why: String| Error::Hook(format!("{kind} hook {}: {why}", path.display()));
+    let mut child = cmd.spawn().map_err(|e| fail(e.to_string()))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A hook that does not read its stdin is not an error.
+        let _ = stdin.write_all(state_json.as_bytes());
+    }
+    let pid = child.id() as i32;
+    let status = match hook.timeout() {
+        None => child.wait().map_err(|e| fail(e.to_string()))?,
+        Some(secs) => {
+            let deadline = Instant::now() + Duration::from_secs(secs as u64);
+            match wait_until(pid, deadline) {
+                Ok(true) => child.wait().map_err(|e| fail(e.to_string()))?,
+                Ok(false) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(fail(format!("timed out after {secs}s")));
+                }
+                Err(e) => return Err(fail(e.to_string())),
+            }
+        }
+    };
+    if !status.success() {
+        return Err(fail(format!("{status}")));
+    }
+    Ok(())
+}
+
+/// Waits for `pid` to exit (without reaping it) until `deadline`; false on timeout.
+fn wait_until(pid: i32, deadline: Instant) -> std::io::Result<bool> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if raw < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: raw is a fresh fd we own.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(false);
+        }
+        let ms = left.as_millis().min(i32::MAX as u128) as i32;
+        let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)) {
+            Ok(0) => continue,
+            Ok(_) => return Ok(true),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(std::io::Error::from_raw_os_error(e as i32)),
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! start, kill, delete and the status queries on an existing container.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::time::{Duration, Instant};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+
+use crate::state::{self, Lock, Root, Saved, Status, EXEC_FIFO};
+use crate::{config, hooks, Error, Result};
+
+/// Releases a created container's init: it runs startContainer hooks and execs.
+pub fn start(root: &Root, id: &str) -> Result<Saved> {
+    let lock = Lock::existing(root, id)?;
+    let saved = lock.load(id)?;
+    match saved.status(root) {
+        Status::Created => {}
+        Status::Stopped => return Err(Error::State("cannot start a container that has stopped".into())),
+        _ => return Err(Error::State("cannot start an already running container".into())),
+    }
+    let fifo_path = lock.path.join(EXEC_FIFO);
+    // O_NONBLOCK: opening for write fails with ENXIO, instead of hanging, if init is gone.
+    let mut fifo = OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&fifo_path)
+        .map_err(|e| Error::io("open exec fifo", &fifo_path, e))?;
+    fifo.write_all(&[0]).map_err(|e| Error::io("write exec fifo", &fifo_path, e))?;
+    std::fs::remove_file(&fifo_path).map_err(|e| Error::io("remove", &fifo_path, e))?;
+    let state_json = oci_json(&saved, Status::Running);
+    for hook in config::hooks(&saved.config, "poststart") {
+        // The runtime spec: a failing poststart hook is a warning, the container runs on.
+        if let Err(e) = hooks::run("poststart", hook, &state_json) {
+            log::warn!("{e}");
+        }
+    }
+    Ok(saved)
+}
+
+pub fn oci_json(saved: &Saved, status: Status) -> String {
+    serde_json::to_string(&saved.oci_state(status)).unwrap_or_default()
+}
+
+/// Parses a signal as runc accepts it: "KILL", "SIGKILL", "9", any case.
+pub fn parse_signal(s: &str) -> Result<i32> {
+    if let Ok(n) = s.parse::<i32>() {
+        if (1..=64).contains(&n) {
+            return Ok(n);
+        }
+        return Err(Error::Invalid(format!("invalid signal number {s}")));
+    }
+    let upper = s.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    name.parse::<nix::sys::signal::Signal>()
+        .map(|sig| sig as i32)
+        .map_err(|_| Error::Invalid(format!("unknown signal \"{s}\"")))
+}
+
+fn signal_pidfd(fd: &OwnedFd, sig: i32) -> Result<()> {
+    // SAFETY: pidfd_send_signal(pidfd, sig, NULL info, 0 flags).
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), sig, 0usize, 0u32) };
+    if r < 0 {
+        return Err(Error::sys(format!("send signal {sig}"), nix::errno::Errno::last()));
+    }
+    Ok(())
+}
+
+pub fn kill(root: &Root, id: &str, sig: i32, all: bool) -> Result<()> {
+    let saved = state::peek(root, id)?;
+    let status = saved.status(root);
+    if all {
+        if status == Status::Stopped && saved.cgroup.pids().map(|p| p.is_empty()).unwrap_or(true) {
+            return Err(Error::State("container not running".into()));
+        }
+        return Ok(saved.cgroup.kill_all(sig)?);
+    }
+    let fd = match (status, saved.pidfd()) {
+        (Status::Stopped, _) | (_, None) => return Err(Error::State("container not running".into())),
+        (_, Some(fd)) => fd,
+    };
+    signal_pidfd(&fd, sig)
+}
+
+/// Waits up to `limit` for the process behind `fd` to exit.
+fn wait_exit(fd: &OwnedFd, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        let ms = PollTimeout::try_from(left.as_millis().min(60_000) as i32).unwrap_or(PollTimeout::MAX);
+        match poll(&mut fds, ms) {
+            Ok(n) if n > 0 => return true,
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
+    let lock = match Lock::existing(root, id) {
+        Err(Error::NotFound(_)) if force => return Ok(()),
+        r => r?,
+    };
+    let saved = match lock.load(id) {
+        Ok(s) => s,
+        // A directory without state is a create that never finished: nothing runs, remove it.
+        Err(Error::NotFound(_)) => return lock.remove(),
+        Err(e) => return Err(e),
+    };
+    let status = saved.status(root);
+    if matches!(status, Status::Running | Status::Paused) && !force {
+        return Err(Error::State(format!("cannot delete container {id} that is not stopped: {status}")));
+    }
+    if status != Status::Stopped {
+        if status == Status::Paused {
+            let _ = saved.cgroup.thaw();
+        }
+        if let Some(fd) = saved.pidfd() {
+            signal_pidfd(&fd, libc::SIGKILL)?;
+            if !wait_exit(&fd, Duration::from_secs(10)) {
+                return Err(Error::State(format!("container {id}: init did not exit after SIGKILL")));
+            }
+        }
+    }
+    // Processes that outlived init (exec'd into a shared pid namespace) go too.
+    let _ = saved.cgroup.kill_all(libc::SIGKILL);
+    saved.cgroup.destroy()?;
+    if saved.network {
+        berth_net::teardown(root.path(), id)?;
+    }
+    let state_json = oci_json(&saved, Status::Stopped);
+    for hook in config::hooks(&saved.config, "poststop") {
+        if let Err(e) = hooks::run("poststop", hook, &state_json) {
+            log::warn!("{e}");
+        }
+    }
+    lock.remove()
+}
+
+/// One container as `list` shows it.
+pub struct Listed {
+    pub saved: Saved,
+    pub status: Status,
+}
+
+pub fn list(root: &Root) -> Result<Vec<Listed>> {
+    let mut out = Vec::new();
+    for id in root.ids()? {
+        // A container deleted meanwhile simply drops out of the list.
+        if let Ok(saved) = state::peek(root, &id) {
+            let status = saved.status(root);
+            out.push(Listed { saved, status });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,126 @@
+//! Namespaces from `linux.namespaces`: which to create, which to join by path,
+//! and the check that a path really is a namespace of the declared type.
+
+use std::fs::File;
+use std::os::fd::{AsFd, AsRawFd};
+
+use nix::sched::CloneFlags;
+use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType, Spec};
+
+use crate::{invalid, Error, Result};
+
+/// `ioctl(fd, NS_GET_NSTYPE)`: returns the CLONE_NEW* type of a namespace fd.
+const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
+
+pub fn clone_flag(t: LinuxNamespaceType) -> CloneFlags {
+    CloneFlags::from_bits_retain(t as i32)
+}
+
+/// A namespace to join: its type and an open fd, checked against the type.
+pub struct Joined {
+    pub typ: LinuxNamespaceType,
+    pub file: File,
+}
+
+/// What the init must do with namespaces.
+pub struct Plan {
+    /// New namespaces to create.
+    pub new: CloneFlags,
+    /// Namespaces to join, user first (so the rest are joined with its privileges).
+    pub join: Vec<Joined>,
+}
+
+impl Plan {
+    pub fn from_spec(spec: &Spec) -> Result<Plan> {
+        let list: &[LinuxNamespace] = spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.namespaces().as_deref())
+            .unwrap_or(&[]);
+        let mut plan = Plan { new: CloneFlags::empty(), join: Vec::new() };
+        for ns in list {
+            match ns.path() {
+                None => plan.new |= clone_flag(ns.typ()),
+                Some(p) if p.as_os_str().is_empty() => plan.new |= clone_flag(ns.typ()),
+                Some(path) => {
+                    let file = File::open(path).map_err(|e| {
+                        Error::io("linux.namespaces: open namespace", path, e)
+                    })?;
+                    // SAFETY: NS_GET_NSTYPE takes no argument and only reads the fd.
+                    let got = unsafe { libc::ioctl(file.as_raw_fd(), NS_GET_NSTYPE) };
+                    if got != ns.typ() as i32 {
+                        return invalid!(
+                            "linux.namespaces: {} is not a {} namespace",
+                            path.display(),
+                            ns.typ()
+                        );
+                    }
+                    plan.join.push(Joined { typ: ns.typ(), file });
+                }
+            }
+        }
+        plan.join.sort_by_key(|j| j.typ != LinuxNamespaceType::User);
+        Ok(plan)
+    }
+
+    pub fn creates(&self, t: LinuxNamespaceType) -> bool {
+        self.new.contains(clone_flag(t))
+    }
+
+    pub fn joins(&self, t: LinuxNamespaceType) -> bool {
+        self.join.iter().any(|j| j.typ == t)
+    }
+
+    /// The common case needs one fork: the parent clones init with
+    /// CLONE_NEWPID and init unshares the rest. A user namespace must own the
+    /// pid namespace (so init can mount /proc), and pid/time namespaces joined
+    /// by path or a new time namespace only affect children: those are entered
+    /// by init followed by a second fork, so the parent never changes its own.
+    pub fn needs_second_fork(&self) -> bool {
+        self.creates(LinuxNamespaceType::User)
+            || self.creates(LinuxNamespaceType::Time)
+            || self.join.iter().any(|j| {
+                matches!(
+                    j.typ,
+                    LinuxNamespaceType::User | LinuxNamespaceType::Pid | LinuxNamespaceType::Time
+                )
+            })
+    }
+
+    /// Joins every namespace given by path, except pid and time which only
+    /// affect children and are entered where the next fork happens.
+    pub fn join_all(&self, skip_pid: bool) -> Result<()> {
+        for j in &self.join {
+            if skip_pid && matches!(j.typ, LinuxNamespaceType::Pid | LinuxNamespaceType::Time) {
+                continue;
+            }
+            setns(j)?;
+        }
+        Ok(())
+    }
+
+    /// Joins the network namespace at `path` instead of creating one
+    /// (berth-net's `container:<id>` mode).
+    pub fn join_network(&mut self, path: &std::path::Path) -> Result<()> {
+        let file = File::open(path).map_err(|e| Error::io("open network namespace", path, e))?;
+        self.new -= CloneFlags::CLONE_NEWNET;
+        self.join.retain(|j| j.typ != LinuxNamespaceType::Network);
+        self.join.push(Joined { typ: LinuxNamespaceType::Network, file });
+        Ok(())
+    }
+
+    pub fn joined(&self, t: LinuxNamespaceType) -> Option<&Joined> {
+        self.join.iter().find(|j| j.typ == t)
+    }
+}
+
+pub fn setns(j: &Joined) -> Result<()> {
+    nix::sched::setns(j.file.as_fd(), clone_flag(j.typ))
+        .map_err(|e| Error::sys(format!("join {} namespace", j.typ), e))
+}
+
+/// The inode of a process's namespace link (tests compare these).
+pub fn inode(pid: &str, kind: &str) -> std::io::Result<u64> {
+    use std::os::unix::fs::MetadataExt;
+    Ok(std::fs::metadata(format!("/proc/{pid}/ns/{kind}"))?.ino())
+}

@@ -1,0 +1,211 @@
+//! The user process as config.json describes it: environment, program path
+//! lookup, rlimits, user and groups, and the final execve.
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use nix::unistd::{Gid, Uid};
+use oci_spec::runtime::{PosixRlimit, PosixRlimitType, Process};
+
+use crate::caps::CapPlan;
+use crate::seccomp::SeccompPlan;
+use crate::{invalid, Error, Result};
+
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The environment as given, plus PATH and HOME when they are missing (as runc does).
+pub fn environment(p: &Process, home: Option<&str>) -> Vec<String> {
+    let mut env: Vec<String> = p.env().clone().unwrap_or_default();
+    if !env.iter().any(|e| e.starts_with("PATH=")) {
+        env.push(format!("PATH={DEFAULT_PATH}"));
+    }
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", home.unwrap_or("/")));
+    }
+    env
+}
+
+/// Finds `prog` the way execvp would, using the container's PATH; run after
+/// pivot_root so the lookup happens inside the container. Errors use runc's words.
+pub fn find_program(prog: &str, env: &[String]) -> Result<PathBuf> {
+    let executable = |p: &Path| {
+        p.metadata()
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
+    };
+    if prog.contains('/') {
+        let p = PathBuf::from(prog);
+        if !p.exists() {
+            return invalid!("exec: \"{prog}\": stat {prog}: no such file or directory");
+        }
+        if !executable(&p) {
+            return invalid!("exec: \"{prog}\": permission denied");
+        }
+        return Ok(p);
+    }
+    let path = env
+        .iter()
+        .rev()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(DEFAULT_PATH);
+    path.split(':')
+        .map(|dir| Path::new(if dir.is_empty() { "." } else { dir }).join(prog))
+        .find(|p| executable(p))
+        .ok_or_else(|| Error::Invalid(format!("exec: \"{prog}\": executable file not found in $PATH")))
+}
+
+fn resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
+    use PosixRlimitType::*;
+    match t {
+        RlimitCpu => libc::RLIMIT_CPU,
+        RlimitFsize => libc::RLIMIT_FSIZE,
+        RlimitData => libc::RLIMIT_DATA,
+        RlimitStack => libc::RLIMIT_STACK,
+        RlimitCore => libc::RLIMIT_CORE,
+        RlimitRss => libc::RLIMIT_RSS,
+        RlimitNproc => libc::RLIMIT_NPROC,
+        RlimitNofile => libc::RLIMIT_NOFILE,
+        RlimitMemlock => libc::RLIMIT_MEMLOCK,
+        RlimitAs => libc::RLIMIT_AS,
+        RlimitLocks => libc::RLIMIT_LOCKS,
+        RlimitSigpending => libc::RLIMIT_SIGPENDING,
+        RlimitMsgqueue => libc::RLIMIT_MSGQUEUE,
+        RlimitNice => libc::RLIMIT_NICE,
+        RlimitRtprio => libc::RLIMIT_RTPRIO,
+        RlimitRttime => libc::RLIMIT_RTTIME,
+    }
+}
+
+pub fn set_rlimits(limits: &[PosixRlimit]) -> Result<()> {
+    for l in limits {
+        if l.soft() > l.hard() {
+            return invalid!("process.rlimits: {:?} soft limit {} exceeds hard limit {}", l.typ(), l.soft(), l.hard());
+        }
+        let r = libc::rlimit { rlim_cur: l.soft(), rlim_max: l.hard() };
+        // SAFETY: setrlimit reads the struct we pass.
+        if unsafe { libc::setrlimit(resource(l.typ()), &r) } != 0 {
+            let e = std::io::Error::last_os_error();
+            return invalid!(
+                "process.rlimits: set {:?} to soft {} hard {}: {e}{}",
+                l.typ(),
+                l.soft(),
+                l.hard(),
+                if e.raw_os_error() == Some(libc::EPERM) {
+                    " (raising a hard limit needs CAP_SYS_RESOURCE)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    Ok(())
+}
+
+/// setgroups, setgid, setuid for process.user (capabilities are kept by the caller's KEEPCAPS).
+pub fn set_user(p: &Process, in_user_ns_without_setgroups: bool) -> Result<()> {
+    let user = p.user();
+    let gid = Gid::from_raw(user.gid());
+    let uid = Uid::from_raw(user.uid());
+    if !in_user_ns_without_setgroups {
+        let mut groups: Vec<Gid> = user
+            .additional_gids()
+            .iter()
+            .flatten()
+            .map(|g| Gid::from_raw(*g))
+            .collect();
+        groups.dedup();
+        nix::unistd::setgroups(&groups).map_err(|e| Error::sys("process.user.additionalGids: setgroups", e))?;
+    }
+    nix::unistd::setresgid(gid, gid, gid)
+        .map_err(|e| Error::sys(format!("process.user.gid: setgid {gid}"), e))?;
+    nix::unistd::setresuid(uid, uid, uid)
+        .map_err(|e| Error::sys(format!("process.user.uid: setuid {uid}"), e))?;
+    Ok(())
+}
+
+pub fn cstrings<'a>(items: impl IntoIterator<Item = &'a str>, field: &str) -> Result<Vec<CString>> {
+    items
+        .into_iter()
+        .map(|s| CString::new(s).map_err(|_| Error::Invalid(format!("{field}: {s:?} contains a NUL byte"))))
+        .collect()
+}
+
+/// Replaces this process with the program. Only returns on failure.
+pub fn exec(path: &Path, args: &[CString], env: &[CString]) -> Error {
+    let Ok(cpath) = CString::new(path.as_os_str().as_bytes()) else {
+        return Error::Invalid(format!("exec: {path:?} contains a NUL byte"));
+    };
+    match nix::unistd::execve(&cpath, args, env) {
+        Err(e) => Error::sys(format!("exec {}", path.display()), e),
+    }
+}
+
+/// Home directory of `uid` from the container's /etc/passwd, if listed.
+pub fn home_of(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 6 && f[2].parse() == Ok(uid)).then(|| f[5].to_string())
+    })
+}
+
+/// The program to exec, resolved inside the container, with argv and envp ready.
+pub struct Program {
+    pub path: PathBuf,
+    pub argv: Vec<CString>,
+    pub envp: Vec<CString>,
+}
+
+impl Program {
+    /// Resolves process.args[0] through the container's PATH (call inside the container's root).
+    pub fn resolve(p: &Process) -> Result<Program> {
+        let env = environment(p, home_of(p.user().uid()).as_deref());
+        let args = p.args().as_deref().unwrap_or_default();
+        let first = args.first().ok_or_else(|| Error::Invalid("process.args: empty".into()))?;
+        Ok(Program {
+            path: find_program(first, &env)?,
+            argv: cstrings(args.iter().map(String::as_str), "process.args")?,
+            envp: cstrings(env.iter().map(String::as_str), "process.env")?,
+        })
+    }
+}
+
+/// Turns the calling process into process.user with its capabilities, umask,
+/// cwd and no_new_privs, in the order the kernel needs. Seccomp goes in here
+/// when no_new_privs is off (installing it then needs CAP_SYS_ADMIN, which the
+/// user change may drop); otherwise `install_late_seccomp` does it right before exec.
+pub fn become_user(p: &Process, caps: &CapPlan, seccomp: Option<&SeccompPlan>, joined_user_ns: bool) -> Result<()> {
+    if let Some(limits) = p.rlimits() {
+        set_rlimits(limits)?;
+    }
+    if let (Some(s), false) = (seccomp, no_new_privs(p)) {
+        s.install()?;
+    }
+    caps.before_user_change()?;
+    set_user(p, joined_user_ns)?;
+    caps.after_user_change()?;
+    if let Some(mask) = p.user().umask() {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
+    }
+    nix::unistd::chdir(p.cwd()).map_err(|e| Error::sys(format!("process.cwd: chdir {}", p.cwd().display()), e))?;
+    if no_new_privs(p) {
+        nix::sys::prctl::set_no_new_privs().map_err(|e| Error::sys("prctl(PR_SET_NO_NEW_PRIVS)", e))?;
+    }
+    Ok(())
+}
+
+fn no_new_privs(p: &Process) -> bool {
+    p.no_new_privileges().unwrap_or(false)
+}
+
+/// The last steps: seccomp (when no_new_privs deferred it) and execve. Only returns an error.
+pub fn finish(p: &Process, seccomp: Option<&SeccompPlan>, prog: &Program) -> Error {
+    if let (Some(s), true) = (seccomp, no_new_privs(p)) {
+        if let Err(e) = s.install() {
+            return e;
+        }
+    }
+    exec(&prog.path, &prog.argv, &prog.envp)
+}

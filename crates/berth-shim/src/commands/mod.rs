@@ -1,0 +1,89 @@
+//! One function per command: translate arguments, call the crates, print.
+
+pub mod features;
+pub mod spec;
+
+use berth_container::{CreateOptions, Root, Status};
+
+use crate::{Cli, Command, CreateArgs};
+
+pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+pub fn dispatch(cli: &Cli) -> Result<u8> {
+    let root = Root::new(&cli.root);
+    match &cli.command {
+        Command::Create(a) => {
+            berth_container::create(&root, &options(a, false))?;
+            Ok(0)
+        }
+        Command::Start { id } => {
+            berth_container::start(&root, id)?;
+            Ok(0)
+        }
+        Command::Run { create, detach, keep } => crate::foreground::run(&root, &options(create, !detach), *detach, *keep),
+        Command::State { id } => {
+            let saved = berth_container::state::peek(&root, id)?;
+            let status = saved.status(&root);
+            println!("{}", serde_json::to_string_pretty(&saved.oci_state(status))?);
+            Ok(0)
+        }
+        Command::Kill { all, id, signal } => {
+            berth_container::kill(&root, id, berth_container::parse_signal(signal)?, *all)?;
+            Ok(0)
+        }
+        Command::Delete { force, id } => {
+            berth_container::delete(&root, id, *force)?;
+            Ok(0)
+        }
+        Command::List { format, quiet } => list(&root, format, *quiet),
+        Command::Spec(a) => spec::run(a),
+        Command::Features => {
+            println!("{}", serde_json::to_string_pretty(&features::features())?);
+            Ok(0)
+        }
+    }
+}
+
+fn options(a: &CreateArgs, foreground: bool) -> CreateOptions {
+    CreateOptions {
+        id: a.id.clone(),
+        bundle: a.bundle.clone(),
+        console_socket: a.console_socket.clone(),
+        pid_file: a.pid_file.clone(),
+        no_pivot: a.no_pivot,
+        no_new_keyring: a.no_new_keyring,
+        preserve_fds: a.preserve_fds,
+        foreground,
+    }
+}
+
+fn list(root: &Root, format: &str, quiet: bool) -> Result<u8> {
+    let all = berth_container::list(root)?;
+    if quiet {
+        for c in &all {
+            println!("{}", c.saved.id);
+        }
+    } else if format == "json" {
+        let states: Vec<_> = all.iter().map(|c| c.saved.oci_state(c.status)).collect();
+        println!("{}", serde_json::to_string(&states)?);
+    } else {
+        let mut rows = vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from)];
+        for c in &all {
+            let pid = if c.status == Status::Stopped { 0 } else { c.saved.pid };
+            rows.push([
+                c.saved.id.clone(),
+                pid.to_string(),
+                c.status.to_string(),
+                c.saved.bundle.display().to_string(),
+                c.saved.created.clone(),
+                "root".to_string(),
+            ]);
+        }
+        let widths: Vec<usize> = (0..6).map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0)).collect();
+        for r in rows {
+            let line: Vec<String> = r.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+            println!("{}", line.join("   ").trim_end());
+        }
+    }
+    Ok(0)
+}

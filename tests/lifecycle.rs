@@ -1,0 +1,358 @@
+//! Real containers through the `berth` binary: lifecycle, namespaces, mounts,
+//! users, limits, hooks, exit codes and bad input, asserted on what the kernel shows.
+
+mod common;
+
+use std::os::unix::fs::MetadataExt;
+use std::time::Duration;
+
+use common::{args, stderr, stdout, Env};
+use serde_json::json;
+
+#[test]
+fn run_returns_exit_codes_including_signals() {
+    require_root!();
+    let env = Env::new("exitcodes");
+    let b = env.bundle("b", |s| args(s, &["sh", "-c", "exit 3"]));
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "c3"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let b = env.bundle("k", |s| args(s, &["sh", "-c", "kill -9 $$"]));
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "c9"]);
+    assert_eq!(out.status.code(), Some(137), "{}", stderr(&out));
+    // `run` deletes the container afterwards unless --keep.
+    assert!(!env.root.join("c3").exists());
+    let b = env.bundle("t", |s| args(s, &["true"]));
+    let out = env.run(&["run", "--keep", "-b", b.to_str().unwrap(), "kept"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(env.status("kept"), "stopped");
+    env.ok(&["delete", "kept"]);
+}
+
+#[test]
+fn namespaces_differ_from_host_and_hostname_is_set() {
+    require_root!();
+    let env = Env::new("ns");
+    let b = env.bundle("b", |s| {
+        s["hostname"] = json!("box1");
+        args(s, &["sh", "-c", "hostname; for n in pid net ipc uts mnt cgroup; do stat -L -c %i /proc/self/ns/$n; done; echo $$"]);
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "ns1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "box1");
+    for (i, n) in ["pid", "net", "ipc", "uts", "mnt", "cgroup"].iter().enumerate() {
+        let host = std::fs::metadata(format!("/proc/self/ns/{n}")).unwrap().ino();
+        let inside: u64 = lines[i + 1].parse().unwrap();
+        assert_ne!(host, inside, "{n} namespace is the host's");
+    }
+    assert_eq!(lines[7], "1", "the process is pid 1 of its own pid namespace");
+}
+
+#[test]
+fn create_start_kill_delete_walks_the_states() {
+    require_root!();
+    let env = Env::new("states");
+    let b = env.bundle("b", |s| args(s, &["sleep", "60"]));
+    let pid_file = env.dir.join("init.pid");
+    env.ok(&["create", "-b", b.to_str().unwrap(), "--pid-file", pid_file.to_str().unwrap(), "s1"]);
+    let st = env.state("s1");
+    assert_eq!(st["status"], "created");
+    assert_eq!(st["id"], "s1");
+    assert_eq!(st["ociVersion"], "1.2.1");
+    assert_eq!(st["bundle"], b.canonicalize().unwrap().to_str().unwrap());
+    let pid = st["pid"].as_i64().unwrap();
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap().trim(), pid.to_string());
+    // Init is parked, not yet running the user's program.
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    assert!(!cmdline.starts_with(b"sleep"), "init ran before start");
+    // The init sits in the container's cgroup.
+    let procs = std::fs::read_to_string("/sys/fs/cgroup/pids/berth/s1/cgroup.procs").unwrap();
+    assert!(procs.lines().any(|l| l == pid.to_string()), "{procs}");
+    let list = env.ok(&["list", "-q"]);
+    assert_eq!(list.trim(), "s1");
+
+    env.ok(&["start", "s1"]);
+    assert_eq!(env.status("s1"), "running");
+    std::thread::sleep(Duration::from_millis(100));
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    assert!(cmdline.starts_with(b"sleep"), "{:?}", String::from_utf8_lossy(&cmdline));
+    let again = env.run(&["start", "s1"]);
+    assert_eq!(again.status.code(), Some(1));
+
+    let refused = env.run(&["delete", "s1"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("not stopped"), "{}", stderr(&refused));
+
+    env.ok(&["kill", "s1", "KILL"]);
+    for _ in 0..100 {
+        if env.status("s1") == "stopped" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(env.status("s1"), "stopped");
+    assert_eq!(env.run(&["kill", "s1"]).status.code(), Some(1));
+    env.ok(&["delete", "s1"]);
+    assert_eq!(env.run(&["state", "s1"]).status.code(), Some(1));
+    for dir in common::cgroup_dirs("berth/s1") {
+        assert!(!dir.exists(), "{} left behind", dir.display());
+    }
+}
+
+#[test]
+fn kill_accepts_names_and_numbers_and_delete_force_stops() {
+    require_root!();
+    let env = Env::new("kill");
+    let b = env.bundle("b", |s| args(s, &["sh", "-c", "trap 'exit 42' USR1; while true; do sleep 1; done"]));
+    env.ok(&["run", "-d", "-b", b.to_str().unwrap(), "k1"]);
+    assert_eq!(env.status("k1"), "running");
+    assert_eq!(env.run(&["kill", "k1", "NOSUCHSIG"]).status.code(), Some(1));
+    env.ok(&["kill", "k1", "usr1"]);
+    for _ in 0..200 {
+        if env.status("k1") == "stopped" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(env.status("k1"), "stopped");
+    env.ok(&["delete", "k1"]);
+
+    env.ok(&["run", "-d", "-b", b.to_str().unwrap(), "k2"]);
+    env.ok(&["kill", "k2", "10"]); // SIGUSR1 by number
+    env.ok(&["run", "-d", "-b", b.to_str().unwrap(), "k3"]);
+    env.ok(&["delete", "--force", "k3"]);
+    assert!(!env.root.join("k3").exists());
+}
+
+#[test]
+fn mounts_masked_and_readonly_paths_show_in_mountinfo() {
+    require_root!();
+    let env = Env::new("mounts");
+    let host_dir = env.dir.join("shared");
+    std::fs::create_dir_all(&host_dir).unwrap();
+    std::fs::write(host_dir.join("hello"), "from host").unwrap();
+    let b = env.bundle("b", |s| {
+        s["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/data", "type": "bind", "source": host_dir, "options": ["rbind", "ro", "nosuid"]
+        }));
+        s["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m", "noexec"]
+        }));
+        args(s, &["sh", "-c", "cat /proc/self/mountinfo; echo ---; cat /data/hello; echo; \
+            wc -c < /proc/kcore; touch /data/x 2>&1 || echo data-ro; touch / 2>&1 || true; touch /x 2>&1 || echo root-ro; \
+            echo 1 > /proc/sys/kernel/domainname 2>/dev/null || echo sys-ro"]);
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "m1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let (mountinfo, rest) = text.split_once("---").unwrap();
+    let line = |dest: &str| mountinfo.lines().find(|l| l.split(' ').nth(4) == Some(dest)).unwrap_or_else(|| panic!("{dest} not mounted:\n{mountinfo}")).to_string();
+    assert!(line("/data").split(' ').nth(5).unwrap().contains("ro"), "{}", line("/data"));
+    assert!(line("/data").contains("nosuid"));
+    assert!(line("/scratch").contains("noexec") && line("/scratch").contains("size=1024k"), "{}", line("/scratch"));
+    assert!(line("/proc").contains(" - proc "));
+    assert!(line("/sys").split(' ').nth(5).unwrap().starts_with("ro"));
+    assert!(line("/").split(' ').nth(5).unwrap().starts_with("ro"), "root.readonly: {}", line("/"));
+    assert!(line("/proc/sys").split(' ').nth(5).unwrap().starts_with("ro"));
+    assert!(line("/proc/kcore").contains(" /proc/kcore "));
+    assert!(rest.contains("from host"));
+    assert!(rest.contains("\n0\n"), "masked /proc/kcore reads empty: {rest}");
+    assert!(rest.contains("data-ro") && rest.contains("root-ro") && rest.contains("sys-ro"), "{rest}");
+    // Nothing leaked to the host's mount table.
+    let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!host.contains(env.dir.to_str().unwrap()), "container mount visible on host");
+}
+
+#[test]
+fn user_groups_cwd_env_umask_rlimits_apply() {
+    require_root!();
+    let env = Env::new("user");
+    let b = env.bundle("b", |s| {
+        s["process"]["user"] = json!({ "uid": 1000, "gid": 1000, "additionalGids": [5, 27], "umask": 63 });
+        s["process"]["cwd"] = json!("/tmp");
+        s["process"]["env"].as_array_mut().unwrap().push(json!("GREETING=hi there"));
+        s["process"]["rlimits"] = json!([{ "type": "RLIMIT_NOFILE", "hard": 512, "soft": 256 }]);
+        args(s, &["sh", "-c", "id -u; id -g; id -G; pwd; echo $GREETING; umask; ulimit -n; ulimit -Hn; grep NoNewPrivs /proc/self/status"]);
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "u1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let l: Vec<&str> = text.lines().collect();
+    assert_eq!(&l[..8], &["1000", "1000", "1000 5 27", "/tmp", "hi there", "0077", "256", "512"], "{text}");
+    assert!(l[8].ends_with("1"), "{}", l[8]);
+}
+
+#[test]
+fn hooks_run_in_spec_order_with_state_on_stdin() {
+    require_root!();
+    let env = Env::new("hooks");
+    let log = env.dir.join("hooks.log");
+    // The hook is a host shell script; startContainer runs inside the container, so its
+    // path is the busybox sh there and it writes to a bind-mounted file.
+    let hook = |name: &str| json!({ "path": "/bin/sh", "args": ["sh", "-c", format!("read s; echo {name} >> {}; echo \"$s\" >> {}.json", log.display(), log.display())] });
+    let inner = json!({ "path": "/bin/sh", "args": ["sh", "-c", "echo startContainer >> /hooklog/hooks.log"] });
+    let b = env.bundle("b", |s| {
+        s["hooks"] = json!({
+            "createRuntime": [hook("createRuntime")],
+            "createContainer": [hook("createContainer")],
+            "startContainer": [inner],
+            "poststart": [hook("poststart")],
+            "poststop": [hook("poststop")]
+        });
+        s["mounts"].as_array_mut().unwrap().push(json!({ "destination": "/hooklog", "type": "bind", "source": env.dir, "options": ["rbind", "rw"] }));
+        args(s, &["true"]);
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "h1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let order = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(order.lines().collect::<Vec<_>>(), ["createRuntime", "createContainer", "startContainer", "poststart", "poststop"]);
+    let states = std::fs::read_to_string(format!("{}.json", log.display())).unwrap();
+    let first: serde_json::Value = serde_json::from_str(states.lines().next().unwrap()).unwrap();
+    assert_eq!(first["id"], "h1");
+    assert!(first["pid"].as_i64().unwrap() > 0);
+}
+
+#[test]
+fn failing_hook_fails_create_and_leaves_nothing() {
+    require_root!();
+    let env = Env::new("hookfail");
+    let b = env.bundle("b", |s| {
+        s["hooks"] = json!({ "createRuntime": [{ "path": "/bin/sh", "args": ["sh", "-c", "sleep 5"], "timeout": 1 }] });
+        args(s, &["true"]);
+    });
+    let out = env.run(&["create", "-b", b.to_str().unwrap(), "hf"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("timed out"), "{}", stderr(&out));
+    assert!(!env.root.join("hf").exists());
+    for dir in common::cgroup_dirs("berth/hf") {
+        assert!(!dir.exists(), "{} left behind", dir.display());
+    }
+}
+
+#[test]
+fn joined_namespaces_share_inodes() {
+    require_root!();
+    let env = Env::new("join");
+    let a = env.bundle("a", |s| args(s, &["sleep", "60"]));
+    env.ok(&["run", "-d", "-b", a.to_str().unwrap(), "ja"]);
+    let pid = env.state("ja")["pid"].as_i64().unwrap();
+    let b = env.bundle("b", |s| {
+        s["linux"]["namespaces"] = json!([
+            { "type": "pid" }, { "type": "mount" }, { "type": "uts" },
+            { "type": "network", "path": format!("/proc/{pid}/ns/net") },
+            { "type": "ipc", "path": format!("/proc/{pid}/ns/ipc") }
+        ]);
+        args(s, &["sh", "-c", "stat -L -c %i /proc/self/ns/net; stat -L -c %i /proc/self/ns/ipc"]);
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "jb"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let got: Vec<u64> = text.lines().map(|l| l.parse().unwrap()).collect();
+    let net = std::fs::metadata(format!("/proc/{pid}/ns/net")).unwrap().ino();
+    let ipc = std::fs::metadata(format!("/proc/{pid}/ns/ipc")).unwrap().ino();
+    assert_eq!(got, vec![net, ipc]);
+}
+
+#[test]
+fn user_namespace_maps_ids() {
+    require_root!();
+    let env = Env::new("userns");
+    let b = env.bundle("b", |s| {
+        let ns = s["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.push(json!({ "type": "user" }));
+        ns.retain(|n| n["type"] != "network");
+        s["linux"]["uidMappings"] = json!([{ "containerID": 0, "hostID": 0, "size": 65536 }]);
+        s["linux"]["gidMappings"] = json!([{ "containerID": 0, "hostID": 0, "size": 65536 }]);
+        args(s, &["sh", "-c", "cat /proc/self/uid_map; id -u; echo $$"]);
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "un1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let l: Vec<Vec<&str>> = text.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(l[0], ["0", "0", "65536"]);
+    assert_eq!(l[1], ["0"]);
+    assert_eq!(l[2], ["1"]);
+}
+
+#[test]
+fn bad_input_is_one_line_exit_1_and_leaves_nothing() {
+    require_root!();
+    let env = Env::new("bad");
+    let good = env.bundle("good", |s| args(s, &["sleep", "30"]));
+    env.ok(&["create", "-b", good.to_str().unwrap(), "dup"]);
+
+    let invalid_json = env.dir.join("badjson");
+    std::fs::create_dir_all(&invalid_json).unwrap();
+    std::fs::write(invalid_json.join("config.json"), "{ not json").unwrap();
+    let cases: Vec<(std::path::PathBuf, &str, &str)> = vec![
+        (env.dir.join("missing"), "b1", "missing"),
+        (invalid_json, "b2", "invalid JSON"),
+        (env.bundle("unk", |s| { s["linux"]["namespaces"] = json!([{ "type": "mount" }, { "type": "bogus" }]); }), "b3", "bogus"),
+        (env.bundle("nspath", |s| { s["linux"]["namespaces"] = json!([{ "type": "mount" }, { "type": "network", "path": "/proc/self/ns/ipc" }]); }), "b4", "is not a net namespace"),
+        (env.bundle("noroot", |s| { s["root"]["path"] = json!("/nonexistent/rootfs"); }), "b5", "root.path"),
+        (env.bundle("slash", |s| { s["mounts"].as_array_mut().unwrap().push(json!({ "destination": "/", "type": "tmpfs", "source": "tmpfs" })); }), "b6", "/"),
+        (env.bundle("noexe", |s| args(s, &["no-such-program"])), "b7", "executable file not found"),
+        (good.clone(), "bad/id", "invalid container id"),
+        (good.clone(), "dup", "already exists"),
+    ];
+    for (bundle, id, want) in cases {
+        let out = env.run(&["create", "-b", bundle.to_str().unwrap(), id]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{id}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{id}: not one line: {err}");
+        assert!(err.contains(want), "{id}: {err:?} does not mention {want:?}");
+        assert!(!err.contains("panicked"), "{err}");
+        if id != "dup" {
+            assert!(!env.root.join(id).exists(), "{id}: state dir left behind");
+            if !id.contains('/') {
+                for dir in common::cgroup_dirs(&format!("berth/{id}")) {
+                    assert!(!dir.exists(), "{id}: {} left behind", dir.display());
+                }
+            }
+        }
+    }
+    assert_eq!(env.status("dup"), "created");
+}
+
+#[test]
+fn concurrent_starts_on_one_id_serialise() {
+    require_root!();
+    let env = Env::new("concurrent");
+    let b = env.bundle("b", |s| args(s, &["sleep", "30"]));
+    env.ok(&["create", "-b", b.to_str().unwrap(), "c1"]);
+    let children: Vec<_> = (0..6).map(|_| env.cmd(&["start", "c1"]).output()).collect();
+    let wins = children.iter().filter(|o| o.as_ref().unwrap().status.success()).count();
+    assert_eq!(wins, 1, "exactly one start may succeed");
+    assert_eq!(env.status("c1"), "running");
+    let deletes: Vec<_> = (0..4).map(|_| env.cmd(&["delete", "-f", "c1"]).spawn().unwrap()).collect();
+    for mut d in deletes {
+        d.wait().unwrap();
+    }
+    assert!(!env.root.join("c1").exists());
+}
+
+#[test]
+fn list_state_spec_and_features_speak_runc() {
+    require_root!();
+    let env = Env::new("cli");
+    let b = env.bundle("b", |s| args(s, &["sleep", "30"]));
+    env.ok(&["create", "-b", b.to_str().unwrap(), "l1"]);
+    let table = env.ok(&["list"]);
+    let mut lines = table.lines();
+    assert!(lines.next().unwrap().starts_with("ID"));
+    assert!(lines.next().unwrap().starts_with("l1 "));
+    let json: serde_json::Value = serde_json::from_str(&env.ok(&["list", "--format", "json"])).unwrap();
+    assert_eq!(json[0]["id"], "l1");
+    assert_eq!(json[0]["status"], "created");
+    let features: serde_json::Value = serde_json::from_str(&env.ok(&["features"])).unwrap();
+    assert!(features["linux"]["namespaces"].as_array().unwrap().contains(&json!("pid")));
+    let spec_dir = env.dir.join("spec");
+    std::fs::create_dir_all(&spec_dir).unwrap();
+    env.ok(&["spec", "-b", spec_dir.to_str().unwrap()]);
+    let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(spec_dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(spec["process"]["args"], json!(["sh"]));
+    assert_eq!(env.run(&["spec", "-b", spec_dir.to_str().unwrap()]).status.code(), Some(1));
+    let version = env.ok(&["--version"]);
+    assert!(version.contains("spec: 1.2"));
+}
