@@ -108,6 +108,20 @@ pub enum Command {
     },
     /// Write a default config.json
     Spec(commands::spec::SpecArgs),
+    /// Run a new process inside a running container
+    Exec(commands::exec::ExecArgs),
+    /// Change the resource limits of a running container
+    Update(commands::update::UpdateArgs),
+    /// Freeze every process of a container
+    Pause { id: String },
+    /// Thaw a paused container
+    Resume { id: String },
+    /// List the processes of a container
+    Ps(commands::ps::PsArgs),
+    /// Print resource usage and OOM events of a container
+    Events(commands::events::EventsArgs),
+    /// Manage berth's bridge networks
+    Network(commands::network::NetworkArgs),
     /// Print what this runtime supports, as JSON
     Features,
 }

@@ -1,7 +1,16 @@
 //! One function per command: translate arguments, call the crates, print.
 
+pub mod events;
+pub mod exec;
 pub mod features;
+pub mod network;
+pub mod pause;
+pub mod ps;
 pub mod spec;
+pub mod spec_network;
+pub mod spec_resources;
+pub mod spec_security;
+pub mod update;
 
 use berth_container::{CreateOptions, Root, Status};
 
@@ -37,6 +46,13 @@ pub fn dispatch(cli: &Cli) -> Result<u8> {
         }
         Command::List { format, quiet } => list(&root, format, *quiet),
         Command::Spec(a) => spec::run(a),
+        Command::Exec(a) => exec::run(&root, a),
+        Command::Update(a) => update::run(&root, a),
+        Command::Pause { id } => pause::pause(&root, id),
+        Command::Resume { id } => pause::resume(&root, id),
+        Command::Ps(a) => ps::run(&root, a),
+        Command::Events(a) => events::run(&root, a),
+        Command::Network(a) => network::run(&root, a),
         Command::Features => {
             println!("{}", serde_json::to_string_pretty(&features::features())?);
             Ok(0)

@@ -14,6 +14,12 @@ pub struct SpecArgs {
     /// A config for running without root (user namespace with the caller's ids)
     #[arg(long)]
     pub rootless: bool,
+    #[command(flatten)]
+    pub resources: super::spec_resources::ResourceFlags,
+    #[command(flatten)]
+    pub security: super::spec_security::SecurityFlags,
+    #[command(flatten)]
+    pub network: super::spec_network::NetworkFlags,
 }
 
 pub fn build(a: &SpecArgs) -> Result<Spec> {
@@ -25,6 +31,9 @@ pub fn build(a: &SpecArgs) -> Result<Spec> {
     };
     spec.set_version("1.2.1".into());
     spec.set_hostname(Some("berth".into()));
+    a.security.apply(&mut spec)?;
+    a.resources.apply(&mut spec)?;
+    a.network.apply(&mut spec)?;
     Ok(spec)
 }
 
