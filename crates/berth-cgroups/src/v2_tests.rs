@@ -303,3 +303,25 @@ fn hybrid_uses_each_controller_where_it_lives() {
     assert!(!m.is_unified());
     let _ = Version::V1;
 }
+
+#[test]
+fn add_process_to_creates_the_sub_cgroup() {
+    let (_t, m, d) = fake_v2("addto");
+    m.add_process_to(4321, "sub/x").unwrap();
+    assert_eq!(read(&d.join("sub/x/cgroup.procs")), "4321");
+    // A leading '/' is still relative to the container; existing dirs are reused.
+    m.add_process_to(4322, "/sub/x").unwrap();
+    assert_eq!(read(&d.join("sub/x/cgroup.procs")), "4322");
+    // controller:path on v2: memory lives on the one v2 node.
+    m.add_process_to(4323, "memory,pids:other").unwrap();
+    assert_eq!(read(&d.join("other/cgroup.procs")), "4323");
+    for bad in ["", "/", "../escape", "a/../../b", "./a", "memory:", ":a", "memory,:a"] {
+        let e = m.add_process_to(1, bad).unwrap_err().to_string();
+        assert!(e.contains(&format!("{bad:?}")), "{bad}: {e}");
+    }
+    assert!(!d.parent().unwrap().join("escape").exists());
+    // A controller this host does not have is named.
+    let e = m.add_process_to(1, "freezer:f").unwrap_err().to_string();
+    assert!(e.contains("freezer"), "{e}");
+    assert!(!d.join("f").exists());
+}
