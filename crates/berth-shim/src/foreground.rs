@@ -31,7 +31,7 @@ pub fn run(root: &Root, opts: &CreateOptions, detach: bool, keep: bool) -> Resul
 }
 
 /// Waits for init, forwarding signals and the terminal; returns its exit code (128+signal if killed).
-fn supervise(pid: i32, console: Option<OwnedFd>) -> Result<u8> {
+pub(crate) fn supervise(pid: i32, console: Option<OwnedFd>) -> Result<u8> {
     let init = Pid::from_raw(pid);
     let mut mask = SigSet::all();
     mask.remove(Signal::SIGKILL);
