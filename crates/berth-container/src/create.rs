@@ -91,6 +91,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
         Some(s) => Some(SeccompPlan::new(s)?),
         None => None,
     };
+    crate::lsm::check(&spec)?;
     let net_cfg = berth_net::NetworkConfig::from_annotations(spec.annotations().as_ref().unwrap_or(&Default::default()))?;
 
     let lock = Lock::create(root, &opts.id)?;
@@ -210,7 +211,20 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
             None => console = Some(master),
         }
     }
-    parent_end.expect(Tag::Ready, "container init")?;
+    let mut msg = parent_end.recv("container init")?;
+    if msg.tag == Tag::SeccompListener {
+        let fd = msg.fd.take().ok_or_else(|| Error::Init("seccomp listener message carried no fd".into()))?;
+        let plan = seccomp.as_ref().ok_or_else(|| Error::Init("seccomp listener without linux.seccomp".into()))?;
+        let path = plan.listener_path().ok_or_else(|| Error::Invalid("linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used".into()))?;
+        let state = serde_json::to_value(saved.oci_state(Status::Creating)).unwrap_or_default();
+        crate::seccomp::send_listener(std::os::fd::AsFd::as_fd(&fd), path, &plan.listener_payload(pid, &state))?;
+        drop(fd);
+        parent_end.send(Tag::Continue, "")?;
+        msg = parent_end.recv("container init")?;
+    }
+    if msg.tag != Tag::Ready {
+        return Err(Error::Init(format!("expected Ready while waiting for container init, got {:?}", msg.tag)));
+    }
 
     saved.config = spec;
     let lock = undo.lock.as_ref().expect("lock held until disarmed");

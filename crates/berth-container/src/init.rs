@@ -141,11 +141,24 @@ fn setup(a: &Args) -> Result<Error> {
         unsafe { libc::syscall(libc::SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, 0usize) };
     }
     let program = process::Program::resolve(process)?;
-    process::become_user(process, a.caps, a.seccomp, a.ns.joins(LinuxNamespaceType::User) && !new_user)?;
+    // Labels take effect at execve; written while still root, before seccomp (as runc).
+    crate::lsm::apply_exec_labels(process)?;
+    let listener = process::become_user(process, a.caps, a.seccomp, a.ns.joins(LinuxNamespaceType::User) && !new_user)?;
+    // SCMP_ACT_NOTIFY: the filter goes in before Ready so its listener reaches the
+    // parent (and the seccomp agent) while `create` still runs, as runc does.
+    let (listener, late_seccomp) = match a.seccomp {
+        Some(s) if s.needs_notify() && process.no_new_privileges().unwrap_or(false) => (s.install()?, None),
+        Some(s) if s.needs_notify() => (listener, None),
+        other => (listener, other),
+    };
+    if let Some(fd) = listener {
+        a.chan.send_with_fd(Tag::SeccompListener, "", Some(fd.as_raw_fd()))?;
+        a.chan.expect(Tag::Continue, "the seccomp agent")?;
+    }
     a.chan.send(Tag::Ready, "")?;
     wait_for_start(&a.fifo)?;
     hooks::run_all("startContainer", crate::config::hooks(spec, "startContainer"), &state_json)?;
-    Ok(process::finish(process, a.seccomp, &program))
+    Ok(process::finish(process, late_seccomp, &program))
 }
 
 fn namespaces_time() -> CloneFlags {

@@ -15,6 +15,7 @@ pub mod exec;
 pub mod hooks;
 pub mod id;
 mod init;
+pub mod lsm;
 pub mod lifecycle;
 pub mod namespaces;
 pub mod process;

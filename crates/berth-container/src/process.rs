@@ -176,12 +176,19 @@ impl Program {
 /// cwd and no_new_privs, in the order the kernel needs. Seccomp goes in here
 /// when no_new_privs is off (installing it then needs CAP_SYS_ADMIN, which the
 /// user change may drop); otherwise `install_late_seccomp` does it right before exec.
-pub fn become_user(p: &Process, caps: &CapPlan, seccomp: Option<&SeccompPlan>, joined_user_ns: bool) -> Result<()> {
+/// Returns the SCMP_ACT_NOTIFY listener fd when the filter installed here has one.
+pub fn become_user(
+    p: &Process,
+    caps: &CapPlan,
+    seccomp: Option<&SeccompPlan>,
+    joined_user_ns: bool,
+) -> Result<Option<std::os::fd::OwnedFd>> {
     if let Some(limits) = p.rlimits() {
         set_rlimits(limits)?;
     }
+    let mut listener = None;
     if let (Some(s), false) = (seccomp, no_new_privs(p)) {
-        s.install()?;
+        listener = s.install()?;
     }
     caps.before_user_change()?;
     set_user(p, joined_user_ns)?;
@@ -193,7 +200,7 @@ pub fn become_user(p: &Process, caps: &CapPlan, seccomp: Option<&SeccompPlan>, j
     if no_new_privs(p) {
         nix::sys::prctl::set_no_new_privs().map_err(|e| Error::sys("prctl(PR_SET_NO_NEW_PRIVS)", e))?;
     }
-    Ok(())
+    Ok(listener)
 }
 
 fn no_new_privs(p: &Process) -> bool {

@@ -28,12 +28,14 @@ pub enum Tag {
     Failed,
     /// parent -> init: go on (payload: OCI state JSON for hooks, where needed).
     Continue,
+    /// init -> parent: carries the SCMP_ACT_NOTIFY listener fd for linux.seccomp.listenerPath.
+    SeccompListener,
 }
 
 impl Tag {
     fn from_u8(b: u8) -> Option<Tag> {
         use Tag::*;
-        [NeedMaps, Pid, CreateRuntime, Console, Ready, Failed, Continue]
+        [NeedMaps, Pid, CreateRuntime, Console, Ready, Failed, Continue, SeccompListener]
             .into_iter()
             .find(|t| *t as u8 == b)
     }

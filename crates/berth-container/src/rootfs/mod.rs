@@ -262,6 +262,17 @@ fn prepare_inner(ctx: &RootfsCtx) -> Result<()> {
     let spec_mounts = ctx.spec.mounts().as_deref().unwrap_or(&[]);
     let dests: Vec<PathBuf> = spec_mounts.iter().map(|m| clean(m.destination())).collect();
     let mut dev_is_bind = false;
+    let context = crate::lsm::mount_context(ctx.spec);
+    let check_mount = |what: &str, m: &Mount| -> Result<MountOptions> {
+        let mut o = check_mount(what, m)?;
+        // linux.mountLabel labels new file systems that take a context (as runc: not proc, sysfs, mqueue, cgroup).
+        if let (Some(c), false) = (&context, o.bind) {
+            if !matches!(m.typ().as_deref(), Some("proc" | "sysfs" | "mqueue" | "cgroup" | "cgroup2")) {
+                o.data = if o.data.is_empty() { c.clone() } else { format!("{},{c}", o.data) };
+            }
+        }
+        Ok(o)
+    };
     for (i, m) in spec_mounts.iter().enumerate() {
         let o = check_mount(&format!("mounts[{i}]"), m)?;
         if o.bind && dests[i] == Path::new("/dev") {
