@@ -20,6 +20,7 @@ pub mod config;
 mod error;
 pub mod files;
 pub mod hostports;
+pub mod inventory;
 pub mod ipam;
 pub mod isolation;
 pub mod names;

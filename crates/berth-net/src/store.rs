@@ -145,6 +145,38 @@ pub fn read_bridge(root: &Path, name: &str) -> Result<Option<BridgeState>> {
     read_json(&net_dir(root).join("bridges").join(format!("{name}.json")))
 }
 
+/// Names of every bridge with a state file, sorted, without taking the lock.
+pub fn bridge_names(root: &Path) -> Result<Vec<String>> {
+    json_stems(&net_dir(root).join("bridges"))
+}
+
+/// Ids of every container with a record, sorted, without taking the lock.
+pub fn record_ids(root: &Path) -> Result<Vec<String>> {
+    json_stems(&net_dir(root).join("containers"))
+}
+
+/// `<stem>` of every `<stem>.json` in `d` (temporary `.name.tmp` files skipped);
+/// a missing directory is empty.
+fn json_stems(d: &Path) -> Result<Vec<String>> {
+    let entries = match fs::read_dir(d) {
+        Ok(e) => e,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("list", d, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("list", d, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(".json") {
+            if !stem.starts_with('.') {
+                out.push(stem.to_string());
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 impl Locked {
     fn bridge_path(&self, name: &str) -> PathBuf {
         self.dir.join("bridges").join(format!("{name}.json"))
@@ -188,18 +220,6 @@ impl Locked {
 
     /// Ids of every container with a record.
     pub fn record_ids(&self) -> Result<Vec<String>> {
-        let d = self.dir.join("containers");
-        let mut ids = Vec::new();
-        for entry in fs::read_dir(&d).map_err(|e| Error::io("list", &d, e))? {
-            let entry = entry.map_err(|e| Error::io("list", &d, e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(id) = name.strip_suffix(".json") {
-                if !id.starts_with('.') {
-                    ids.push(id.to_string());
-                }
-            }
-        }
-        ids.sort();
-        Ok(ids)
+        json_stems(&self.dir.join("containers"))
     }
 }
