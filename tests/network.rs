@@ -567,3 +567,30 @@ fn network_create_ls_inspect_rm() {
     }
     assert!(!link_exists("br-t49") && !link_exists("a-very-long-bridge0"));
 }
+
+#[test]
+fn mode_and_namespace_list_must_agree() {
+    require_root!();
+    let n = Net::new("net-nsmode", &["br-t48"]);
+    let host_before = host_links();
+    // Bridge mode without a network namespace would configure the host's.
+    let b = n.spec_with("b", &["--bridge", "br-t48", "--subnet", "10.231.48.0/24"], &["true"], |s| {
+        s["linux"]["namespaces"].as_array_mut().unwrap().retain(|ns| ns["type"] != "network");
+    });
+    let out = n.create(&b, "m1");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no network namespace"), "{}", stderr(&out));
+    // Host mode with a new network namespace is refused too.
+    let h = n.spec_with("h", &["--network", "host"], &["true"], |s| {
+        s["linux"]["namespaces"].as_array_mut().unwrap().push(json!({ "type": "network" }));
+    });
+    let out = n.create(&h, "m2");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("mode=host"), "{}", stderr(&out));
+    for id in ["m1", "m2"] {
+        assert!(!n.env.root.join(id).exists() && !n.net_file(&format!("containers/{id}.json")).exists());
+        assert!(!link_exists(&host_veth(id)));
+    }
+    assert!(!link_exists("br-t48"), "bridge made for a refused container");
+    assert_eq!(host_links(), host_before);
+}

@@ -93,6 +93,19 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     };
     crate::lsm::check(&spec)?;
     let net_cfg = berth_net::NetworkConfig::from_annotations(spec.annotations().as_ref().unwrap_or(&Default::default()))?;
+    if let Some(cfg) = &net_cfg {
+        // Without a namespace of its own, attach would configure the host's.
+        let own_netns = ns.creates(LinuxNamespaceType::Network) || ns.joins(LinuxNamespaceType::Network);
+        match cfg.mode {
+            berth_net::Mode::Bridge | berth_net::Mode::None if !own_netns => {
+                return invalid!("berth.network.mode={}: linux.namespaces has no network namespace", cfg.mode)
+            }
+            berth_net::Mode::Host if own_netns => {
+                return invalid!("berth.network.mode=host: linux.namespaces must not have a network namespace")
+            }
+            _ => {}
+        }
+    }
 
     let lock = Lock::create(root, &opts.id)?;
     let state_dir = lock.path.clone();
