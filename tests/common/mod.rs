@@ -84,8 +84,24 @@ impl Env {
         c
     }
 
+    /// Runs berth to completion. Output goes through files, not pipes: a created
+    /// container inherits berth's stdio and would hold a pipe open forever.
     pub fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
+        static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let out_path = self.dir.join(format!(".out-{n}"));
+        let err_path = self.dir.join(format!(".err-{n}"));
+        let status = self
+            .cmd(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .stderr(std::fs::File::create(&err_path).unwrap())
+            .status()
+            .unwrap();
+        let out = Output { status, stdout: std::fs::read(&out_path).unwrap(), stderr: std::fs::read(&err_path).unwrap() };
+        let _ = std::fs::remove_file(out_path);
+        let _ = std::fs::remove_file(err_path);
+        out
     }
 
     /// Runs and asserts success, returning stdout.
