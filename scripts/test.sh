@@ -3,7 +3,8 @@
 # containers (as root) on a busybox rootfs built from busybox-static.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/deps.sh
 scripts/make-rootfs.sh tests/rootfs >/dev/null
-cargo build --release -p berth-shim
-# Integration tests share host resources (cgroups, bridges, ports): one at a time per binary.
-BERTH_BIN="$PWD/target/release/berth" cargo test --workspace -- --test-threads=1
+cargo build -p berth-shim
+# Integration tests share host resources (cgroups, bridges, ports): one test at a time.
+BERTH_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/berth" cargo test --workspace -- --test-threads=1

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Runs inside bench/lifecycle.sh's private mount namespace. Not meant to be run directly.
+set -euo pipefail
+umount /sys/fs/cgroup/unified 2>/dev/null || true
+declare -A bin=([berth]=$BERTH [runc]=$(command -v runc) [crun]=$(command -v crun))
+runtimes=(berth runc crun)
+json=$WORK/json
+mkdir -p "$json"
+
+for r in "${runtimes[@]}"; do
+    root=$WORK/root-$r
+    b=${bin[$r]}
+    hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$json/csd-$r.json" \
+        "sh -c '$b --root $root create -b $BUNDLE bench && $b --root $root start bench && $b --root $root delete -f bench'" >/dev/null
+    hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$json/run-$r.json" \
+        "$b --root $root run -b $BUNDLE benchrun" >/dev/null
+    # Exec: one container running sleep, exec `true` into it.
+    mkdir -p "$WORK/sleep-$r"
+    sed 's/\["true"\]/["sleep","600"]/' "$BUNDLE/config.json" > "$WORK/sleep-$r/config.json"
+    $b --root "$root" run -d -b "$WORK/sleep-$r" execbench >/dev/null 2>&1 </dev/null
+    hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$json/exec-$r.json" \
+        "$b --root $root exec execbench true" >/dev/null || echo "{}" > "$json/exec-$r.json"
+    $b --root "$root" delete -f execbench >/dev/null 2>&1 || true
+    /usr/bin/time -v "$b" --root "$root" run -b "$BUNDLE" rss 2> "$json/rss-$r.txt" >/dev/null || true
+done
+
+# berth's scaling: 100 containers created and started in parallel, then deleted.
+root=$WORK/root-scale
+start=$(date +%s.%N)
+for i in $(seq 1 100); do
+    ( "$BERTH" --root "$root" create -b "$WORK/sleep-berth" "s$i" </dev/null >/dev/null 2>&1 && "$BERTH" --root "$root" start "s$i" ) &
+done
+wait
+mid=$(date +%s.%N)
+running=$("$BERTH" --root "$root" list --format json | python3 -c 'import json,sys; print(sum(1 for c in json.load(sys.stdin) if c["status"]=="running"))')
+for i in $(seq 1 100); do "$BERTH" --root "$root" delete -f "s$i" & done
+wait
+end=$(date +%s.%N)
+left_state=$(ls "$root" 2>/dev/null | wc -l)
+left_cg=$(ls -d /sys/fs/cgroup/*/berth/s* 2>/dev/null | wc -l)
+
+python3 - "$json" "$BERTH" "$mid" "$start" "$end" "$running" "$left_state" "$left_cg" <<'PY'
+import json, os, re, shutil, sys
+d, berth, mid, start, end, running, left_state, left_cg = sys.argv[1:]
+rts = ["berth", "runc", "crun"]
+paths = {"berth": berth, "runc": shutil.which("runc"), "crun": shutil.which("crun")}
+def median(kind, r):
+    try:
+        return json.load(open(f"{d}/{kind}-{r}.json"))["results"][0]["median"] * 1000
+    except Exception:
+        return None
+def rss(r):
+    try:
+        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(f"{d}/rss-{r}.txt").read())
+        return int(m.group(1))
+    except Exception:
+        return None
+rows = [
+    ("create+start+delete `true` (ms, median)", lambda r: median("csd", r)),
+    ("run `true` (ms, median)", lambda r: median("run", r)),
+    ("exec `true` into running container (ms, median)", lambda r: median("exec", r)),
+    ("peak RSS of `run` (KiB)", rss),
+    ("binary size (KiB)", lambda r: os.path.getsize(paths[r]) / 1024),
+]
+print("| measure | berth | runc | crun | berth / crun |")
+print("|---|---|---|---|---|")
+for name, f in rows:
+    vals = [f(r) for r in rts]
+    cells = ["n/a" if v is None else f"{v:.1f}" for v in vals]
+    ratio = "n/a" if None in (vals[0], vals[2]) or not vals[2] else f"{vals[0] / vals[2]:.2f}x"
+    print(f"| {name} | {' | '.join(cells)} | {ratio} |")
+print()
+print(f"berth scaling: 100 containers created+started in parallel in {float(mid)-float(start):.2f}s "
+      f"({running} running), deleted in {float(end)-float(mid):.2f}s; leftovers: {left_state} state dirs, {left_cg} cgroup dirs")
+PY

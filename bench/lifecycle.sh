@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Benchmark: berth against runc and crun on the same busybox bundle.
+# Prints a markdown table (medians, ratio to crun). Needs root, hyperfine, runc, crun.
+#
+# crun refuses hybrid cgroup hosts, so every runtime is measured inside a
+# private mount namespace where the cgroup2 mount at /sys/fs/cgroup/unified is
+# unmounted: all three then see the same pure-v1 layout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+runs=${RUNS:-40}
+need=()
+for tool in hyperfine runc crun; do command -v "$tool" >/dev/null || need+=("$tool"); done
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" busybox-static
+fi
+cargo build --release -p berth-shim >/dev/null
+[ -x tests/rootfs/bin/busybox ] || scripts/make-rootfs.sh tests/rootfs >/dev/null
+
+work=$(mktemp -d /tmp/berth-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+bundle=$work/bundle
+mkdir -p "$bundle"
+(cd "$bundle" && runc spec)
+python3 - "$bundle/config.json" "$repo/tests/rootfs" <<'PY'
+import json, sys
+path, rootfs = sys.argv[1], sys.argv[2]
+s = json.load(open(path))
+s["root"] = {"path": rootfs, "readonly": True}
+s["process"]["terminal"] = False
+s["process"]["args"] = ["true"]
+s["process"]["capabilities"].pop("ambient", None)
+json.dump(s, open(path, "w"))
+PY
+export BERTH=$repo/target/release/berth BUNDLE=$bundle WORK=$work RUNS=$runs
+unshare -m bash "$repo/bench/inner.sh"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs the Debian packages berth's demo and tests need, if missing.
+set -euo pipefail
+need=()
+for pkg in busybox-static iproute2 nftables iptables procps; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    echo "installing: ${need[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
