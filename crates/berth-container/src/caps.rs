@@ -70,12 +70,23 @@ fn known_set() -> caps::CapsHashSet {
     }
 }
 
+/// What `ALL` means: every capability the kernel knows that this process can
+/// still grant (a cap missing from the runtime's bounding set, e.g. a VM
+/// without CAP_SYS_RESOURCE, cannot be given to a container: capset would fail).
+fn grantable_set() -> caps::CapsHashSet {
+    let known = known_set();
+    match caps::read(None, caps::CapSet::Bounding) {
+        Ok(bounding) => known.intersection(&bounding).copied().collect(),
+        Err(_) => known,
+    }
+}
+
 fn is_all(name: &str) -> bool {
     name.trim().eq_ignore_ascii_case("ALL")
 }
 
 /// Docker's arithmetic for `--cap-add` / `--cap-drop` on top of `base`:
-/// - `ALL` in `add`: every capability except those named in `drop`;
+/// - `ALL` in `add`: every capability this process can grant except those named in `drop`;
 /// - otherwise `ALL` in `drop`: exactly the capabilities in `add`;
 /// - otherwise: `base` minus `drop`, plus `add` (a name in both ends up present).
 ///
@@ -101,7 +112,7 @@ pub fn resolve(base: &[String], add: &[String], drop: &[String]) -> Result<Vec<S
 
     let mut out: BTreeSet<String> = BTreeSet::new();
     if add_all {
-        for c in known_set() {
+        for c in grantable_set() {
             if !drop_caps.contains(&c) {
                 out.insert(c.to_string());
             }
@@ -481,7 +492,10 @@ mod tests {
         );
         // add ALL, drop one
         let r = resolve(&base, &s(&["ALL"]), &s(&["chown"])).unwrap();
-        assert_eq!(r.len(), all_known().len() - 1);
+        // ALL is what this process can grant (its bounding set), minus CHOWN.
+        let grantable = grantable_set();
+        assert_eq!(r.len(), grantable.len() - usize::from(grantable.contains(&Capability::CAP_CHOWN)));
+        assert!(r.len() <= all_known().len() - 1);
         assert!(!r.contains(&"CAP_CHOWN".to_string()));
         assert!(r.contains(&"CAP_SYS_ADMIN".to_string()));
         // both in add and drop (docker: add wins)
