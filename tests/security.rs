@@ -497,3 +497,90 @@ fn bad_security_input_fails_cleanly() {
     let out = env.run(&["spec", "-b", dir.to_str().unwrap(), "--security-opt", &opt]);
     assert_one_line_error(&out, "SCMP_ARCH_PPC64");
 }
+
+/// A private, writable busybox rootfs the test may plant attacks in.
+fn private_rootfs(env: &Env) -> PathBuf {
+    let r = env.dir.join("rootfs");
+    for d in ["bin", "proc", "dev", "sys", "tmp", "etc"] {
+        std::fs::create_dir_all(r.join(d)).unwrap();
+    }
+    std::fs::copy(common::rootfs().join("bin/busybox"), r.join("bin/busybox")).unwrap();
+    for a in ["sh", "cat", "ls", "stat", "head", "touch", "grep"] {
+        std::os::unix::fs::symlink("busybox", r.join("bin").join(a)).unwrap();
+    }
+    r
+}
+
+#[test]
+fn cve_2025_52881_sysctl_write_redirected_by_a_mount_is_refused() {
+    require_root!();
+    // A bind mount over the sysctl's /proc file would send the write to a host file.
+    let env = Env::new("sec-sysctl");
+    let host = env.dir.join("hostfile");
+    std::fs::write(&host, "host-data\n").unwrap();
+    let b = spec_bundle(&env, "b", &[], &["true"], |s| {
+        s["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/proc/sys/kernel/ns_last_pid", "type": "bind", "source": host, "options": ["bind"]
+        }));
+        s["linux"]["sysctl"] = json!({ "kernel.ns_last_pid": "12345" });
+    });
+    create_fails(&env, &b, "sy1", "linux.sysctl");
+    assert_eq!(std::fs::read_to_string(&host).unwrap(), "host-data\n");
+}
+
+#[test]
+fn cve_2025_31133_dev_null_symlink_cannot_unmask_or_redirect() {
+    require_root!();
+    // The image's /dev/null points at a host-writable procfs file; masking binds /dev/null.
+    let env = Env::new("sec-devnull");
+    let rootfs = private_rootfs(&env);
+    std::os::unix::fs::symlink("/proc/sys/kernel/core_pattern", rootfs.join("dev/null")).unwrap();
+    let before = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap();
+    let masked: Vec<&str> = ["/proc/timer_list", "/proc/keys", "/proc/kcore", "/proc/sched_debug"]
+        .into_iter()
+        .filter(|p| Path::new(p).exists())
+        .collect();
+    assert!(!masked.is_empty());
+    let script = format!("stat -c '%F %t %T' /dev/null {}; echo pwn > /dev/null; echo done", masked.join(" "));
+    let b = spec_bundle(&env, "b", &[], &["sh", "-c", &script], |s| {
+        s["root"] = json!({ "path": rootfs, "readonly": false });
+        // /dev comes from the image, as with a bind-mounted /dev.
+        s["mounts"].as_array_mut().unwrap().retain(|m| m["destination"] != "/dev");
+        s["linux"]["maskedPaths"] = json!(masked);
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "dn"]);
+    let text = stdout(&out);
+    if out.status.success() {
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, l) in lines[..masked.len() + 1].iter().enumerate() {
+            assert_eq!(*l, "character special file 1 3", "entry {i}: {text}");
+        }
+        assert!(text.contains("done"), "{text}");
+    } else {
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    }
+    assert_eq!(std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap(), before, "host core_pattern changed");
+}
+
+#[test]
+fn cve_2021_30465_symlinked_mount_destination_stays_inside_the_rootfs() {
+    require_root!();
+    // CVE-2021-30465 / CVE-2019-16884 / CVE-2023-27561: a mount destination that
+    // is a symlink to a host path (swapped in by a race, or planted in the image).
+    let env = Env::new("sec-symlink");
+    let rootfs = private_rootfs(&env);
+    let host_dir = env.dir.join("host-target");
+    std::fs::create_dir_all(&host_dir).unwrap();
+    std::os::unix::fs::symlink(&host_dir, rootfs.join("evil")).unwrap();
+    let b = spec_bundle(&env, "b", &[], &["sh", "-c", "touch /evil/planted && echo WROTE"], |s| {
+        s["root"] = json!({ "path": rootfs, "readonly": false });
+        let m = s["mounts"].as_array_mut().unwrap();
+        m.push(json!({ "destination": "/evil", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"] }));
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "sl"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("WROTE"), "{}", stdout(&out));
+    assert_eq!(std::fs::read_dir(&host_dir).unwrap().count(), 0, "the host directory received the mount or a file");
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mountinfo.contains(host_dir.to_str().unwrap()), "host mount table mentions {}", host_dir.display());
+}
