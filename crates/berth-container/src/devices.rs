@@ -1,5 +1,6 @@
 //! The device cgroup rules a container runs with: the spec's own rules, then
-//! allow rules for the devices every container gets and for `linux.devices`.
+//! allow rules for the devices every container gets. Nodes from
+//! `linux.devices` get only the access the spec's rules grant them (as runc).
 
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceCgroupBuilder, LinuxDeviceType, LinuxResources, Spec};
 
@@ -39,9 +40,6 @@ pub fn cgroup_resources(spec: &Spec) -> LinuxResources {
     }
     for &(t, maj, min) in DEFAULT_ALLOWED {
         rules.push(allow(t, maj, min, "rwm"));
-    }
-    for d in linux.and_then(|l| l.devices().as_ref()).into_iter().flatten() {
-        rules.push(allow(d.typ(), Some(d.major()), Some(d.minor()), "rwm"));
     }
     resources.set_devices(Some(rules));
     resources
