@@ -1,0 +1,187 @@
+//! `--console-socket` for `create` and `exec`, and the pty `berth exec -t` proxies
+//! itself: a small receiver takes the pty master over SCM_RIGHTS, as containerd's
+//! shim does, and the test talks to the container's shell through it.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use common::{args, stderr, stdout, Env};
+use serde_json::json;
+
+/// Listens on `<dir>/<name>` and takes one fd from the first connection.
+fn receiver(env: &Env, name: &str) -> (PathBuf, JoinHandle<std::io::Result<(String, OwnedFd)>>) {
+    let path = env.dir.join(name);
+    let listener = UnixListener::bind(&path).unwrap();
+    let h = std::thread::spawn(move || {
+        let (s, _) = listener.accept()?;
+        recv_fd(&s)
+    });
+    (path, h)
+}
+
+/// recvmsg with one SCM_RIGHTS fd; returns the message text (runc sends the pty's name).
+fn recv_fd(s: &UnixStream) -> std::io::Result<(String, OwnedFd)> {
+    let mut buf = [0u8; 4096];
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    let mut control = [0u64; 16];
+    // SAFETY: msghdr is plain data; every pointer in it refers to live buffers above.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control);
+    // SAFETY: recvmsg fills the buffers msg points at.
+    let n = unsafe { libc::recvmsg(s.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+    if n < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: walking the control buffer the kernel just filled, with the CMSG macros.
+    unsafe {
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        if c.is_null() || (*c).cmsg_level != libc::SOL_SOCKET || (*c).cmsg_type != libc::SCM_RIGHTS {
+            return Err(std::io::Error::other("no SCM_RIGHTS in the console message"));
+        }
+        let fd: RawFd = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+        Ok((String::from_utf8_lossy(&buf[..n as usize]).into_owned(), OwnedFd::from_raw_fd(fd)))
+    }
+}
+
+/// The pty number behind a master, proving the fd is a pty master.
+fn pty_number(master: &OwnedFd) -> u32 {
+    let mut n: libc::c_uint = 0;
+    // SAFETY: TIOCGPTN writes an unsigned int.
+    assert_eq!(unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTN, &mut n) }, 0, "not a pty master");
+    n
+}
+
+/// Reads from the master until `needle` shows up (or EOF/EIO, or 10 s); returns all read.
+fn read_until(master: &OwnedFd, needle: &str) -> String {
+    let mut got = Vec::new();
+    let t = Instant::now();
+    while !String::from_utf8_lossy(&got).contains(needle) && t.elapsed() < Duration::from_secs(10) {
+        let mut pfd = libc::pollfd { fd: master.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one pollfd.
+        if unsafe { libc::poll(&mut pfd, 1, 100) } <= 0 {
+            continue;
+        }
+        let mut buf = [0u8; 4096];
+        // SAFETY: read into our buffer.
+        let n = unsafe { libc::read(master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n as usize]);
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+fn write_all(master: &OwnedFd, data: &str) {
+    // SAFETY: write from our buffer.
+    let n = unsafe { libc::write(master.as_raw_fd(), data.as_ptr().cast(), data.len()) };
+    assert_eq!(n, data.len() as isize);
+}
+
+fn take(h: JoinHandle<std::io::Result<(String, OwnedFd)>>) -> (String, OwnedFd) {
+    h.join().unwrap().expect("receive the pty master")
+}
+
+#[test]
+fn create_with_console_socket_hands_over_the_pty() {
+    require_root!();
+    let env = Env::new("con-create");
+    let b = env.bundle("b", |s| {
+        s["process"]["terminal"] = json!(true);
+        s["process"]["consoleSize"] = json!({ "height": 33, "width": 101 });
+        args(s, &["sh", "-c", "tty; stty size; echo hello-console; read l; echo got:$l; exit 5"]);
+    });
+    let (sock, h) = receiver(&env, "create.sock");
+    env.ok(&["create", "-b", b.to_str().unwrap(), "--console-socket", sock.to_str().unwrap(), "t1"]);
+    let (name, master) = take(h);
+    assert!(!name.is_empty());
+    let n = pty_number(&master);
+    env.ok(&["start", "t1"]);
+    let out = read_until(&master, "hello-console");
+    assert!(out.contains(&format!("/dev/pts/{n}")), "the container's stdio is the pty: {out:?}");
+    assert!(out.contains("33 101"), "consoleSize applied: {out:?}");
+    write_all(&master, "typed\n");
+    let out = read_until(&master, "got:typed");
+    assert!(out.contains("got:typed"), "{out:?}");
+    let t = Instant::now();
+    while env.status("t1") != "stopped" && t.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(env.status("t1"), "stopped");
+}
+
+#[test]
+fn exec_tty_through_console_socket() {
+    require_root!();
+    let env = Env::new("con-exec");
+    let b = env.bundle("b", |s| args(s, &["sleep", "1000"]));
+    env.ok(&["run", "-d", "-b", b.to_str().unwrap(), "e1"]);
+
+    // Foreground: berth waits for the process and returns its exit code.
+    let (sock, h) = receiver(&env, "exec.sock");
+    let child = env
+        .cmd(&["exec", "-t", "--console-socket", sock.to_str().unwrap(), "e1", "sh", "-c", "tty; echo exec-tty; read l; echo got:$l; exit 4"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (_, master) = take(h);
+    let n = pty_number(&master);
+    let out = read_until(&master, "exec-tty");
+    assert!(out.contains(&format!("/dev/pts/{n}")), "{out:?}");
+    write_all(&master, "xyz\n");
+    let out = read_until(&master, "got:xyz");
+    assert!(out.contains("got:xyz"), "{out:?}");
+    let res = child.wait_with_output().unwrap();
+    assert_eq!(res.status.code(), Some(4), "{}", stderr(&res));
+    assert_eq!(stdout(&res), "", "the output went to the pty, not berth's stdout");
+
+    // Detached: berth returns at once, the process keeps the pty.
+    let (sock, h) = receiver(&env, "exec-d.sock");
+    let pid_file = env.dir.join("d.pid");
+    env.ok(&["exec", "-d", "-t", "--console-socket", sock.to_str().unwrap(), "--pid-file", pid_file.to_str().unwrap(), "e1", "sh", "-c", "read l; echo detached:$l"]);
+    let (_, master) = take(h);
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+    write_all(&master, "later\n");
+    let out = read_until(&master, "detached:later");
+    assert!(out.contains("detached:later"), "{out:?}");
+
+    // A console socket without a tty is refused, as runc does.
+    let out = env.run(&["exec", "--console-socket", sock.to_str().unwrap(), "e1", "true"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("console socket"), "{}", stderr(&out));
+}
+
+#[test]
+fn exec_tty_without_socket_proxies_the_pty() {
+    require_root!();
+    let env = Env::new("con-proxy");
+    let b = env.bundle("b", |s| args(s, &["sleep", "1000"]));
+    env.ok(&["run", "-d", "-b", b.to_str().unwrap(), "p1"]);
+    let mut child = env
+        .cmd(&["exec", "-t", "p1", "sh", "-c", "tty; read l; echo got:$l; exit 6"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"piped\n").unwrap();
+    let mut out = String::new();
+    let mut so = child.stdout.take().unwrap();
+    let res = child.wait().unwrap();
+    so.read_to_string(&mut out).unwrap();
+    assert_eq!(res.code(), Some(6));
+    assert!(out.contains("/dev/pts/"), "{out:?}");
+    assert!(out.contains("got:piped"), "{out:?}");
+}
