@@ -29,3 +29,4 @@ pub use create::{create, CreateOptions, Created};
 pub use error::{Error, Result};
 pub use lifecycle::{delete, kill, list, parse_signal, start};
 pub use state::{Root, Saved, Status};
+pub use oci_spec;
