@@ -23,7 +23,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
 use nix::sched::CloneFlags;
-use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 
@@ -229,12 +229,6 @@ fn child(a: &Child, chan: &Channel) -> Result<Error> {
     }
     // Our pid reaches the parent before anything else we say.
     chan.expect(Tag::Continue, "the exec process's pid to be read")?;
-    // The caller's signal mask and ignored signals (Rust ignores SIGPIPE) survive execve.
-    nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
-        .map_err(|e| Error::sys("reset signal mask", e))?;
-    // SAFETY: restoring the default disposition installs no handler.
-    unsafe { nix::sys::signal::signal(Signal::SIGPIPE, nix::sys::signal::SigHandler::SigDfl) }
-        .map_err(|e| Error::sys("reset SIGPIPE", e))?;
     nix::unistd::setsid().map_err(|e| Error::sys("setsid", e))?;
     let with_user;
     let p = match a.user {

@@ -207,12 +207,38 @@ fn no_new_privs(p: &Process) -> bool {
     p.no_new_privileges().unwrap_or(false)
 }
 
-/// The last steps: seccomp (when no_new_privs deferred it) and execve. Only returns an error.
+/// The last steps: signal reset, seccomp (when no_new_privs deferred it) and execve. Only returns an error.
 pub fn finish(p: &Process, seccomp: Option<&SeccompPlan>, prog: &Program) -> Error {
+    reset_signals();
     if let (Some(s), true) = (seccomp, no_new_privs(p)) {
         if let Err(e) = s.install() {
             return e;
         }
     }
     exec(&prog.path, &prog.argv, &prog.envp)
+}
+
+/// Ignored signals and the signal mask survive execve: the runtime's (Rust ignores
+/// SIGPIPE; a caller may ignore SIGQUIT or realtime signals; `berth run`/`exec` block
+/// signals while they wait) must not reach the container's program. Every signal
+/// goes back to its default, through the raw syscall because libc refuses the ones
+/// it reserves. Best effort: a seccomp profile may forbid these calls.
+pub fn reset_signals() {
+    /// The kernel's `struct sigaction` (x86_64 and the generic layout).
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: libc::c_ulong,
+        restorer: usize,
+        mask: u64,
+    }
+    let dfl = KernelSigaction { handler: libc::SIG_DFL, flags: 0, restorer: 0, mask: 0 };
+    for sig in 1..=libc::SIGRTMAX() {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: rt_sigaction reads a kernel sigaction of the given size; no handler is installed.
+        unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, &dfl as *const KernelSigaction, 0usize, 8usize) };
+    }
+    let _ = nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_SETMASK, Some(&nix::sys::signal::SigSet::empty()), None);
 }
