@@ -516,6 +516,7 @@ impl Manager {
         }
         if let Some(n) = self.node("memory") {
             stats::memory(n.version, &n.dir, &mut s.memory)?;
+            s.memory.oom_kill = self.oom_kill_count().unwrap_or(0);
         }
         if let Some(n) = self.node("pids") {
             stats::pids(&n.dir, &mut s.pids)?;

@@ -74,6 +74,10 @@ pub struct Memory {
     pub kernel_tcp: MemoryEntry,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub raw: BTreeMap<String, u64>,
+    /// Processes the kernel OOM-killed in this cgroup (v1 memory.oom_control, v2
+    /// memory.events `oom_kill`). Not in runc's shape; omitted while zero.
+    #[serde(rename = "oomKill", default, skip_serializing_if = "is_zero")]
+    pub oom_kill: u64,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]

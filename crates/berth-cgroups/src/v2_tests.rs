@@ -253,7 +253,9 @@ fn stats_and_oom_from_v2_files() {
     assert_eq!(s.blkio.io_serviced_recursive[1].op, "Write");
     assert!(s.hugetlb.contains_key("2MB"));
     assert_eq!(m.oom_kill_count().unwrap(), 2);
+    assert_eq!(s.memory.oom_kill, 2);
     let j = serde_json::to_value(&s).unwrap();
+    assert_eq!(j["memory"]["oomKill"], 2);
     assert_eq!(j["blkio"]["ioServiceBytesRecursive"][0]["value"], 10);
     assert!(j["memory"]["kernelTCP"].is_object());
 }
