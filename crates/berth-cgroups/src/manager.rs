@@ -365,7 +365,7 @@ impl Manager {
                 mkdir_p(&dir, &n.dir, &mut created)?;
                 if n.version == Version::V1 && n.controllers.iter().any(|c| c == "cpuset") {
                     // New v1 cpusets start empty and refuse tasks: inherit from the parent.
-                    for d in created[first..].to_vec() {
+                    for d in &created[first..] {
                         let parent = d.parent().unwrap_or(&n.dir);
                         for f in ["cpuset.cpus", "cpuset.mems"] {
                             let v = fsio::read(&parent.join(f))?;

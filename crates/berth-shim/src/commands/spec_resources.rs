@@ -3,7 +3,7 @@
 //! number is bytes).
 
 use berth_cgroups::parse_memory_size;
-use oci_spec::runtime::{LinuxCpu, LinuxMemory, LinuxPids, Spec};
+use oci_spec::runtime::{LinuxCpu, LinuxPids, Spec};
 
 use super::Result;
 
@@ -129,7 +129,7 @@ impl ResourceFlags {
             r.set_cpu(Some(c));
         }
         if limit.is_some() {
-            let mut m = r.memory().clone().unwrap_or_else(LinuxMemory::default);
+            let mut m = r.memory().unwrap_or_default();
             m.set_limit(limit);
             if swap.is_some() {
                 m.set_swap(swap);

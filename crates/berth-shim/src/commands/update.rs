@@ -131,12 +131,17 @@ impl UpdateArgs {
     }
 
     /// The resources the flags name, and nothing else.
-    pub fn from_flags(&self) -> Result<LinuxResources> {
+    pub fn flag_resources(&self) -> Result<LinuxResources> {
         let mut r = LinuxResources::default();
         let mut cpu = LinuxCpu::default();
         let mut cpu_set = false;
         if let Some(v) = &self.cpu_share {
-            cpu.set_shares(Some(uint("cpu-share", v)?));
+            // A person typing 0 means a mistake: -r JSON keeps runc's "0 = unchanged".
+            let n = uint("cpu-share", v)?;
+            if n == 0 {
+                return Err(bad("cpu-share", v, "must be between 2 and 262144"));
+            }
+            cpu.set_shares(Some(n));
             cpu_set = true;
         }
         if let Some(v) = &self.cpu_period {
@@ -290,8 +295,8 @@ fn drop_zeros(mut r: LinuxResources) -> LinuxResources {
         c2.set_mems(c.mems().clone().filter(|s| !s.is_empty()));
         r.set_cpu(Some(c2));
     }
-    if let Some(m) = r.memory().clone() {
-        let mut m2 = m.clone();
+    if let Some(m) = *r.memory() {
+        let mut m2 = m;
         m2.set_limit(nz_i(m.limit()));
         m2.set_reservation(nz_i(m.reservation()));
         m2.set_swap(nz_i(m.swap()));
@@ -331,7 +336,7 @@ fn merge(old: &mut LinuxResources, new: &LinuxResources) {
         old.set_cpu(Some(o));
     }
     if let Some(m) = new.memory() {
-        let mut o = old.memory().clone().unwrap_or_default();
+        let mut o = old.memory().unwrap_or_default();
         macro_rules! take {
             ($get:ident, $set:ident) => {
                 if m.$get().is_some() {
@@ -349,7 +354,7 @@ fn merge(old: &mut LinuxResources, new: &LinuxResources) {
     }
     if let Some(p) = new.pids() {
         if p.limit() != 0 {
-            old.set_pids(Some(p.clone()));
+            old.set_pids(Some(*p));
         }
     }
     if let Some(b) = new.block_io() {
@@ -417,7 +422,7 @@ pub fn run(root: &Root, a: &UpdateArgs) -> Result<u8> {
             }
             read_resources(src)?
         }
-        None => a.from_flags()?,
+        None => a.flag_resources()?,
     };
     let lock = Lock::existing(root, &a.id)?;
     let mut saved = lock.load(&a.id)?;
@@ -431,10 +436,10 @@ pub fn run(root: &Root, a: &UpdateArgs) -> Result<u8> {
         .and_then(|l| l.resources().clone())
         .unwrap_or_default();
     // Swap alone is checked against (and ordered with) the memory limit in force.
-    if let Some(m) = r.memory().clone() {
+    if let Some(m) = *r.memory() {
         if m.swap().is_some() && m.limit().is_none() {
             if let Some(l) = current.memory().as_ref().and_then(|cm| cm.limit()) {
-                let mut m2 = m.clone();
+                let mut m2 = m;
                 m2.set_limit(Some(l));
                 r.set_memory(Some(m2));
             }
@@ -467,7 +472,7 @@ mod tests {
                 .chain(args.iter().copied())
                 .chain(["c1"]),
         )?;
-        t.a.from_flags()
+        t.a.flag_resources()
     }
 
     #[test]
@@ -500,6 +505,7 @@ mod tests {
         for (args, named) in [
             (&["--memory", "12x"][..], "12x"),
             (&["--memory", "0"], "--memory"),
+            (&["--cpu-share", "0"], "--cpu-share"),
             (&["--cpu-share", "-5"], "-5"),
             (&["--cpu-share", "lots"], "lots"),
             (&["--pids-limit", "0"], "--pids-limit"),
