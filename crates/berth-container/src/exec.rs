@@ -132,12 +132,7 @@ fn start(saved: &Saved, c: &Child, opts: &ExecOptions) -> Result<(i32, Option<Ow
         Some(pid) => Pid::from_raw(pid),
     };
     drop(child_end);
-    let reap = |pid: Pid| loop {
-        match nix::sys::wait::waitpid(pid, None) {
-            Err(nix::errno::Errno::EINTR) => continue,
-            _ => break,
-        }
-    };
+    let reap = |pid: Pid| while let Err(nix::errno::Errno::EINTR) = nix::sys::wait::waitpid(pid, None) {};
     let placed = match &opts.cgroup {
         Some(sub) => saved.cgroup.add_process_to(first.as_raw(), sub),
         None => saved.cgroup.add_process(first.as_raw()),
