@@ -594,3 +594,67 @@ fn mode_and_namespace_list_must_agree() {
     assert!(!link_exists("br-t48"), "bridge made for a refused container");
     assert_eq!(host_links(), host_before);
 }
+
+#[test]
+fn network_created_with_icc_false_isolates_its_containers() {
+    require_root!();
+    let n = Net::new("net-icc-net", &["br-t50"]);
+    n.env.ok(&["network", "create", "--subnet", "10.231.50.0/24", "--icc=false", "br-t50"]);
+    assert_eq!(n.inspect("br-t50")["icc"], false);
+    let a = n.spec("a", &["--bridge", "br-t50"], &["sleep", "60"]);
+    n.start(&a, "ni1");
+    let ia = n.ip_of("br-t50", "ni1");
+    let b = n.spec("b", &["--bridge", "br-t50"], &["sh", "-c", &format!("ping -c1 -W2 {ia} && echo reached || echo blocked")]);
+    let out = n.run(&b, "ni2");
+    assert_eq!(stdout(&out).trim().lines().last(), Some("blocked"), "{}{}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn concurrent_creates_get_distinct_addresses_and_delete_cleans_all() {
+    require_root!();
+    const N: usize = 12;
+    let n = Net::new("net-many", &["br-t51"]);
+    let b = n.spec("b", &["--bridge", "br-t51", "--subnet", "10.231.51.0/24", "-p", "8080"], &["sleep", "60"]);
+    let ids: Vec<String> = (0..N).map(|i| format!("many{i}")).collect();
+    // Each berth's stderr goes to a file: a created container keeps its
+    // stdio (inherited from create) open, so a pipe would never see EOF.
+    let children: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let err = std::fs::File::create(n.env.dir.join(format!("{id}.err"))).unwrap();
+            n.env.cmd(&["create", "-b", b.to_str().unwrap(), id]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(err).spawn().unwrap()
+        })
+        .collect();
+    for (mut c, id) in children.into_iter().zip(&ids) {
+        let status = c.wait().unwrap();
+        let err = std::fs::read_to_string(n.env.dir.join(format!("{id}.err"))).unwrap();
+        assert!(status.success(), "create {id}: {err}");
+    }
+    let v = n.inspect("br-t51");
+    let mut ips: Vec<String> = v["containers"].as_array().unwrap().iter().map(|c| c["ip"].as_str().unwrap().to_string()).collect();
+    ips.sort();
+    ips.dedup();
+    assert_eq!(ips.len(), N, "{v}");
+    let ports: Value = serde_json::from_slice(&std::fs::read(n.net_file("ports.json")).unwrap()).unwrap();
+    let mut hp: Vec<u64> = ports.as_array().unwrap().iter().map(|p| p["port"].as_u64().unwrap()).collect();
+    hp.sort();
+    hp.dedup();
+    assert_eq!(hp.len(), N, "{ports}");
+    for id in &ids {
+        assert!(link_exists(&host_veth(id)), "{id}: no veth");
+    }
+    let children: Vec<_> = ids.iter().map(|id| n.env.cmd(&["delete", "-f", id]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()).collect();
+    for (c, id) in children.into_iter().zip(&ids) {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "delete {id}: {}", stderr(&out));
+    }
+    assert_eq!(n.inspect("br-t51")["containers"], json!([]));
+    let ports: Value = serde_json::from_slice(&std::fs::read(n.net_file("ports.json")).unwrap()).unwrap();
+    assert_eq!(ports, json!([]));
+    let rules = nft_ruleset();
+    for id in &ids {
+        assert!(!link_exists(&host_veth(id)), "{id}: veth left");
+        assert!(!rules.contains(&format!("\"berth:{id}\"")), "{id}: rule left");
+        assert!(!n.net_file(&format!("containers/{id}.json")).exists());
+    }
+}

@@ -28,6 +28,8 @@ pub struct Network {
     /// The subnet in network form (`192.168.0.0/24`).
     pub subnet: String,
     pub gateway: Ipv4Addr,
+    /// `false`: containers on it cannot reach each other (`--icc=false`).
+    pub icc: bool,
     /// Whether the kernel interface exists now.
     pub bridge_up: bool,
     pub containers: Vec<Endpoint>,
@@ -51,6 +53,7 @@ fn describe(root: &Path, name: &str, st: BridgeState) -> Result<Network> {
         name: name.to_string(),
         subnet: st.subnet.subnet().to_string(),
         gateway: st.subnet.gateway(),
+        icc: st.icc,
         bridge_up: Path::new("/sys/class/net").join(name).join("bridge").exists(),
         containers,
     })

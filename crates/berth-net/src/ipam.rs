@@ -73,6 +73,7 @@ mod tests {
         BridgeState {
             subnet: parse_cidr(s).unwrap(),
             leases: Vec::new(),
+            icc: true,
         }
     }
 

@@ -213,6 +213,7 @@ pub fn prepare(root: &Path, id: &str, cfg: &NetworkConfig, state_dir: &Path) -> 
                 _ => BridgeState {
                     subnet,
                     leases: Vec::new(),
+                    icc: !matches!(&recorded, Some(st) if !st.icc),
                 },
             };
             let ip = ipam::lease(&cfg.bridge, &mut state, id, cfg.ip)?;
@@ -258,7 +259,7 @@ pub fn prepare(root: &Path, id: &str, cfg: &NetworkConfig, state_dir: &Path) -> 
                 ip,
                 mtu: cfg.mtu,
                 ports,
-                icc: cfg.icc,
+                icc: cfg.icc && state.icc,
                 links,
             });
         }
@@ -533,7 +534,9 @@ pub fn teardown(root: &Path, id: &str) -> Result<()> {
 /// Records `subnet` for bridge `name` and creates the bridge (for
 /// `berth network create`). Refused when the bridge already has a different
 /// subnet with containers on it or the subnet overlaps a host route.
-pub fn define_bridge(root: &Path, name: &str, subnet: Ipv4Cidr) -> Result<()> {
+/// `icc == false` isolates every container attached from now on (those
+/// already attached keep their rules).
+pub fn define_bridge(root: &Path, name: &str, subnet: Ipv4Cidr, icc: bool) -> Result<()> {
     check_bridge_name(name)?;
     subnet.check_bridge_subnet()?;
     let lock = store::lock(root)?;
@@ -543,20 +546,32 @@ pub fn define_bridge(root: &Path, name: &str, subnet: Ipv4Cidr) -> Result<()> {
         .filter(|st| st.subnet == subnet)
         .map(|st| st.leases)
         .unwrap_or_default();
-    block_on(async {
+    let (_, created) = block_on(async {
         let h = connect()?;
         bridge::ensure(&h, name, &subnet, None).await
     })??;
-    if let Err(e) =
-        sysctl::enable_route_localnet(name).and_then(|_| nat::ensure_bridge(name, &subnet))
+    if let Err(e) = sysctl::enable_route_localnet(name)
+        .and_then(|_| nat::ensure_bridge(name, &subnet))
+        .and_then(|_| {
+            lock.save_bridge(
+                name,
+                &BridgeState {
+                    subnet,
+                    leases,
+                    icc,
+                },
+            )
+        })
     {
-        let _ = block_on(async {
-            let h = connect()?;
-            bridge::remove(&h, name).await
-        });
+        if created {
+            let _ = block_on(async {
+                let h = connect()?;
+                bridge::remove(&h, name).await
+            });
+        }
         return Err(e);
     }
-    lock.save_bridge(name, &BridgeState { subnet, leases })
+    Ok(())
 }
 
 /// Deletes bridge `name`, its masquerade rules and its record, when no

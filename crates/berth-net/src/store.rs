@@ -35,6 +35,18 @@ pub struct Lease {
 pub struct BridgeState {
     pub subnet: Ipv4Cidr,
     pub leases: Vec<Lease>,
+    /// `false` (`berth network create --icc=false`): every container on the
+    /// bridge is isolated as if it asked for `icc=false` itself.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub icc: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// One published host port.

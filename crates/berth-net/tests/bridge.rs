@@ -117,13 +117,13 @@ fn define_bridge_then_use_and_remove() {
     }
     let mut env = Env::new(3, 24);
     let subnet = berth_net::parse_cidr("10.231.3.1/24").unwrap();
-    berth_net::define_bridge(&env.root, &env.bridge, subnet).unwrap();
+    berth_net::define_bridge(&env.root, &env.bridge, subnet, true).unwrap();
     assert_eq!(host_addrs(&env.bridge), vec!["10.231.3.1/24".to_string()]);
     assert!(nft_comments("ip")
         .iter()
         .any(|c| *c == format!("berth-bridge:{}", env.bridge)));
     // Defining it again is harmless; a container without a subnet gets the defined one.
-    berth_net::define_bridge(&env.root, &env.bridge, subnet).unwrap();
+    berth_net::define_bridge(&env.root, &env.bridge, subnet, true).unwrap();
     let mut cfg = env.config();
     cfg.subnet = None;
     let p = env.prepare("d1", &cfg).unwrap();

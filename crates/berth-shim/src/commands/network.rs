@@ -37,6 +37,10 @@ pub enum NetworkCommand {
         /// Gateway address and prefix, e.g. 192.168.0.1/24
         #[arg(long, value_name = "GATEWAY/PREFIX")]
         bip: Option<String>,
+        /// Inter-container communication (--icc=false isolates every container on it)
+        #[arg(long = "icc", value_name = "BOOL", num_args = 0..=1, require_equals = true,
+              default_missing_value = "true", default_value = "true", action = clap::ArgAction::Set)]
+        icc: bool,
         /// Bridge name (at most 15 bytes)
         name: String,
     },
@@ -86,7 +90,7 @@ pub fn run(root: &Root, a: &NetworkArgs) -> Result<u8> {
             }
             None => Err(format!("network {name:?}: no such network").into()),
         },
-        NetworkCommand::Create { subnet, bip, name } => {
+        NetworkCommand::Create { subnet, bip, icc, name } => {
             let cidr = match (subnet, bip) {
                 (Some(s), _) => {
                     let c = parse_cidr(s)?;
@@ -104,7 +108,7 @@ pub fn run(root: &Root, a: &NetworkArgs) -> Result<u8> {
                 }
                 (None, None) => return Err("network create: --subnet or --bip is required".into()),
             };
-            berth_net::define_bridge(path, name, cidr)?;
+            berth_net::define_bridge(path, name, cidr, *icc)?;
             println!("{name}");
             Ok(0)
         }
