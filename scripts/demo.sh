@@ -39,9 +39,15 @@ say berth exec demo ip -4 addr show eth0
 say berth exec demo ps
 "$berth" --root "$root" exec demo ps
 
-say "wget -qO- http://127.0.0.1:18080/   (from the host, through the published port)"
+say "GET http://127.0.0.1:18080/   (from the host, through the published port)"
+http_get() {
+    exec 3<>/dev/tcp/127.0.0.1/18080 || return 1
+    printf 'GET / HTTP/1.0\r\nHost: demo\r\n\r\n' >&3
+    sed -n '/^\r$/,$p' <&3 | tail -n +2
+    exec 3<&-
+}
 for _ in $(seq 1 50); do
-    if "$bundle/rootfs/bin/busybox" wget -qO- -T 2 http://127.0.0.1:18080/ 2>/dev/null; then break; fi
+    if http_get 2>/dev/null; then break; fi
     sleep 0.1
 done
 
