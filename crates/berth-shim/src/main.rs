@@ -140,7 +140,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             logging::fatal(&e.to_string(), to_file);
-            ExitCode::from(1)
+            ExitCode::from(e.downcast_ref::<commands::ExitError>().map_or(1, |x| x.code))
         }
     }
 }

@@ -90,8 +90,7 @@ pub fn run(root: &Root, a: &ExecArgs) -> Result<u8> {
         Ok(e) => e,
         // Like runc: the process could not be started (no such command, user, ...): 255.
         Err(berth_container::Error::Init(msg)) => {
-            fatal(&format!("exec failed: unable to start container process: {msg}"));
-            return Ok(255);
+            return Err(super::ExitError::new(255, format!("exec failed: unable to start container process: {msg}")).into());
         }
         Err(e) => return Err(e.into()),
     };
@@ -201,10 +200,4 @@ fn terminal_size() -> Option<oci_spec::runtime::Box> {
         return None;
     }
     oci_spec::runtime::BoxBuilder::default().height(ws.ws_row as u64).width(ws.ws_col as u64).build().ok()
-}
-
-/// One error line, as main prints it, also into --log when one is given.
-fn fatal(msg: &str) {
-    let to_file = std::env::args().any(|a| a == "--log" || a.starts_with("--log="));
-    crate::logging::fatal(msg, to_file);
 }

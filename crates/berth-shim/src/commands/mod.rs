@@ -18,6 +18,27 @@ use crate::{Cli, Command, CreateArgs};
 
 pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
+/// An error that exits with a code other than 1 (runc's 255 for an exec that could not start).
+#[derive(Debug)]
+pub struct ExitError {
+    pub code: u8,
+    msg: String,
+}
+
+impl ExitError {
+    pub fn new(code: u8, msg: String) -> ExitError {
+        ExitError { code, msg }
+    }
+}
+
+impl std::fmt::Display for ExitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
+impl std::error::Error for ExitError {}
+
 pub fn dispatch(cli: &Cli) -> Result<u8> {
     let root = Root::new(&cli.root);
     match &cli.command {
