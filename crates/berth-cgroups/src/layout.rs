@@ -65,34 +65,46 @@ fn unescape(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A `cgroup` or `cgroup2` line of mountinfo, with its paths unescaped.
+pub struct CgroupMount<'a> {
+    pub version: Version,
+    pub mount_point: PathBuf,
+    /// The hierarchy path visible at the mount point (mountinfo's field 4).
+    pub root: String,
+    /// The super options; for v1 they name the controllers (and `name=`).
+    pub super_options: &'a str,
+}
+
+/// Every cgroup and cgroup2 mount of a mountinfo text, in order.
+pub fn cgroup_mounts(text: &str) -> impl Iterator<Item = CgroupMount<'_>> {
+    text.lines().filter_map(|line| {
+        let (pre, post) = line.split_once(" - ")?;
+        let pre: Vec<&str> = pre.split(' ').collect();
+        let mut post = post.split(' ');
+        let (fstype, _src, super_options) = (post.next()?, post.next()?, post.next()?);
+        if pre.len() < 5 {
+            return None;
+        }
+        let version = match fstype {
+            "cgroup2" => Version::V2,
+            "cgroup" => Version::V1,
+            _ => return None,
+        };
+        Some(CgroupMount { version, mount_point: PathBuf::from(unescape(pre[4])), root: unescape(pre[3]), super_options })
+    })
+}
+
 /// Parses mountinfo text into cgroup mounts, first mount of each hierarchy winning.
 pub(crate) fn parse_mountinfo(text: &str) -> Vec<Mount> {
     let mut mounts: Vec<Mount> = Vec::new();
-    for line in text.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else {
-            continue;
-        };
-        let pre: Vec<&str> = pre.split(' ').collect();
-        let mut post = post.split(' ');
-        let (Some(fstype), Some(_src), Some(opts)) = (post.next(), post.next(), post.next()) else {
-            continue;
-        };
-        if pre.len() < 5 {
-            continue;
-        }
-        let root = unescape(pre[3]);
-        let mount_point = PathBuf::from(unescape(pre[4]));
-        match fstype {
-            "cgroup2" if !mounts.iter().any(|m| m.version == Version::V2) => {
-                mounts.push(Mount {
-                    version: Version::V2,
-                    mount_point,
-                    root,
-                    controllers: vec![],
-                });
+    for m in cgroup_mounts(text) {
+        match m.version {
+            Version::V2 if !mounts.iter().any(|m| m.version == Version::V2) => {
+                mounts.push(Mount { version: Version::V2, mount_point: m.mount_point, root: m.root, controllers: vec![] });
             }
-            "cgroup" => {
-                let controllers: Vec<String> = opts
+            Version::V1 => {
+                let controllers: Vec<String> = m
+                    .super_options
                     .split(',')
                     .filter(|o| V1_CONTROLLERS.contains(o))
                     .map(str::to_owned)
@@ -102,22 +114,17 @@ pub(crate) fn parse_mountinfo(text: &str) -> Vec<Mount> {
                     .iter()
                     .any(|m| m.controllers.iter().any(|c| controllers.contains(c)));
                 if !controllers.is_empty() && !seen {
-                    mounts.push(Mount {
-                        version: Version::V1,
-                        mount_point,
-                        root,
-                        controllers,
-                    });
+                    mounts.push(Mount { version: Version::V1, mount_point: m.mount_point, root: m.root, controllers });
                 }
             }
-            _ => {}
+            Version::V2 => {}
         }
     }
     mounts
 }
 
 /// Parses /proc/self/cgroup into (controllers, path) pairs; the v2 line has no controllers.
-pub(crate) fn parse_proc_cgroup(text: &str) -> Vec<(Vec<String>, String)> {
+pub fn parse_proc_cgroup(text: &str) -> Vec<(Vec<String>, String)> {
     text.lines()
         .filter_map(|l| {
             let mut it = l.splitn(3, ':');

@@ -8,9 +8,7 @@
 //! directory is bind-mounted, never the host's root. `ro` makes every
 //! hierarchy and the tmpfs read-only, as runc does.
 
-use std::ffi::OsString;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -60,87 +58,36 @@ pub(super) struct CgroupCtx {
     own: Option<Vec<(Vec<String>, PathBuf)>>,
 }
 
-/// Undo mountinfo's octal escapes (`\040` for space, ...).
-fn unescape(s: &str) -> PathBuf {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') as u32 * 64
-                + (b[i + 2] - b'0') as u32 * 8
-                + (b[i + 3] - b'0') as u32;
-            out.push(v as u8);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    PathBuf::from(OsString::from_vec(out))
-}
-
 /// cgroup hierarchies in a mountinfo text, first mount of each hierarchy only.
 pub(super) fn parse_mountinfo(text: &str) -> Vec<Hierarchy> {
     let mut out: Vec<Hierarchy> = Vec::new();
-    for line in text.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else {
-            continue;
-        };
-        let pre: Vec<&str> = pre.split(' ').collect();
-        let post: Vec<&str> = post.split(' ').collect();
-        if pre.len() < 5 || post.len() < 3 {
-            continue;
-        }
-        let v2 = match post[0] {
-            "cgroup2" => true,
-            "cgroup" => false,
-            _ => continue,
-        };
+    for m in berth_cgroups::cgroup_mounts(text) {
+        let v2 = m.version == berth_cgroups::Version::V2;
         let mut controllers: Vec<String> = if v2 {
             Vec::new()
         } else {
-            post[2]
+            m.super_options
                 .split(',')
                 .filter(|o| o.starts_with("name=") || CONTROLLERS.contains(o))
                 .map(str::to_string)
                 .collect()
         };
         controllers.sort();
-        if out
-            .iter()
-            .any(|h| h.v2 == v2 && h.controllers == controllers)
-        {
+        if out.iter().any(|h| h.v2 == v2 && h.controllers == controllers) {
             continue;
         }
-        out.push(Hierarchy {
-            mountpoint: unescape(pre[4]),
-            root: unescape(pre[3]),
-            controllers,
-            v2,
-        });
+        out.push(Hierarchy { mountpoint: m.mount_point, root: PathBuf::from(m.root), controllers, v2 });
     }
     out
 }
 
 /// /proc/self/cgroup: (sorted controllers, path); v2 has no controllers.
 pub(super) fn parse_proc_cgroup(text: &str) -> Vec<(Vec<String>, PathBuf)> {
-    text.lines()
-        .filter_map(|l| {
-            let mut it = l.splitn(3, ':');
-            let _id = it.next()?;
-            let ctrl = it.next()?;
-            let path = it.next()?;
-            let mut c: Vec<String> = ctrl
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect();
+    berth_cgroups::parse_proc_cgroup(text)
+        .into_iter()
+        .map(|(mut c, p)| {
             c.sort();
-            Some((c, PathBuf::from(path)))
+            (c, PathBuf::from(p))
         })
         .collect()
 }
@@ -322,7 +269,8 @@ mod tests {
         assert_eq!(h[0].mountpoint, Path::new("/sys/fs/cgroup/cpu,cpuacct"));
         assert_eq!(h[1].controllers, vec!["name=systemd"]);
         assert!(h[2].v2 && h[2].controllers.is_empty());
-        assert_eq!(unescape("/a\\040b"), Path::new("/a b"));
+        let escaped = parse_mountinfo("1 1 0:1 / /a\\040b rw - cgroup cgroup rw,pids\n");
+        assert_eq!(escaped[0].mountpoint, Path::new("/a b"));
     }
 
     #[test]
