@@ -131,7 +131,43 @@ fn throttle_lines(
     Ok(out)
 }
 
+/// runc reads 0 in these fields as "not set", and engines send it that way: dockerd's
+/// create spec carries `cpu.shares: 0` and `blockIO.weight: 0` when no limit was asked for,
+/// and its `update` sends `cpu.quota/period: 0` for "unchanged".
+fn zeros_unset(r: &LinuxResources) -> LinuxResources {
+    let mut r = r.clone();
+    if let Some(mut c) = r.cpu().clone() {
+        if c.shares() == Some(0) {
+            c.set_shares(None);
+        }
+        if c.quota() == Some(0) {
+            c.set_quota(None);
+        }
+        if c.period() == Some(0) {
+            c.set_period(None);
+        }
+        if c.realtime_period() == Some(0) {
+            c.set_realtime_period(None);
+        }
+        if c.realtime_runtime() == Some(0) {
+            c.set_realtime_runtime(None);
+        }
+        r.set_cpu(Some(c));
+    }
+    if let Some(mut b) = r.block_io().clone() {
+        if b.weight() == Some(0) {
+            b.set_weight(None);
+        }
+        if b.leaf_weight() == Some(0) {
+            b.set_leaf_weight(None);
+        }
+        r.set_block_io(Some(b));
+    }
+    r
+}
+
 pub(crate) fn plan(loc: &impl Locate, r: &LinuxResources, fresh: bool) -> Result<Plan> {
+    let r = &zeros_unset(r);
     let mut p = Planner {
         loc,
         fresh,

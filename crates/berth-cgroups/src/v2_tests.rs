@@ -164,7 +164,7 @@ fn invalid_input_writes_nothing() {
     let (_t, m, d) = fake_v2("invalid");
     for (json, needle) in [
         (
-            r#"{"pids": {"limit": 5}, "cpu": {"shares": 0}}"#,
+            r#"{"pids": {"limit": 5}, "cpu": {"shares": 1}}"#,
             "cpu.shares",
         ),
         (

@@ -172,7 +172,7 @@ fn apply_update_and_destroy_on_hybrid_layout() {
     // Rejected updates leave every value in force.
     for (json, needle) in [
         (
-            r#"{"pids": {"limit": 5}, "cpu": {"shares": 0}}"#,
+            r#"{"pids": {"limit": 5}, "cpu": {"shares": 1}}"#,
             "cpu.shares",
         ),
         (
