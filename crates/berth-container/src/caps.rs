@@ -218,7 +218,7 @@ impl CapPlan {
         for cap in ambient_req {
             let bit = cap.bitmask();
             if permitted & bit == 0 || inheritable & bit == 0 {
-                log::warn!(
+                log::debug!(
                     "process.capabilities.ambient: {cap} is not in both permitted and inheritable; not raised"
                 );
                 continue;
