@@ -16,6 +16,7 @@
 
 pub mod bridge;
 pub mod cidr;
+pub mod cni;
 pub mod config;
 mod error;
 pub mod files;
