@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// Controllers berth manages on v1. Named hierarchies (name=systemd) are not joined, as runc's
 /// cgroupfs driver does not join them either.
-pub(crate) const V1_CONTROLLERS: &[&str] = &[
+pub const V1_CONTROLLERS: &[&str] = &[
     "cpu",
     "cpuacct",
     "cpuset",

@@ -21,24 +21,6 @@ use super::mounts::{mount_setattr, move_mount, open_tree};
 use super::safe_path::{fd_path, open_in_root, open_or_create, Kind};
 use crate::{Error, Result};
 
-const CONTROLLERS: &[&str] = &[
-    "cpu",
-    "cpuacct",
-    "cpuset",
-    "memory",
-    "devices",
-    "freezer",
-    "net_cls",
-    "net_prio",
-    "blkio",
-    "perf_event",
-    "hugetlb",
-    "pids",
-    "rdma",
-    "misc",
-    "debug",
-];
-
 #[derive(Debug, Clone)]
 pub(super) struct Hierarchy {
     /// Host mount point, e.g. /sys/fs/cgroup/cpu.
@@ -68,7 +50,7 @@ pub(super) fn parse_mountinfo(text: &str) -> Vec<Hierarchy> {
         } else {
             m.super_options
                 .split(',')
-                .filter(|o| o.starts_with("name=") || CONTROLLERS.contains(o))
+                .filter(|o| o.starts_with("name=") || *o == "debug" || berth_cgroups::V1_CONTROLLERS.contains(o))
                 .map(str::to_string)
                 .collect()
         };
