@@ -293,7 +293,10 @@ pub fn parse_config(bytes: &[u8], static_ip: Option<&str>) -> CniResult<CniConfi
     }
     let mut net = NetworkConfig {
         mode: Mode::Bridge,
-        bridge: raw.bridge.clone().unwrap_or_else(|| DEFAULT_BRIDGE.to_string()),
+        bridge: raw
+            .bridge
+            .clone()
+            .unwrap_or_else(|| DEFAULT_BRIDGE.to_string()),
         mtu: raw.mtu,
         icc: raw.icc.unwrap_or(true),
         ..NetworkConfig::default()
@@ -326,7 +329,10 @@ pub fn parse_config(bytes: &[u8], static_ip: Option<&str>) -> CniResult<CniConfi
         .map(str::to_string)
         .or_else(|| rc.ips.first().cloned());
     if rc.ips.len() > 1 {
-        return Err(unsupported("runtimeConfig.ips", "berth leases one address per attachment"));
+        return Err(unsupported(
+            "runtimeConfig.ips",
+            "berth leases one address per attachment",
+        ));
     }
     if let Some(s) = ip_str {
         net.ip = Some(
@@ -345,9 +351,13 @@ pub fn parse_config(bytes: &[u8], static_ip: Option<&str>) -> CniResult<CniConfi
             .ok()
             .filter(|p| *p != 0)
             .ok_or_else(|| bad("containerPort must be 1-65535"))?;
-        let host_port = u16::try_from(m.host_port)
-            .map_err(|_| bad("hostPort must be 0-65535"))?;
-        let proto = match m.protocol.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        let host_port = u16::try_from(m.host_port).map_err(|_| bad("hostPort must be 0-65535"))?;
+        let proto = match m
+            .protocol
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("") | Some("tcp") => Proto::Tcp,
             Some("udp") => Proto::Udp,
             Some(p) => return Err(bad(&format!("protocol {p:?} is not tcp or udp"))),
@@ -575,7 +585,11 @@ fn mac_of(m: &LinkMessage) -> Option<String> {
 }
 
 fn setup_err(op: &str, e: impl std::fmt::Display) -> CniError {
-    CniError::new(code::SETUP_FAILED, "network setup failed", format!("{op}: {e}"))
+    CniError::new(
+        code::SETUP_FAILED,
+        "network setup failed",
+        format!("{op}: {e}"),
+    )
 }
 
 /// Renames the attached `eth0` to `ifname` inside the namespace: the link goes
@@ -681,8 +695,12 @@ fn add(cfg: &CniConfig, inv: &Invocation, id: &str) -> CniResult<Value> {
     }
     let macs = block_on(async {
         let h = connect()?;
-        let br = link_by_name(&h, &iface.bridge).await?.and_then(|l| mac_of(&l));
-        let host = link_by_name(&h, &iface.host_veth).await?.and_then(|l| mac_of(&l));
+        let br = link_by_name(&h, &iface.bridge)
+            .await?
+            .and_then(|l| mac_of(&l));
+        let host = link_by_name(&h, &iface.host_veth)
+            .await?
+            .and_then(|l| mac_of(&l));
         Ok::<_, Error>((br, host))
     })
     .and_then(|r| r)
@@ -812,9 +830,9 @@ fn check(cfg: &CniConfig, inv: &Invocation, id: &str) -> CniResult<()> {
     })
     .and_then(|r| r)?;
     let (host, bridge, inside, addrs, default_via) = found;
-    let host = host.ok_or_else(|| check_failed(format!("host veth {} is gone", iface.host_veth)))?;
-    let bridge =
-        bridge.ok_or_else(|| check_failed(format!("bridge {} is gone", iface.bridge)))?;
+    let host =
+        host.ok_or_else(|| check_failed(format!("host veth {} is gone", iface.host_veth)))?;
+    let bridge = bridge.ok_or_else(|| check_failed(format!("bridge {} is gone", iface.bridge)))?;
     let controller = host.attributes.iter().find_map(|a| match a {
         LinkAttribute::Controller(i) => Some(*i),
         _ => None,
@@ -863,8 +881,11 @@ mod tests {
 
     #[test]
     fn minimal_config() {
-        let c = parse_config(br#"{"cniVersion":"1.0.0","name":"n","type":"berth-cni"}"#, None)
-            .unwrap();
+        let c = parse_config(
+            br#"{"cniVersion":"1.0.0","name":"n","type":"berth-cni"}"#,
+            None,
+        )
+        .unwrap();
         assert_eq!(c.network.mode, Mode::Bridge);
         assert_eq!(c.network.bridge, DEFAULT_BRIDGE);
         assert_eq!(c.state_root, PathBuf::from(DEFAULT_STATE_ROOT));
@@ -886,7 +907,10 @@ mod tests {
         .unwrap();
         let n = &c.network;
         assert_eq!(n.bridge, "br9");
-        assert_eq!(n.subnet.unwrap().gateway(), "10.9.0.254".parse::<Ipv4Addr>().unwrap());
+        assert_eq!(
+            n.subnet.unwrap().gateway(),
+            "10.9.0.254".parse::<Ipv4Addr>().unwrap()
+        );
         assert_eq!(n.ip, Some("10.9.0.7".parse().unwrap()));
         assert_eq!(n.mtu, Some(1400));
         assert!(!n.icc);
@@ -901,16 +925,46 @@ mod tests {
         let cases: &[(&str, u32)] = &[
             ("not json", code::DECODE),
             (r#"{"name":"n","type":"t"}"#, code::DECODE),
-            (r#"{"cniVersion":"9.9.9","name":"n","type":"t"}"#, code::INCOMPATIBLE_VERSION),
-            (r#"{"cniVersion":"1.0.0","name":"","type":"t"}"#, code::INVALID_CONFIG),
-            (r#"{"cniVersion":"1.0.0","name":"n","type":"t","subnet":"10.0.0.0/33"}"#, code::INVALID_CONFIG),
-            (r#"{"cniVersion":"1.0.0","name":"n","type":"t","bridge":"sixteen-chars-xx"}"#, code::INVALID_CONFIG),
-            (r#"{"cniVersion":"1.0.0","name":"n","type":"t","subnet":"10.0.0.0/24","gateway":"10.0.1.1"}"#, code::INVALID_CONFIG),
-            (r#"{"cniVersion":"1.0.0","name":"n","type":"t","isGateway":false}"#, code::UNSUPPORTED_FIELD),
-            (r#"{"cniVersion":"1.0.0","name":"n","type":"t","ipam":{"type":"host-local"}}"#, code::UNSUPPORTED_FIELD),
-            (r#"{"cniVersion":"1.0.0","name":"n","type":"t","runtimeConfig":{"portMappings":[{"hostPort":70000,"containerPort":80}]}}"#, code::INVALID_CONFIG),
-            (r#"{"cniVersion":"1.0.0","name":"n","type":"t","mtu":10}"#, code::INVALID_CONFIG),
-            (r#"{"cniVersion":"1.0.0","name":"n","type":"t","stateRoot":"rel"}"#, code::INVALID_CONFIG),
+            (
+                r#"{"cniVersion":"9.9.9","name":"n","type":"t"}"#,
+                code::INCOMPATIBLE_VERSION,
+            ),
+            (
+                r#"{"cniVersion":"1.0.0","name":"","type":"t"}"#,
+                code::INVALID_CONFIG,
+            ),
+            (
+                r#"{"cniVersion":"1.0.0","name":"n","type":"t","subnet":"10.0.0.0/33"}"#,
+                code::INVALID_CONFIG,
+            ),
+            (
+                r#"{"cniVersion":"1.0.0","name":"n","type":"t","bridge":"sixteen-chars-xx"}"#,
+                code::INVALID_CONFIG,
+            ),
+            (
+                r#"{"cniVersion":"1.0.0","name":"n","type":"t","subnet":"10.0.0.0/24","gateway":"10.0.1.1"}"#,
+                code::INVALID_CONFIG,
+            ),
+            (
+                r#"{"cniVersion":"1.0.0","name":"n","type":"t","isGateway":false}"#,
+                code::UNSUPPORTED_FIELD,
+            ),
+            (
+                r#"{"cniVersion":"1.0.0","name":"n","type":"t","ipam":{"type":"host-local"}}"#,
+                code::UNSUPPORTED_FIELD,
+            ),
+            (
+                r#"{"cniVersion":"1.0.0","name":"n","type":"t","runtimeConfig":{"portMappings":[{"hostPort":70000,"containerPort":80}]}}"#,
+                code::INVALID_CONFIG,
+            ),
+            (
+                r#"{"cniVersion":"1.0.0","name":"n","type":"t","mtu":10}"#,
+                code::INVALID_CONFIG,
+            ),
+            (
+                r#"{"cniVersion":"1.0.0","name":"n","type":"t","stateRoot":"rel"}"#,
+                code::INVALID_CONFIG,
+            ),
         ];
         for (text, want) in cases {
             let e = parse_config(text.as_bytes(), None).unwrap_err();
@@ -940,18 +994,32 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(del.netns, "");
-        assert_eq!(parse_env(env(&[("CNI_COMMAND", "NOPE")])).unwrap_err().code, code::INVALID_ENV);
+        assert_eq!(
+            parse_env(env(&[("CNI_COMMAND", "NOPE")])).unwrap_err().code,
+            code::INVALID_ENV
+        );
     }
 
     #[test]
     fn version_and_errors_via_run() {
-        let out = run(env(&[("CNI_COMMAND", "VERSION")]), br#"{"cniVersion":"0.4.0"}"#);
+        let out = run(
+            env(&[("CNI_COMMAND", "VERSION")]),
+            br#"{"cniVersion":"0.4.0"}"#,
+        );
         assert_eq!(out.exit_code, 0);
         let v: Value = serde_json::from_str(&out.stdout).unwrap();
         assert_eq!(v["cniVersion"], "0.4.0");
-        assert_eq!(v["supportedVersions"].as_array().unwrap().len(), SUPPORTED_VERSIONS.len());
+        assert_eq!(
+            v["supportedVersions"].as_array().unwrap().len(),
+            SUPPORTED_VERSIONS.len()
+        );
         let out = run(
-            env(&[("CNI_COMMAND", "ADD"), ("CNI_CONTAINERID", "c"), ("CNI_NETNS", "/x"), ("CNI_IFNAME", "eth0")]),
+            env(&[
+                ("CNI_COMMAND", "ADD"),
+                ("CNI_CONTAINERID", "c"),
+                ("CNI_NETNS", "/x"),
+                ("CNI_IFNAME", "eth0"),
+            ]),
             b"{",
         );
         assert_eq!(out.exit_code, 1);

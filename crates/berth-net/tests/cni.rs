@@ -48,7 +48,10 @@ fn plugin() -> PathBuf {
             cmd.arg("--release");
         }
         let st = cmd.status().expect("run cargo build");
-        assert!(st.success(), "cargo build -p berth-shim --bin berth-cni failed");
+        assert!(
+            st.success(),
+            "cargo build -p berth-shim --bin berth-cni failed"
+        );
     });
     profile_dir.join("berth-cni")
 }
@@ -67,7 +70,10 @@ impl Ns {
             std::process::id(),
             SEQ.fetch_add(1, Ordering::SeqCst)
         );
-        let st = Command::new("ip").args(["netns", "add", &name]).status().unwrap();
+        let st = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .unwrap();
         assert!(st.success(), "ip netns add {name}");
         Ns { name }
     }
@@ -118,7 +124,9 @@ impl Ns {
     }
     fn ping(&self, ip: &str) -> bool {
         Command::new("ip")
-            .args(["netns", "exec", &self.name, "busybox", "ping", "-c", "1", "-W", "2", ip])
+            .args([
+                "netns", "exec", &self.name, "busybox", "ping", "-c", "1", "-W", "2", ip,
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -129,7 +137,9 @@ impl Ns {
 
 impl Drop for Ns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
     }
 }
 
@@ -201,7 +211,14 @@ impl Drop for Net {
 }
 
 /// Runs the plugin as a CNI runtime would.
-fn cni(command: &str, id: &str, netns: &str, ifname: &str, args: Option<&str>, stdin: &[u8]) -> Output {
+fn cni(
+    command: &str,
+    id: &str,
+    netns: &str,
+    ifname: &str,
+    args: Option<&str>,
+    stdin: &[u8],
+) -> Output {
     let mut cmd = Command::new(plugin());
     cmd.env_clear()
         .env("CNI_COMMAND", command)
@@ -231,10 +248,17 @@ fn ok_json(out: &Output) -> Value {
 }
 
 fn err_json(out: &Output) -> Value {
-    assert!(!out.status.success(), "berth-cni succeeded: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !out.status.success(),
+        "berth-cni succeeded: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).expect("error on stdout is JSON");
     assert!(v["code"].as_u64().is_some(), "{v}");
-    assert!(v["msg"].as_str().is_some() && v["cniVersion"].as_str().is_some(), "{v}");
+    assert!(
+        v["msg"].as_str().is_some() && v["cniVersion"].as_str().is_some(),
+        "{v}"
+    );
     v
 }
 
@@ -285,7 +309,10 @@ fn add_check_del_cycle() {
     assert_eq!(r["ips"][0]["address"], format!("{}/24", net.addr(2)));
     assert_eq!(r["ips"][0]["gateway"], net.addr(1));
     assert_eq!(r["ips"][0]["interface"], 2);
-    assert!(r["ips"][0].get("version").is_none(), "1.0.0 has no ips[].version");
+    assert!(
+        r["ips"][0].get("version").is_none(),
+        "1.0.0 has no ips[].version"
+    );
     let ifaces = r["interfaces"].as_array().unwrap();
     assert_eq!(ifaces[0]["name"], net.bridge);
     assert_eq!(ifaces[2]["name"], "eth0");
@@ -302,11 +329,23 @@ fn add_check_del_cycle() {
     let mut with_prev = net.config("1.0.0");
     with_prev["prevResult"] = r.clone();
     let out = cni("CHECK", id, &ns.path(), "eth0", None, &conf(&with_prev));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(out.stdout.is_empty());
     // CHECK notices a removed address.
     let st = Command::new("ip")
-        .args(["-n", &ns.name, "addr", "del", &format!("{}/24", net.addr(2)), "dev", "eth0"])
+        .args([
+            "-n",
+            &ns.name,
+            "addr",
+            "del",
+            &format!("{}/24", net.addr(2)),
+            "dev",
+            "eth0",
+        ])
         .status()
         .unwrap();
     assert!(st.success());
@@ -352,7 +391,13 @@ fn two_namespaces_ping_on_one_bridge() {
     let ra = ok_json(&cni("ADD", "ctr-a", &a.path(), "eth0", None, &c));
     let rb = ok_json(&cni("ADD", "ctr-b", &b.path(), "eth0", None, &c));
     let ip = |r: &Value| {
-        r["ips"][0]["address"].as_str().unwrap().split('/').next().unwrap().to_string()
+        r["ips"][0]["address"]
+            .as_str()
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+            .to_string()
     };
     let (ia, ib) = (ip(&ra), ip(&rb));
     assert_ne!(ia, ib);
@@ -408,16 +453,60 @@ fn bad_input_is_a_cni_error_and_leaves_nothing() {
     let cases: Vec<(Vec<u8>, u64)> = vec![
         (b"{not json".to_vec(), 6),
         (b"".to_vec(), 6),
-        (conf(&json!({"cniVersion": "7.0.0", "name": "x", "type": "berth-cni"})), 1),
-        (conf(&{ let mut c = good.clone(); c["subnet"] = json!("10.232.4.0/33"); c }), 7),
-        (conf(&{ let mut c = good.clone(); c["bridge"] = json!("sixteen-chars-xx"); c }), 7),
-        (conf(&{ let mut c = good.clone(); c["gateway"] = json!("10.9.9.9"); c }), 7),
-        (conf(&{ let mut c = good.clone(); c["ipam"] = json!({"type": "host-local"}); c }), 2),
-        (conf(&{ let mut c = good.clone(); c["runtimeConfig"] = json!({"portMappings": [{"hostPort": 70000, "containerPort": 80}]}); c }), 7),
+        (
+            conf(&json!({"cniVersion": "7.0.0", "name": "x", "type": "berth-cni"})),
+            1,
+        ),
+        (
+            conf(&{
+                let mut c = good.clone();
+                c["subnet"] = json!("10.232.4.0/33");
+                c
+            }),
+            7,
+        ),
+        (
+            conf(&{
+                let mut c = good.clone();
+                c["bridge"] = json!("sixteen-chars-xx");
+                c
+            }),
+            7,
+        ),
+        (
+            conf(&{
+                let mut c = good.clone();
+                c["gateway"] = json!("10.9.9.9");
+                c
+            }),
+            7,
+        ),
+        (
+            conf(&{
+                let mut c = good.clone();
+                c["ipam"] = json!({"type": "host-local"});
+                c
+            }),
+            2,
+        ),
+        (
+            conf(&{
+                let mut c = good.clone();
+                c["runtimeConfig"] =
+                    json!({"portMappings": [{"hostPort": 70000, "containerPort": 80}]});
+                c
+            }),
+            7,
+        ),
     ];
     for (stdin, code) in &cases {
         let e = err_json(&cni("ADD", "bad", &ns.path(), "eth0", None, stdin));
-        assert_eq!(e["code"], *code, "{} -> {e}", String::from_utf8_lossy(stdin));
+        assert_eq!(
+            e["code"],
+            *code,
+            "{} -> {e}",
+            String::from_utf8_lossy(stdin)
+        );
     }
     // Missing environment.
     let out = Command::new(plugin())
@@ -428,7 +517,14 @@ fn bad_input_is_a_cni_error_and_leaves_nothing() {
         .unwrap();
     assert_eq!(err_json(&out)["code"], 4);
     // A namespace that does not exist.
-    let e = err_json(&cni("ADD", "bad", "/run/netns/berth-cni-no-such-ns", "eth0", None, &conf(&good)));
+    let e = err_json(&cni(
+        "ADD",
+        "bad",
+        "/run/netns/berth-cni-no-such-ns",
+        "eth0",
+        None,
+        &conf(&good),
+    ));
     assert_eq!(e["code"], 3, "{e}");
     assert_eq!(ns.links(), vec!["lo".to_string()]);
     assert!(!host_link_exists(&net.bridge), "bridge created for nothing");
@@ -465,14 +561,17 @@ fn port_mappings_publish_ports() {
     let ns = Ns::new();
     let mut cfg = net.config("1.0.0");
     let port = 47000 + (std::process::id() % 1000) as u16;
-    cfg["runtimeConfig"] = json!({"portMappings": [{"hostPort": port, "containerPort": 80, "protocol": "tcp"}]});
+    cfg["runtimeConfig"] =
+        json!({"portMappings": [{"hostPort": port, "containerPort": 80, "protocol": "tcp"}]});
     let c = conf(&cfg);
     ok_json(&cni("ADD", "web", &ns.path(), "eth0", None, &c));
     let dir = net.root.join("www");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("index.html"), "hello from cni\n").unwrap();
     let mut httpd = Command::new("ip")
-        .args(["netns", "exec", &ns.name, "busybox", "httpd", "-f", "-p", "80", "-h"])
+        .args([
+            "netns", "exec", &ns.name, "busybox", "httpd", "-f", "-p", "80", "-h",
+        ])
         .arg(&dir)
         .spawn()
         .unwrap();
@@ -480,7 +579,10 @@ fn port_mappings_publish_ports() {
     let _ = httpd.kill();
     let _ = httpd.wait();
     ok_or_empty(&cni("DEL", "web", &ns.path(), "eth0", None, &c));
-    assert!(TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(500)).is_err());
+    assert!(
+        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(500))
+            .is_err()
+    );
     net.assert_empty();
 }
 
@@ -494,8 +596,14 @@ fn podman_cni_backend() {
     let rootfs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/rootfs");
     for (p, why) in [
         (Path::new("/usr/bin/podman"), "podman is not installed"),
-        (Path::new("/usr/sbin/runc"), "runc is not installed (crun refuses hybrid cgroups)"),
-        (rootfs.join("bin/busybox").as_path(), "no busybox rootfs: run scripts/make-rootfs.sh"),
+        (
+            Path::new("/usr/sbin/runc"),
+            "runc is not installed (crun refuses hybrid cgroups)",
+        ),
+        (
+            rootfs.join("bin/busybox").as_path(),
+            "no busybox rootfs: run scripts/make-rootfs.sh",
+        ),
     ] {
         if !p.exists() {
             eprintln!("skipping podman_cni_backend: {why}");
@@ -523,7 +631,10 @@ fn podman_cni_backend() {
     let netname = format!("berthcni{}", std::process::id());
     std::fs::write(
         confdir.join(format!("{netname}.conflist")),
-        serde_json::to_vec(&json!({"cniVersion": "1.0.0", "name": netname, "plugins": [plugin_conf]})).unwrap(),
+        serde_json::to_vec(
+            &json!({"cniVersion": "1.0.0", "name": netname, "plugins": [plugin_conf]}),
+        )
+        .unwrap(),
     )
     .unwrap();
     let port = 46000 + (std::process::id() % 1000) as u16;
@@ -553,9 +664,16 @@ fn podman_cni_backend() {
     args.extend(["/bin/sh", "-c", "ip -4 addr show eth0; ip route"]);
     let out = podman(&args);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "podman run: {text} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "podman run: {text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains(&format!("inet {}/24", net.addr(2))), "{text}");
-    assert!(text.contains(&format!("default via {}", net.addr(1))), "{text}");
+    assert!(
+        text.contains(&format!("default via {}", net.addr(1))),
+        "{text}"
+    );
     // --rm ran DEL: lease and record gone.
     net.assert_empty();
 
@@ -566,9 +684,17 @@ fn podman_cni_backend() {
     args.extend(common);
     args.extend(["/bin/sh", "-c", "mkdir -p /tmp/w && echo podman-via-berth > /tmp/w/index.html && exec /bin/busybox httpd -f -p 80 -h /tmp/w"]);
     let out = podman(&args);
-    assert!(out.status.success(), "podman run -d: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "podman run -d: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     fetch(port, "podman-via-berth");
     let out = podman(&["rm", "-f", "-t", "0", &name]);
-    assert!(out.status.success(), "podman rm: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "podman rm: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     net.assert_empty();
 }
