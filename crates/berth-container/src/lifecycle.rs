@@ -127,8 +127,11 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
             }
         }
     }
-    // Processes that outlived init (exec'd into a shared pid namespace) go too.
-    let _ = saved.cgroup.kill_all(libc::SIGKILL);
+    // Processes that outlived init (exec'd into a shared pid namespace) go too;
+    // an empty cgroup (the common case) needs no freeze-and-signal round.
+    if saved.cgroup.pids().map_or(true, |p| !p.is_empty()) {
+        let _ = saved.cgroup.kill_all(libc::SIGKILL);
+    }
     saved.cgroup.destroy()?;
     if saved.network {
         berth_net::teardown(root.path(), id)?;
