@@ -36,8 +36,8 @@ running=$("$BERTH" --root "$root" list --format json | python3 -c 'import json,s
 for i in $(seq 1 100); do "$BERTH" --root "$root" delete -f "s$i" & done
 wait
 end=$(date +%s.%N)
-left_state=$(ls "$root" 2>/dev/null | wc -l)
-left_cg=$(ls -d /sys/fs/cgroup/*/berth/s[0-9]* 2>/dev/null | wc -l)
+left_state=$( (ls "$root" 2>/dev/null || true) | wc -l)
+left_cg=$( (ls -d /sys/fs/cgroup/*/berth/s[0-9]* 2>/dev/null || true) | wc -l)
 
 python3 - "$json" "$BERTH" "$mid" "$start" "$end" "$running" "$left_state" "$left_cg" <<'PY'
 import json, os, re, shutil, sys
