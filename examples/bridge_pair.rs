@@ -27,5 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("ping from pair-b to pair-a exited with {code}");
     delete(&root, "pair-b", true)?;
     delete(&root, "pair-a", true)?;
+    // The bridge outlives its containers until asked to go.
+    berth::net::remove_bridge(root.path(), "berth-ex0")?;
     Ok(())
 }

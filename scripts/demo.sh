@@ -9,7 +9,11 @@ cargo build --release -p berth-shim
 berth=$PWD/target/release/berth
 root=/run/berth-demo
 bundle=$(mktemp -d /tmp/berth-demo.XXXXXX)
-cleanup() { "$berth" --root "$root" delete -f demo >/dev/null 2>&1 || true; rm -rf "$bundle"; }
+cleanup() {
+    "$berth" --root "$root" delete -f demo >/dev/null 2>&1 || true
+    "$berth" --root "$root" network rm berth-demo >/dev/null 2>&1 || true
+    rm -rf "$bundle"
+}
 trap cleanup EXIT
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 
@@ -53,4 +57,5 @@ done
 
 say berth delete -f demo
 "$berth" --root "$root" delete -f demo
-echo "done: container, cgroups, veth, lease and NAT rules removed"
+"$berth" --root "$root" network rm berth-demo
+echo "done: container, cgroups, veth, lease, NAT rules and the bridge removed"

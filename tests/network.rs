@@ -230,17 +230,18 @@ fn bip_bridge_gives_eth0_second_address_and_default_route() {
 fn containers_on_one_bridge_reach_each_other_by_address_and_link_alias() {
     require_root!();
     let n = Net::new("net-ping", &["br-t41"]);
-    let flags = ["--bridge", "br-t41", "--subnet", "10.231.41.0/24"];
+    // The issue's own example subnet: a custom 192.168.0.0/24 bridge.
+    let flags = ["--bridge", "br-t41", "--subnet", "192.168.0.0/24"];
     let a = n.spec("a", &flags, &["sleep", "60"]);
     n.start(&a, "pa");
     let b = n.spec("b", &flags, &["sleep", "60"]);
     n.start(&b, "pb");
     let (ia, ib) = (n.ip_of("br-t41", "pa"), n.ip_of("br-t41", "pb"));
-    assert_eq!(ia, Ipv4Addr::new(10, 231, 41, 2));
-    assert_eq!(ib, Ipv4Addr::new(10, 231, 41, 3));
+    assert_eq!(ia, Ipv4Addr::new(192, 168, 0, 2));
+    assert_eq!(ib, Ipv4Addr::new(192, 168, 0, 3));
     let v = n.inspect("br-t41");
-    assert_eq!(v["subnet"], "10.231.41.0/24");
-    assert_eq!(v["gateway"], "10.231.41.1");
+    assert_eq!(v["subnet"], "192.168.0.0/24");
+    assert_eq!(v["gateway"], "192.168.0.1");
     let pa = &v["containers"][0];
     assert_eq!(pa["host_veth"], host_veth("pa"));
     assert!(pa["mac"].as_str().unwrap().len() == 17, "{v}");
@@ -612,7 +613,7 @@ fn network_created_with_icc_false_isolates_its_containers() {
 #[test]
 fn concurrent_creates_get_distinct_addresses_and_delete_cleans_all() {
     require_root!();
-    const N: usize = 12;
+    const N: usize = 50;
     let n = Net::new("net-many", &["br-t51"]);
     let b = n.spec("b", &["--bridge", "br-t51", "--subnet", "10.231.51.0/24", "-p", "8080"], &["sleep", "60"]);
     let ids: Vec<String> = (0..N).map(|i| format!("many{i}")).collect();
