@@ -556,19 +556,20 @@ fn dispatch(
     version: &str,
 ) -> CniResult<Option<Value>> {
     let inv = parse_env(get)?;
-    if inv.command == Command::Version {
-        return Ok(Some(json!({
+    // VERSION needs no config; every other command reads it and keys on berth's id.
+    let config = || -> CniResult<_> {
+        let cfg = parse_config(stdin, inv.static_ip.as_deref())?;
+        let id = berth_id(&cfg.name, &inv.container_id, &inv.ifname);
+        Ok((cfg, id))
+    };
+    match inv.command {
+        Command::Version => Ok(Some(json!({
             "cniVersion": version,
             "supportedVersions": SUPPORTED_VERSIONS,
-        })));
-    }
-    let cfg = parse_config(stdin, inv.static_ip.as_deref())?;
-    let id = berth_id(&cfg.name, &inv.container_id, &inv.ifname);
-    match inv.command {
-        Command::Add => add(&cfg, &inv, &id).map(Some),
-        Command::Del => del(&cfg, &id).map(|_| None),
-        Command::Check => check(&cfg, &inv, &id).map(|_| None),
-        Command::Version => unreachable!(),
+        }))),
+        Command::Add => config().and_then(|(cfg, id)| add(&cfg, &inv, &id).map(Some)),
+        Command::Del => config().and_then(|(cfg, id)| del(&cfg, &id).map(|_| None)),
+        Command::Check => config().and_then(|(cfg, id)| check(&cfg, &inv, &id).map(|_| None)),
     }
 }
 
