@@ -18,10 +18,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let annotations = serde_json::to_value(net.to_annotations())?;
     let server = common::bundle("pair-a", &["sleep", "30"], json!({}), annotations.clone());
-    create(&root, &CreateOptions { id: "pair-a".into(), bundle: server, ..Default::default() })?;
+    create(
+        &root,
+        &CreateOptions {
+            id: "pair-a".into(),
+            bundle: server,
+            ..Default::default()
+        },
+    )?;
     start(&root, "pair-a")?;
-    let client = common::bundle("pair-b", &["sh", "-c", "ip -4 addr show eth0 | grep inet; ping -c 1 -W 2 10.213.7.2"], json!({}), annotations);
-    let c = create(&root, &CreateOptions { id: "pair-b".into(), bundle: client, ..Default::default() })?;
+    let client = common::bundle(
+        "pair-b",
+        &[
+            "sh",
+            "-c",
+            "ip -4 addr show eth0 | grep inet; ping -c 1 -W 2 10.213.7.2",
+        ],
+        json!({}),
+        annotations,
+    );
+    let c = create(
+        &root,
+        &CreateOptions {
+            id: "pair-b".into(),
+            bundle: client,
+            ..Default::default()
+        },
+    )?;
     start(&root, "pair-b")?;
     let code = common::wait_exit(c.saved.pid);
     println!("ping from pair-b to pair-a exited with {code}");

@@ -11,11 +11,29 @@ use serde_json::json;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = Root::new("/run/berth-examples");
     let bundle = common::bundle("exec-into", &["sleep", "30"], json!({}), json!({}));
-    create(&root, &CreateOptions { id: "exec-into".into(), bundle, ..Default::default() })?;
+    create(
+        &root,
+        &CreateOptions {
+            id: "exec-into".into(),
+            bundle,
+            ..Default::default()
+        },
+    )?;
     start(&root, "exec-into")?;
     let mut process = container_process(&root, "exec-into")?;
-    process.set_args(Some(vec!["sh".into(), "-c".into(), "echo exec sees pid 1 as $(cat /proc/1/comm); hostname".into()]));
-    let e = exec(&root, &ExecOptions { id: "exec-into".into(), process, ..Default::default() })?;
+    process.set_args(Some(vec![
+        "sh".into(),
+        "-c".into(),
+        "echo exec sees pid 1 as $(cat /proc/1/comm); hostname".into(),
+    ]));
+    let e = exec(
+        &root,
+        &ExecOptions {
+            id: "exec-into".into(),
+            process,
+            ..Default::default()
+        },
+    )?;
     println!("exec'd process exited with {}", common::wait_exit(e.pid));
     delete(&root, "exec-into", true)?;
     Ok(())

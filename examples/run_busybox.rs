@@ -12,14 +12,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = Root::new("/run/berth-examples");
     let bundle = common::bundle(
         "run-busybox",
-        &["sh", "-c", "echo hello from $(hostname); cat /proc/self/cgroup | grep memory"],
+        &[
+            "sh",
+            "-c",
+            "echo hello from $(hostname); cat /proc/self/cgroup | grep memory",
+        ],
         json!({ "memory": { "limit": 64 * 1024 * 1024 }, "cpu": { "shares": 512 } }),
         json!({}),
     );
     let id = "run-busybox";
-    let created = create(&root, &CreateOptions { id: id.into(), bundle, ..Default::default() })?;
-    let cg = created.saved.cgroup.path("memory").expect("memory controller").to_path_buf();
-    println!("memory.limit_in_bytes = {}", std::fs::read_to_string(cg.join("memory.limit_in_bytes"))?.trim());
+    let created = create(
+        &root,
+        &CreateOptions {
+            id: id.into(),
+            bundle,
+            ..Default::default()
+        },
+    )?;
+    let cg = created
+        .saved
+        .cgroup
+        .path("memory")
+        .expect("memory controller")
+        .to_path_buf();
+    println!(
+        "memory.limit_in_bytes = {}",
+        std::fs::read_to_string(cg.join("memory.limit_in_bytes"))?.trim()
+    );
     start(&root, id)?;
     let code = common::wait_exit(created.saved.pid);
     println!("container exited with {code}");

@@ -17,6 +17,6 @@
 
 pub use berth_cgroups as cgroups;
 pub use berth_container as container;
-pub use berth_net as net;
 /// The OCI runtime-spec types (`Spec`, `LinuxResources`, ...) the APIs take.
 pub use berth_container::oci_spec;
+pub use berth_net as net;

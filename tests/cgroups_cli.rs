@@ -28,7 +28,10 @@ fn cg(ctrl: &str, id: &str) -> PathBuf {
 
 fn read(p: impl AsRef<Path>) -> String {
     let p = p.as_ref();
-    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display())).trim().to_string()
+    std::fs::read_to_string(p)
+        .unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+        .trim()
+        .to_string()
 }
 
 fn cgv(ctrl: &str, id: &str, file: &str) -> String {
@@ -38,9 +41,18 @@ fn cgv(ctrl: &str, id: &str, file: &str) -> String {
 /// blkio weight lives in blkio.weight (CFQ) or blkio.bfq.weight (BFQ) depending on the kernel.
 fn blkio_weight(id: &str) -> String {
     let d = cg("blkio", id);
-    let f = if d.join("blkio.weight").exists() { "blkio.weight" } else { "blkio.bfq.weight" };
+    let f = if d.join("blkio.weight").exists() {
+        "blkio.weight"
+    } else {
+        "blkio.bfq.weight"
+    };
     let v = read(d.join(f));
-    v.strip_prefix("default ").unwrap_or(&v).lines().next().unwrap_or("").to_string()
+    v.strip_prefix("default ")
+        .unwrap_or(&v)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
 }
 
 /// Every limit the tests change, to compare before and after a rejected update.
@@ -112,7 +124,10 @@ fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
 fn ok_detached(env: &Env, argv: &[&str]) {
     static N: AtomicUsize = AtomicUsize::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
-    let (o, e) = (env.dir.join(format!("detached-{n}.out")), env.dir.join(format!("detached-{n}.err")));
+    let (o, e) = (
+        env.dir.join(format!("detached-{n}.out")),
+        env.dir.join(format!("detached-{n}.err")),
+    );
     let st = env
         .cmd(argv)
         .stdin(Stdio::null())
@@ -128,9 +143,21 @@ fn ok_detached(env: &Env, argv: &[&str]) {
 fn rejected(env: &Env, argv: &[&str], needle: &str) -> String {
     let out = env.run(argv);
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "berth {argv:?} should fail: {}{err}", stdout(&out));
-    assert_eq!(err.trim_end().lines().count(), 1, "berth {argv:?}: not one line: {err}");
-    assert!(err.contains(needle), "berth {argv:?}: {err:?} does not name {needle:?}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "berth {argv:?} should fail: {}{err}",
+        stdout(&out)
+    );
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "berth {argv:?}: not one line: {err}"
+    );
+    assert!(
+        err.contains(needle),
+        "berth {argv:?}: {err:?} does not name {needle:?}"
+    );
     err
 }
 
@@ -142,7 +169,12 @@ struct Events {
 
 impl Events {
     fn start(env: &Env, argv: &[&str]) -> Events {
-        let mut child = env.cmd(argv).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = env
+            .cmd(argv)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let out = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -156,13 +188,22 @@ impl Events {
     }
 
     /// Lines until one satisfies `f` (returned), or panics after `limit`.
-    fn until(&self, what: &str, limit: Duration, f: impl Fn(&Value) -> bool) -> (Value, Vec<Value>) {
+    fn until(
+        &self,
+        what: &str,
+        limit: Duration,
+        f: impl Fn(&Value) -> bool,
+    ) -> (Value, Vec<Value>) {
         let deadline = Instant::now() + limit;
         let mut seen = vec![];
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = self.rx.recv_timeout(left).unwrap_or_else(|_| panic!("no {what} event within {limit:?}; saw {seen:?}"));
-            let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("event line {line:?}: {e}"));
+            let line = self
+                .rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no {what} event within {limit:?}; saw {seen:?}"));
+            let v: Value =
+                serde_json::from_str(&line).unwrap_or_else(|e| panic!("event line {line:?}: {e}"));
             if f(&v) {
                 return (v, seen);
             }
@@ -177,7 +218,10 @@ impl Events {
             if let Some(st) = self.child.try_wait().unwrap() {
                 return st;
             }
-            assert!(Instant::now() < deadline, "berth events did not exit within {limit:?}");
+            assert!(
+                Instant::now() < deadline,
+                "berth events did not exit within {limit:?}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -197,11 +241,13 @@ fn create_applies_config_resources_and_update_changes_them() {
     let id = uid("upd");
     let b = env.bundle("b", |s| {
         args(s, &["sleep", "1000"]);
-        s["linux"]["resources"]["cpu"] = json!({ "shares": 100, "quota": 50000, "period": 100000, "cpus": "0" });
+        s["linux"]["resources"]["cpu"] =
+            json!({ "shares": 100, "quota": 50000, "period": 100000, "cpus": "0" });
         s["linux"]["resources"]["memory"] = json!({ "limit": 33554432, "reservation": 25165824 });
         s["linux"]["resources"]["pids"] = json!({ "limit": 20 });
         s["linux"]["resources"]["blockIO"] = json!({ "weight": 200 });
-        s["linux"]["resources"]["hugepageLimits"] = json!([{ "pageSize": "2MB", "limit": 4194304 }]);
+        s["linux"]["resources"]["hugepageLimits"] =
+            json!([{ "pageSize": "2MB", "limit": 4194304 }]);
     });
     ok_detached(&env, &["create", "-b", b.to_str().unwrap(), &id]);
     assert_eq!(cgv("cpu", &id, "cpu.shares"), "100");
@@ -228,15 +274,55 @@ fn create_applies_config_resources_and_update_changes_them() {
     assert_eq!(cgv("pids", &id, "pids.max"), "20");
 
     for (flags, ctrl, file, want) in [
-        (&["--cpu-quota", "20000"][..], "cpu", "cpu.cfs_quota_us", "20000"),
-        (&["--cpu-period", "200000"], "cpu", "cpu.cfs_period_us", "200000"),
+        (
+            &["--cpu-quota", "20000"][..],
+            "cpu",
+            "cpu.cfs_quota_us",
+            "20000",
+        ),
+        (
+            &["--cpu-period", "200000"],
+            "cpu",
+            "cpu.cfs_period_us",
+            "200000",
+        ),
         (&["--cpu-quota", "-1"], "cpu", "cpu.cfs_quota_us", "-1"),
-        (&["--cpu-rt-period", "500000"], "cpu", "cpu.rt_period_us", "500000"),
-        (&["--memory", "1g"], "memory", "memory.limit_in_bytes", "1073741824"),
-        (&["--memory", "8192K"], "memory", "memory.limit_in_bytes", "8388608"),
-        (&["--memory", "300000000"], "memory", "memory.limit_in_bytes", "299999232"),
-        (&["--memory-reservation", "64m"], "memory", "memory.soft_limit_in_bytes", "67108864"),
-        (&["--memory", "128m", "--memory-swap", "256m"], "memory", "memory.memsw.limit_in_bytes", "268435456"),
+        (
+            &["--cpu-rt-period", "500000"],
+            "cpu",
+            "cpu.rt_period_us",
+            "500000",
+        ),
+        (
+            &["--memory", "1g"],
+            "memory",
+            "memory.limit_in_bytes",
+            "1073741824",
+        ),
+        (
+            &["--memory", "8192K"],
+            "memory",
+            "memory.limit_in_bytes",
+            "8388608",
+        ),
+        (
+            &["--memory", "300000000"],
+            "memory",
+            "memory.limit_in_bytes",
+            "299999232",
+        ),
+        (
+            &["--memory-reservation", "64m"],
+            "memory",
+            "memory.soft_limit_in_bytes",
+            "67108864",
+        ),
+        (
+            &["--memory", "128m", "--memory-swap", "256m"],
+            "memory",
+            "memory.memsw.limit_in_bytes",
+            "268435456",
+        ),
         (&["--pids-limit", "42"], "pids", "pids.max", "42"),
         (&["--pids-limit", "-1"], "pids", "pids.max", "max"),
         (&["--cpuset-mems", "0"], "cpuset", "cpuset.mems", "0"),
@@ -264,7 +350,10 @@ fn create_applies_config_resources_and_update_changes_them() {
     .unwrap();
     env.ok(&["update", "-r", rfile.to_str().unwrap(), &id]);
     assert_eq!(cgv("memory", &id, "memory.limit_in_bytes"), "67108864");
-    assert_eq!(cgv("memory", &id, "memory.memsw.limit_in_bytes"), "134217728");
+    assert_eq!(
+        cgv("memory", &id, "memory.memsw.limit_in_bytes"),
+        "134217728"
+    );
     assert_eq!(cgv("cpu", &id, "cpu.shares"), "700");
     assert_eq!(cgv("pids", &id, "pids.max"), "30");
     if has_hugetlb_2mb(&id) {
@@ -289,8 +378,16 @@ fn create_applies_config_resources_and_update_changes_them() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(cgv("pids", &id, "pids.max"), "25");
     assert_eq!(cgv("cpu", &id, "cpu.shares"), "700", "0 means unchanged");
-    assert_eq!(cgv("memory", &id, "memory.limit_in_bytes"), "67108864", "0 means unchanged");
-    assert_eq!(cgv("cpuset", &id, "cpuset.cpus"), last, "\"\" means unchanged");
+    assert_eq!(
+        cgv("memory", &id, "memory.limit_in_bytes"),
+        "67108864",
+        "0 means unchanged"
+    );
+    assert_eq!(
+        cgv("cpuset", &id, "cpuset.cpus"),
+        last,
+        "\"\" means unchanged"
+    );
     assert_eq!(blkio_weight(&id), "300");
 }
 
@@ -300,7 +397,14 @@ fn bad_updates_leave_the_limits_in_force() {
     let env = Env::new("cg-bad");
     let id = uid("bad");
     let b = env.bundle("b", |s| {
-        args(s, &["sh", "-c", "dd if=/dev/zero bs=1M count=4 | cat >/dev/null; sleep 1000"]);
+        args(
+            s,
+            &[
+                "sh",
+                "-c",
+                "dd if=/dev/zero bs=1M count=4 | cat >/dev/null; sleep 1000",
+            ],
+        );
         s["linux"]["resources"]["cpu"] = json!({ "shares": 256 });
         s["linux"]["resources"]["memory"] = json!({ "limit": 67108864 });
         s["linux"]["resources"]["pids"] = json!({ "limit": 50 });
@@ -346,14 +450,24 @@ fn bad_updates_leave_the_limits_in_force() {
         argv.extend_from_slice(flags);
         argv.push(&id);
         rejected(&env, &argv, needle);
-        assert_eq!(limits(&id), before, "limits changed by rejected update {flags:?}");
+        assert_eq!(
+            limits(&id),
+            before,
+            "limits changed by rejected update {flags:?}"
+        );
     }
     // Still usable afterwards.
     env.ok(&["update", "--cpu-share", "300", &id]);
     assert_eq!(cgv("cpu", &id, "cpu.shares"), "300");
-    rejected(&env, &["update", "--cpu-share", "300", "nosuch-cgcli"], "nosuch-cgcli");
+    rejected(
+        &env,
+        &["update", "--cpu-share", "300", "nosuch-cgcli"],
+        "nosuch-cgcli",
+    );
     env.ok(&["kill", &id, "KILL"]);
-    wait_for("container to stop", Duration::from_secs(10), || env.status(&id) == "stopped");
+    wait_for("container to stop", Duration::from_secs(10), || {
+        env.status(&id) == "stopped"
+    });
     rejected(&env, &["update", "--cpu-share", "400", &id], "not running");
 }
 
@@ -368,14 +482,19 @@ fn update_persists_into_the_saved_config() {
     });
     ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
     env.ok(&["update", "--memory", "64m", "--pids-limit", "40", &id]);
-    let saved: Value = serde_json::from_slice(&std::fs::read(env.root.join(&id).join("state.json")).unwrap()).unwrap();
+    let saved: Value =
+        serde_json::from_slice(&std::fs::read(env.root.join(&id).join("state.json")).unwrap())
+            .unwrap();
     let r = &saved["config"]["linux"]["resources"];
     assert_eq!(r["memory"]["limit"], 67108864);
     assert_eq!(r["pids"]["limit"], 40);
     // A later swap-only update is checked against the saved (updated) memory limit.
     rejected(&env, &["update", "--memory-swap", "48m", &id], "50331648");
     env.ok(&["update", "--memory-swap", "128m", &id]);
-    assert_eq!(cgv("memory", &id, "memory.memsw.limit_in_bytes"), "134217728");
+    assert_eq!(
+        cgv("memory", &id, "memory.memsw.limit_in_bytes"),
+        "134217728"
+    );
     assert_eq!(cgv("memory", &id, "memory.limit_in_bytes"), "67108864");
 }
 
@@ -386,7 +505,19 @@ fn spec_resource_flags_reach_the_kernel() {
     let id = uid("spec");
     let b = env.dir.join("sb");
     std::fs::create_dir_all(&b).unwrap();
-    env.ok(&["spec", "-b", b.to_str().unwrap(), "--cpu-shares", "10", "--memory", "1024m", "--pids-limit", "64", "--cpuset-cpus", "0"]);
+    env.ok(&[
+        "spec",
+        "-b",
+        b.to_str().unwrap(),
+        "--cpu-shares",
+        "10",
+        "--memory",
+        "1024m",
+        "--pids-limit",
+        "64",
+        "--cpuset-cpus",
+        "0",
+    ]);
     let cfg_path = b.join("config.json");
     let mut cfg: Value = serde_json::from_slice(&std::fs::read(&cfg_path).unwrap()).unwrap();
     assert_eq!(cfg["linux"]["resources"]["cpu"]["shares"], 10);
@@ -446,14 +577,30 @@ fn oom_kill_is_reported_by_events() {
     std::fs::write(format!("/proc/{pid}/root/tmp/go"), "").unwrap();
     let (oom, _) = ev.until("oom", Duration::from_secs(10), |v| v["type"] == "oom");
     assert_eq!(oom, json!({ "type": "oom", "id": id }));
-    wait_for("dd to be killed", Duration::from_secs(10), || std::path::Path::new(&format!("/proc/{pid}/root/tmp/done")).exists());
-    assert_eq!(read(format!("/proc/{pid}/root/tmp/done")), "rc=137", "dd was not SIGKILLed by the OOM killer");
+    wait_for("dd to be killed", Duration::from_secs(10), || {
+        std::path::Path::new(&format!("/proc/{pid}/root/tmp/done")).exists()
+    });
+    assert_eq!(
+        read(format!("/proc/{pid}/root/tmp/done")),
+        "rc=137",
+        "dd was not SIGKILLed by the OOM killer"
+    );
     let oc = cgv("memory", &id, "memory.oom_control");
-    assert!(oc.lines().any(|l| l.starts_with("oom_kill ") && l != "oom_kill 0"), "{oc}");
+    assert!(
+        oc.lines()
+            .any(|l| l.starts_with("oom_kill ") && l != "oom_kill 0"),
+        "{oc}"
+    );
     // --stats shows the limit reached and the kill (absent, i.e. 0, before).
-    assert!(stats0["data"]["memory"].get("oomKill").is_none(), "{stats0}");
+    assert!(
+        stats0["data"]["memory"].get("oomKill").is_none(),
+        "{stats0}"
+    );
     let stats1: Value = serde_json::from_str(env.ok(&["events", "--stats", &id]).trim()).unwrap();
-    assert_eq!(stats1["data"]["memory"]["usage"]["max"], 16777216, "{stats1}");
+    assert_eq!(
+        stats1["data"]["memory"]["usage"]["max"], 16777216,
+        "{stats1}"
+    );
     assert_eq!(stats1["data"]["memory"]["oomKill"], 1, "{stats1}");
     // The container survives (only dd died); the stream ends when it stops.
     assert_eq!(env.status(&id), "running");
@@ -487,12 +634,23 @@ fn fork_bomb_is_stopped_by_the_pids_limit() {
     let b = env.bundle("b", |s| {
         // Forks forever; only pids.max can stop it. ash gives up on a failed fork, so the
         // forking subshell is respawned (the outer loop needs just the slot it frees).
-        args(s, &["sh", "-c", "while :; do (while :; do sleep 1000 & done); sleep 0.2; done"]);
+        args(
+            s,
+            &[
+                "sh",
+                "-c",
+                "while :; do (while :; do sleep 1000 & done); sleep 0.2; done",
+            ],
+        );
         s["linux"]["resources"]["pids"] = json!({ "limit": 16 });
     });
     ok_detached(&env, &["create", "-b", b.to_str().unwrap(), &id]);
     // Never start an unbounded fork loop without the limit in place.
-    assert_eq!(cgv("pids", &id, "pids.max"), "16", "pids limit missing: refusing to start the fork loop");
+    assert_eq!(
+        cgv("pids", &id, "pids.max"),
+        "16",
+        "pids limit missing: refusing to start the fork loop"
+    );
     env.ok(&["start", &id]);
     wait_for("the limit to be hit", Duration::from_secs(10), || {
         let ev = cgv("pids", &id, "pids.events");
@@ -501,15 +659,21 @@ fn fork_bomb_is_stopped_by_the_pids_limit() {
     std::thread::sleep(Duration::from_millis(500));
     let current: u64 = cgv("pids", &id, "pids.current").parse().unwrap();
     assert!(current <= 16, "pids.current {current} above the limit");
-    assert!(current >= 10, "pids.current {current}: the loop never got near the limit");
-    let pids: Vec<i64> = serde_json::from_str(env.ok(&["ps", "--format", "json", &id]).trim()).unwrap();
+    assert!(
+        current >= 10,
+        "pids.current {current}: the loop never got near the limit"
+    );
+    let pids: Vec<i64> =
+        serde_json::from_str(env.ok(&["ps", "--format", "json", &id]).trim()).unwrap();
     assert!(pids.len() <= 16, "{pids:?}");
     let st: Value = serde_json::from_str(env.ok(&["events", "--stats", &id]).trim()).unwrap();
     assert_eq!(st["data"]["pids"]["limit"], 16);
     assert!(st["data"]["pids"]["current"].as_u64().unwrap() <= 16);
     // Raising the limit live lets it grow; the container is still running throughout.
     env.ok(&["update", "--pids-limit", "24", &id]);
-    wait_for("growth to the new limit", Duration::from_secs(10), || cgv("pids", &id, "pids.current").parse::<u64>().unwrap() > 16);
+    wait_for("growth to the new limit", Duration::from_secs(10), || {
+        cgv("pids", &id, "pids.current").parse::<u64>().unwrap() > 16
+    });
     assert!(cgv("pids", &id, "pids.current").parse::<u64>().unwrap() <= 24);
     assert_eq!(env.status(&id), "running");
     env.ok(&["delete", "-f", &id]);
@@ -521,17 +685,22 @@ fn pause_freezes_and_resume_thaws() {
     require_root!();
     let env = Env::new("cg-pause");
     let id = uid("pause");
-    let b = env.bundle("b", |s| args(s, &["sh", "-c", "sleep 1000 & while :; do :; done"]));
+    let b = env.bundle("b", |s| {
+        args(s, &["sh", "-c", "sleep 1000 & while :; do :; done"])
+    });
     rejected(&env, &["pause", "nosuch-cgcli"], "nosuch-cgcli");
     ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
     let pid = init_pid(&env, &id);
     rejected(&env, &["resume", &id], "container not paused");
-    wait_for("the busy loop to use cpu", Duration::from_secs(5), || cpu_ticks(pid) > 5);
+    wait_for("the busy loop to use cpu", Duration::from_secs(5), || {
+        cpu_ticks(pid) > 5
+    });
 
     env.ok(&["pause", &id]);
     assert_eq!(env.status(&id), "paused");
     assert_eq!(cgv("freezer", &id, "freezer.state"), "FROZEN");
-    let pids: Vec<i32> = serde_json::from_str(env.ok(&["ps", "--format", "json", &id]).trim()).unwrap();
+    let pids: Vec<i32> =
+        serde_json::from_str(env.ok(&["ps", "--format", "json", &id]).trim()).unwrap();
     assert!(pids.len() >= 2, "{pids:?}");
     for p in &pids {
         assert_eq!(proc_state(*p), "D", "pid {p} not frozen");
@@ -549,14 +718,18 @@ fn pause_freezes_and_resume_thaws() {
     assert_eq!(cgv("freezer", &id, "freezer.state"), "THAWED");
     assert_ne!(proc_state(pid), "D");
     let t1 = cpu_ticks(pid);
-    wait_for("the busy loop to run again", Duration::from_secs(5), || cpu_ticks(pid) > t1 + 5);
+    wait_for("the busy loop to run again", Duration::from_secs(5), || {
+        cpu_ticks(pid) > t1 + 5
+    });
     rejected(&env, &["resume", &id], "container not paused");
 
     // A paused container can be force-deleted.
     env.ok(&["pause", &id]);
     env.ok(&["delete", "-f", &id]);
     assert!(!cg("freezer", &id).exists());
-    wait_for("init to be reaped", Duration::from_secs(5), || !Path::new(&format!("/proc/{pid}")).exists() || proc_state(pid) == "Z");
+    wait_for("init to be reaped", Duration::from_secs(5), || {
+        !Path::new(&format!("/proc/{pid}")).exists() || proc_state(pid) == "Z"
+    });
 
     let id2 = uid("pause-stopped");
     let b2 = env.bundle("b2", |s| args(s, &["true"]));
@@ -570,13 +743,21 @@ fn ps_lists_the_container_processes() {
     require_root!();
     let env = Env::new("cg-ps");
     let id = uid("ps");
-    let b = env.bundle("b", |s| args(s, &["sh", "-c", "sleep 1001 & sleep 1002 & wait"]));
+    let b = env.bundle("b", |s| {
+        args(s, &["sh", "-c", "sleep 1001 & sleep 1002 & wait"])
+    });
     ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
     let pid = init_pid(&env, &id);
-    wait_for("both sleeps", Duration::from_secs(5), || read(cg("pids", &id).join("pids.current")) == "3");
-    let mut pids: Vec<i32> = serde_json::from_str(env.ok(&["ps", "--format", "json", &id]).trim()).unwrap();
+    wait_for("both sleeps", Duration::from_secs(5), || {
+        read(cg("pids", &id).join("pids.current")) == "3"
+    });
+    let mut pids: Vec<i32> =
+        serde_json::from_str(env.ok(&["ps", "--format", "json", &id]).trim()).unwrap();
     pids.sort();
-    let mut want: Vec<i32> = read(cg("pids", &id).join("cgroup.procs")).lines().map(|l| l.parse().unwrap()).collect();
+    let mut want: Vec<i32> = read(cg("pids", &id).join("cgroup.procs"))
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
     want.sort();
     assert_eq!(pids, want);
     assert!(pids.contains(&pid), "init {pid} missing from {pids:?}");
@@ -588,18 +769,36 @@ fn ps_lists_the_container_processes() {
     assert!(lines[0].split_whitespace().any(|h| h == "PID"), "{table}");
     assert!(lines[0].starts_with("UID"), "{table}");
     assert_eq!(lines.len(), 4, "{table}");
-    let mut listed: Vec<i32> = lines[1..].iter().map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap()).collect();
+    let mut listed: Vec<i32> = lines[1..]
+        .iter()
+        .map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap())
+        .collect();
     listed.sort();
     assert_eq!(listed, want);
-    assert!(table.contains("sleep 1001") && table.contains("sleep 1002"), "{table}");
-    assert!(!table.contains("berth"), "host processes leaked in: {table}");
+    assert!(
+        table.contains("sleep 1001") && table.contains("sleep 1002"),
+        "{table}"
+    );
+    assert!(
+        !table.contains("berth"),
+        "host processes leaked in: {table}"
+    );
 
     // Extra arguments go to ps.
     let custom = env.ok(&["ps", &id, "-eo", "pid,comm"]);
     let lines: Vec<&str> = custom.lines().collect();
-    assert_eq!(lines[0].split_whitespace().collect::<Vec<_>>(), ["PID", "COMMAND"], "{custom}");
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["PID", "COMMAND"],
+        "{custom}"
+    );
     assert_eq!(lines.len(), 4, "{custom}");
-    assert!(lines[1..].iter().all(|l| l.ends_with("sleep") || l.ends_with("sh")), "{custom}");
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l.ends_with("sleep") || l.ends_with("sh")),
+        "{custom}"
+    );
     rejected(&env, &["ps", &id, "-o", "comm"], "PID");
     rejected(&env, &["ps", "nosuch-cgcli"], "nosuch-cgcli");
 }
@@ -611,27 +810,61 @@ fn delete_removes_every_cgroup_dir_including_sub_cgroups() {
     let id = uid("del");
     let b = env.bundle("b", |s| args(s, &["sleep", "1000"]));
     ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
-    let dirs: Vec<PathBuf> = common::cgroup_dirs(&format!("/berth/{id}")).into_iter().filter(|d| d.exists()).collect();
-    for c in ["cpu", "memory", "pids", "freezer", "cpuset", "blkio", "devices", "unified"] {
-        assert!(dirs.contains(&cg(c, &id)), "no {c} cgroup for the container: {dirs:?}");
+    let dirs: Vec<PathBuf> = common::cgroup_dirs(&format!("/berth/{id}"))
+        .into_iter()
+        .filter(|d| d.exists())
+        .collect();
+    for c in [
+        "cpu", "memory", "pids", "freezer", "cpuset", "blkio", "devices", "unified",
+    ] {
+        assert!(
+            dirs.contains(&cg(c, &id)),
+            "no {c} cgroup for the container: {dirs:?}"
+        );
     }
 
     // exec --cgroup's placement: a host process moved into sub-cgroups of the container's.
     let m = berth_cgroups::Manager::new(None, &id).unwrap();
     let mut sleeper = Command::new("sleep").arg("1000").spawn().unwrap();
     let spid = sleeper.id() as i32;
-    m.add_process_to(spid, "cpu,memory,cpuset:sub/inner").unwrap();
+    m.add_process_to(spid, "cpu,memory,cpuset:sub/inner")
+        .unwrap();
     let own = read(format!("/proc/{spid}/cgroup"));
-    let line = |ctrl: &str| own.lines().find(|l| l.split(':').nth(1).unwrap().split(',').any(|c| c == ctrl)).unwrap().to_string();
-    assert!(line("memory").ends_with(&format!(":/berth/{id}/sub/inner")), "{own}");
-    assert!(line("cpu").ends_with(&format!(":/berth/{id}/sub/inner")), "{own}");
-    assert!(line("cpuset").ends_with(&format!(":/berth/{id}/sub/inner")), "{own}");
+    let line = |ctrl: &str| {
+        own.lines()
+            .find(|l| l.split(':').nth(1).unwrap().split(',').any(|c| c == ctrl))
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        line("memory").ends_with(&format!(":/berth/{id}/sub/inner")),
+        "{own}"
+    );
+    assert!(
+        line("cpu").ends_with(&format!(":/berth/{id}/sub/inner")),
+        "{own}"
+    );
+    assert!(
+        line("cpuset").ends_with(&format!(":/berth/{id}/sub/inner")),
+        "{own}"
+    );
     assert!(line("pids").ends_with(&format!(":/berth/{id}")), "{own}");
-    assert_eq!(cgv("cpuset", &format!("{id}/sub/inner"), "cpuset.cpus"), cgv("cpuset", &id, "cpuset.cpus"));
-    assert!(m.add_process_to(spid, "../escape").unwrap_err().to_string().contains("../escape"));
+    assert_eq!(
+        cgv("cpuset", &format!("{id}/sub/inner"), "cpuset.cpus"),
+        cgv("cpuset", &id, "cpuset.cpus")
+    );
+    assert!(m
+        .add_process_to(spid, "../escape")
+        .unwrap_err()
+        .to_string()
+        .contains("../escape"));
     assert!(!cg("memory", &id).parent().unwrap().join("escape").exists());
-    let pids: Vec<i32> = serde_json::from_str(env.ok(&["ps", "--format", "json", &id]).trim()).unwrap();
-    assert!(pids.contains(&spid), "ps misses the sub-cgroup's process: {pids:?}");
+    let pids: Vec<i32> =
+        serde_json::from_str(env.ok(&["ps", "--format", "json", &id]).trim()).unwrap();
+    assert!(
+        pids.contains(&spid),
+        "ps misses the sub-cgroup's process: {pids:?}"
+    );
 
     env.ok(&["delete", "-f", &id]);
     let _ = sleeper.wait();

@@ -29,7 +29,10 @@ fn receiver(env: &Env, name: &str) -> (PathBuf, JoinHandle<std::io::Result<(Stri
 /// recvmsg with one SCM_RIGHTS fd; returns the message text (runc sends the pty's name).
 fn recv_fd(s: &UnixStream) -> std::io::Result<(String, OwnedFd)> {
     let mut buf = [0u8; 4096];
-    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
     let mut control = [0u64; 16];
     // SAFETY: msghdr is plain data; every pointer in it refers to live buffers above.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
@@ -45,11 +48,17 @@ fn recv_fd(s: &UnixStream) -> std::io::Result<(String, OwnedFd)> {
     // SAFETY: walking the control buffer the kernel just filled, with the CMSG macros.
     unsafe {
         let c = libc::CMSG_FIRSTHDR(&msg);
-        if c.is_null() || (*c).cmsg_level != libc::SOL_SOCKET || (*c).cmsg_type != libc::SCM_RIGHTS {
-            return Err(std::io::Error::other("no SCM_RIGHTS in the console message"));
+        if c.is_null() || (*c).cmsg_level != libc::SOL_SOCKET || (*c).cmsg_type != libc::SCM_RIGHTS
+        {
+            return Err(std::io::Error::other(
+                "no SCM_RIGHTS in the console message",
+            ));
         }
         let fd: RawFd = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
-        Ok((String::from_utf8_lossy(&buf[..n as usize]).into_owned(), OwnedFd::from_raw_fd(fd)))
+        Ok((
+            String::from_utf8_lossy(&buf[..n as usize]).into_owned(),
+            OwnedFd::from_raw_fd(fd),
+        ))
     }
 }
 
@@ -57,7 +66,11 @@ fn recv_fd(s: &UnixStream) -> std::io::Result<(String, OwnedFd)> {
 fn pty_number(master: &OwnedFd) -> u32 {
     let mut n: libc::c_uint = 0;
     // SAFETY: TIOCGPTN writes an unsigned int.
-    assert_eq!(unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTN, &mut n) }, 0, "not a pty master");
+    assert_eq!(
+        unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTN, &mut n) },
+        0,
+        "not a pty master"
+    );
     n
 }
 
@@ -66,7 +79,11 @@ fn read_until(master: &OwnedFd, needle: &str) -> String {
     let mut got = Vec::new();
     let t = Instant::now();
     while !String::from_utf8_lossy(&got).contains(needle) && t.elapsed() < Duration::from_secs(10) {
-        let mut pfd = libc::pollfd { fd: master.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let mut pfd = libc::pollfd {
+            fd: master.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
         // SAFETY: one pollfd.
         if unsafe { libc::poll(&mut pfd, 1, 100) } <= 0 {
             continue;
@@ -99,16 +116,33 @@ fn create_with_console_socket_hands_over_the_pty() {
     let b = env.bundle("b", |s| {
         s["process"]["terminal"] = json!(true);
         s["process"]["consoleSize"] = json!({ "height": 33, "width": 101 });
-        args(s, &["sh", "-c", "tty; stty size; echo hello-console; read l; echo got:$l; exit 5"]);
+        args(
+            s,
+            &[
+                "sh",
+                "-c",
+                "tty; stty size; echo hello-console; read l; echo got:$l; exit 5",
+            ],
+        );
     });
     let (sock, h) = receiver(&env, "create.sock");
-    env.ok(&["create", "-b", b.to_str().unwrap(), "--console-socket", sock.to_str().unwrap(), "t1"]);
+    env.ok(&[
+        "create",
+        "-b",
+        b.to_str().unwrap(),
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "t1",
+    ]);
     let (name, master) = take(h);
     assert!(!name.is_empty());
     let n = pty_number(&master);
     env.ok(&["start", "t1"]);
     let out = read_until(&master, "hello-console");
-    assert!(out.contains(&format!("/dev/pts/{n}")), "the container's stdio is the pty: {out:?}");
+    assert!(
+        out.contains(&format!("/dev/pts/{n}")),
+        "the container's stdio is the pty: {out:?}"
+    );
     assert!(out.contains("33 101"), "consoleSize applied: {out:?}");
     write_all(&master, "typed\n");
     let out = read_until(&master, "got:typed");
@@ -130,7 +164,16 @@ fn exec_tty_through_console_socket() {
     // Foreground: berth waits for the process and returns its exit code.
     let (sock, h) = receiver(&env, "exec.sock");
     let child = env
-        .cmd(&["exec", "-t", "--console-socket", sock.to_str().unwrap(), "e1", "sh", "-c", "tty; echo exec-tty; read l; echo got:$l; exit 4"])
+        .cmd(&[
+            "exec",
+            "-t",
+            "--console-socket",
+            sock.to_str().unwrap(),
+            "e1",
+            "sh",
+            "-c",
+            "tty; echo exec-tty; read l; echo got:$l; exit 4",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -144,21 +187,47 @@ fn exec_tty_through_console_socket() {
     assert!(out.contains("got:xyz"), "{out:?}");
     let res = child.wait_with_output().unwrap();
     assert_eq!(res.status.code(), Some(4), "{}", stderr(&res));
-    assert_eq!(stdout(&res), "", "the output went to the pty, not berth's stdout");
+    assert_eq!(
+        stdout(&res),
+        "",
+        "the output went to the pty, not berth's stdout"
+    );
 
     // Detached: berth returns at once, the process keeps the pty.
     let (sock, h) = receiver(&env, "exec-d.sock");
     let pid_file = env.dir.join("d.pid");
-    env.ok(&["exec", "-d", "-t", "--console-socket", sock.to_str().unwrap(), "--pid-file", pid_file.to_str().unwrap(), "e1", "sh", "-c", "read l; echo detached:$l"]);
+    env.ok(&[
+        "exec",
+        "-d",
+        "-t",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "e1",
+        "sh",
+        "-c",
+        "read l; echo detached:$l",
+    ]);
     let (_, master) = take(h);
-    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
     write_all(&master, "later\n");
     let out = read_until(&master, "detached:later");
     assert!(out.contains("detached:later"), "{out:?}");
 
     // A console socket without a tty is refused, as runc does.
-    let out = env.run(&["exec", "--console-socket", sock.to_str().unwrap(), "e1", "true"]);
+    let out = env.run(&[
+        "exec",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "e1",
+        "true",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("console socket"), "{}", stderr(&out));
 }
@@ -170,7 +239,14 @@ fn exec_tty_without_socket_proxies_the_pty() {
     let b = env.bundle("b", |s| args(s, &["sleep", "1000"]));
     env.ok(&["run", "-d", "-b", b.to_str().unwrap(), "p1"]);
     let mut child = env
-        .cmd(&["exec", "-t", "p1", "sh", "-c", "tty; read l; echo got:$l; exit 6"])
+        .cmd(&[
+            "exec",
+            "-t",
+            "p1",
+            "sh",
+            "-c",
+            "tty; read l; echo got:$l; exit 6",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -5,11 +5,24 @@ mod common;
 use std::process::Command;
 
 fn run_example(name: &str) -> String {
-    let target = std::env::var("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|_| common::repo().join("target"));
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| common::repo().join("target"));
     let bin = target.join("debug/examples").join(name);
-    assert!(bin.exists(), "{} not built (cargo test builds examples)", bin.display());
-    let out = Command::new(&bin).env("BERTH_ROOTFS", common::rootfs()).output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        bin.exists(),
+        "{} not built (cargo test builds examples)",
+        bin.display()
+    );
+    let out = Command::new(&bin)
+        .env("BERTH_ROOTFS", common::rootfs())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "{name}: {text}");
     text
 }
@@ -19,26 +32,38 @@ fn run_busybox_applies_limits() {
     require_root!();
     let out = run_example("run_busybox");
     assert!(out.contains("memory.limit_in_bytes = 67108864"), "{out}");
-    assert!(out.contains("hello from run-busybox") && out.contains("container exited with 0"), "{out}");
+    assert!(
+        out.contains("hello from run-busybox") && out.contains("container exited with 0"),
+        "{out}"
+    );
 }
 
 #[test]
 fn bridge_pair_talks() {
     require_root!();
     let out = run_example("bridge_pair");
-    assert!(out.contains("1 packets received") && out.contains("exited with 0"), "{out}");
+    assert!(
+        out.contains("1 packets received") && out.contains("exited with 0"),
+        "{out}"
+    );
 }
 
 #[test]
 fn exec_into_joins_the_container() {
     require_root!();
     let out = run_example("exec_into");
-    assert!(out.contains("pid 1 as sleep") && out.contains("exited with 0"), "{out}");
+    assert!(
+        out.contains("pid 1 as sleep") && out.contains("exited with 0"),
+        "{out}"
+    );
 }
 
 #[test]
 fn update_limits_changes_the_cgroup() {
     require_root!();
     let out = run_example("update_limits");
-    assert!(out.contains("memory.limit_in_bytes = 134217728") && out.contains("cpu.shares = 256"), "{out}");
+    assert!(
+        out.contains("memory.limit_in_bytes = 134217728") && out.contains("cpu.shares = 256"),
+        "{out}"
+    );
 }

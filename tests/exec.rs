@@ -35,13 +35,21 @@ fn exec_sh(env: &Env, flags: &[&str], id: &str, script: &str) -> std::process::O
 
 fn exec_ok(env: &Env, flags: &[&str], id: &str, script: &str) -> String {
     let out = exec_sh(env, flags, id, script);
-    assert!(out.status.success(), "exec {script:?} exited {:?}: {}{}", out.status.code(), stdout(&out), stderr(&out));
+    assert!(
+        out.status.success(),
+        "exec {script:?} exited {:?}: {}{}",
+        out.status.code(),
+        stdout(&out),
+        stderr(&out)
+    );
     stdout(&out)
 }
 
 fn ns_inode(pid: i32, ns: &str) -> Option<u64> {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(format!("/proc/{pid}/ns/{ns}")).ok().map(|m| m.ino())
+    std::fs::metadata(format!("/proc/{pid}/ns/{ns}"))
+        .ok()
+        .map(|m| m.ino())
 }
 
 fn procs(path: &str) -> Vec<i32> {
@@ -66,7 +74,9 @@ fn assert_one_line(out: &std::process::Output, what: &str) {
 
 fn wait_gone(pid: i32) {
     let t = Instant::now();
-    while std::path::Path::new(&format!("/proc/{pid}")).exists() && t.elapsed() < Duration::from_secs(5) {
+    while std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && t.elapsed() < Duration::from_secs(5)
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -77,30 +87,65 @@ fn exec_joins_every_namespace_of_init() {
     let env = Env::new("ex-ns");
     let init = running(&env, "ns", |s| s["hostname"] = json!("exec-box"));
     let pid_file = env.dir.join("p.pid");
-    env.ok(&["exec", "-d", "--pid-file", pid_file.to_str().unwrap(), "ns", "sleep", "100"]);
+    env.ok(&[
+        "exec",
+        "-d",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "ns",
+        "sleep",
+        "100",
+    ]);
     let p = read_pid_file(&pid_file);
     for ns in NAMESPACES {
-        assert_eq!(ns_inode(p, ns), ns_inode(init, ns), "{ns} namespace of the exec'd process");
+        assert_eq!(
+            ns_inode(p, ns),
+            ns_inode(init, ns),
+            "{ns} namespace of the exec'd process"
+        );
     }
     // The container's own namespaces, not the host's.
     for ns in ["pid", "net", "ipc", "uts", "mnt", "cgroup"] {
-        assert_ne!(ns_inode(p, ns), ns_inode(std::process::id() as i32, ns), "{ns} is the host's");
+        assert_ne!(
+            ns_inode(p, ns),
+            ns_inode(std::process::id() as i32, ns),
+            "{ns} is the host's"
+        );
     }
     // Inside: same hostname, mount table and interfaces as init; pid 1 is init.
-    let text = exec_ok(&env, &[], "ns", "hostname; echo $$; tr '\\0' ' ' </proc/1/cmdline; echo");
+    let text = exec_ok(
+        &env,
+        &[],
+        "ns",
+        "hostname; echo $$; tr '\\0' ' ' </proc/1/cmdline; echo",
+    );
     let l: Vec<&str> = text.lines().collect();
     assert_eq!(l[0], "exec-box");
     let inside: i32 = l[1].parse().unwrap();
-    assert!(inside > 1 && inside < 20, "pid inside the container: {inside}");
+    assert!(
+        inside > 1 && inside < 20,
+        "pid inside the container: {inside}"
+    );
     assert_eq!(l[2].trim(), "sleep 1000");
     let mounts = exec_ok(&env, &[], "ns", "cat /proc/self/mountinfo");
     let init_mounts = exec_ok(&env, &[], "ns", "cat /proc/1/mountinfo");
     assert_eq!(mounts, init_mounts);
-    assert_eq!(mounts, std::fs::read_to_string(format!("/proc/{init}/mountinfo")).unwrap());
-    let names = |t: &str| t.lines().skip(2).map(|l| l.split(':').next().unwrap().trim().to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        mounts,
+        std::fs::read_to_string(format!("/proc/{init}/mountinfo")).unwrap()
+    );
+    let names = |t: &str| {
+        t.lines()
+            .skip(2)
+            .map(|l| l.split(':').next().unwrap().trim().to_string())
+            .collect::<Vec<_>>()
+    };
     let inside = names(&exec_ok(&env, &[], "ns", "cat /proc/net/dev"));
     assert_eq!(inside, ["lo"], "a new network namespace has only lo");
-    assert_eq!(inside, names(&std::fs::read_to_string(format!("/proc/{init}/net/dev")).unwrap()));
+    assert_eq!(
+        inside,
+        names(&std::fs::read_to_string(format!("/proc/{init}/net/dev")).unwrap())
+    );
     assert_eq!(exec_ok(&env, &[], "ns", "ls /sys/class/net"), "lo\n");
 }
 
@@ -108,23 +153,43 @@ fn exec_joins_every_namespace_of_init() {
 fn exec_is_in_the_cgroup_and_counted_by_pids_limit() {
     require_root!();
     let env = Env::new("ex-cg");
-    let init = running(&env, "cg", |s| s["linux"]["resources"]["pids"] = json!({ "limit": 4 }));
+    let init = running(&env, "cg", |s| {
+        s["linux"]["resources"]["pids"] = json!({ "limit": 4 })
+    });
     let pid_file = env.dir.join("p.pid");
-    env.ok(&["exec", "-d", "--pid-file", pid_file.to_str().unwrap(), "cg", "sleep", "100"]);
+    env.ok(&[
+        "exec",
+        "-d",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "cg",
+        "sleep",
+        "100",
+    ]);
     let p = read_pid_file(&pid_file);
     for dir in common::cgroup_dirs("berth/cg") {
         if let Ok(list) = std::fs::read_to_string(dir.join("cgroup.procs")) {
-            assert!(list.lines().any(|l| l == p.to_string()), "{p} not in {}: {list}", dir.display());
+            assert!(
+                list.lines().any(|l| l == p.to_string()),
+                "{p} not in {}: {list}",
+                dir.display()
+            );
         }
     }
     assert_eq!(procs("berth/cg").len(), 2, "init and the exec'd sleep");
     // init + sleep + sh = 3; the limit of 4 leaves room for one more child of sh.
     let out = exec_sh(&env, &[], "cg", "for i in 1 2 3; do sleep 2 & done; wait");
-    assert!(stderr(&out).contains("can't fork"), "pids.max did not count the exec'd process: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("can't fork"),
+        "pids.max did not count the exec'd process: {}",
+        stderr(&out)
+    );
     let _ = nix_kill(p);
     wait_gone(p);
     // With the limit reached by init alone, the exec process cannot even be forked.
-    let init2 = running(&env, "cg1", |s| s["linux"]["resources"]["pids"] = json!({ "limit": 1 }));
+    let init2 = running(&env, "cg1", |s| {
+        s["linux"]["resources"]["pids"] = json!({ "limit": 1 })
+    });
     let out = env.run(&["exec", "cg1", "true"]);
     assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
     assert_one_line(&out, "fork the exec process: EAGAIN");
@@ -143,7 +208,17 @@ fn exec_into_a_sub_cgroup() {
     let env = Env::new("ex-subcg");
     let init = running(&env, "sc", |_| {});
     let pid_file = env.dir.join("p.pid");
-    env.ok(&["exec", "-d", "--cgroup", "sub", "--pid-file", pid_file.to_str().unwrap(), "sc", "sleep", "100"]);
+    env.ok(&[
+        "exec",
+        "-d",
+        "--cgroup",
+        "sub",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "sc",
+        "sleep",
+        "100",
+    ]);
     let p = read_pid_file(&pid_file);
     assert_eq!(procs("berth/sc/sub"), vec![p]);
     assert_eq!(procs("berth/sc"), vec![init]);
@@ -156,7 +231,13 @@ fn exec_into_a_sub_cgroup() {
 }
 
 fn status_line(text: &str, key: &str) -> String {
-    text.lines().find(|l| l.starts_with(key)).unwrap_or_else(|| panic!("no {key} in {text}")).split_whitespace().nth(1).unwrap().to_string()
+    text.lines()
+        .find(|l| l.starts_with(key))
+        .unwrap_or_else(|| panic!("no {key} in {text}"))
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string()
 }
 
 fn seccomp_profile() -> Value {
@@ -180,25 +261,77 @@ fn exec_takes_capabilities_seccomp_and_no_new_privs() {
         // cat itself, not through sh (busybox sh ignores SIGQUIT and passes that on).
         let status = env.ok(&["exec", id, "cat", "/proc/self/status"]);
         assert_eq!(status_line(&status, "Seccomp:"), "2", "{id}: filter mode");
-        for key in ["CapEff:", "CapPrm:", "CapBnd:", "CapInh:", "CapAmb:", "Seccomp:", "NoNewPrivs:"] {
-            assert_eq!(status_line(&status, key), status_line(&host, key), "{id}: {key} differs from init");
+        for key in [
+            "CapEff:",
+            "CapPrm:",
+            "CapBnd:",
+            "CapInh:",
+            "CapAmb:",
+            "Seccomp:",
+            "NoNewPrivs:",
+        ] {
+            assert_eq!(
+                status_line(&status, key),
+                status_line(&host, key),
+                "{id}: {key} differs from init"
+            );
         }
-        assert_eq!(status_line(&status, "NoNewPrivs:"), if nnp { "1" } else { "0" });
+        assert_eq!(
+            status_line(&status, "NoNewPrivs:"),
+            if nnp { "1" } else { "0" }
+        );
         // Nothing of the runtime's signal state (Rust ignores SIGPIPE) reaches the process.
-        assert_eq!(status_line(&status, "SigIgn:"), "0000000000000000", "{id}: ignored signals");
-        assert_eq!(status_line(&status, "SigBlk:"), "0000000000000000", "{id}: blocked signals");
+        assert_eq!(
+            status_line(&status, "SigIgn:"),
+            "0000000000000000",
+            "{id}: ignored signals"
+        );
+        assert_eq!(
+            status_line(&status, "SigBlk:"),
+            "0000000000000000",
+            "{id}: blocked signals"
+        );
         // The filter is the container's: mkdir fails with EPERM.
         let out = exec_sh(&env, &[], id, "mkdir /tmp/x");
         assert!(!out.status.success());
-        assert!(stderr(&out).contains("Operation not permitted"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("Operation not permitted"),
+            "{}",
+            stderr(&out)
+        );
     }
     // --cap adds to bounding, effective and permitted; --no-new-privs sets the flag.
-    let status = exec_ok(&env, &["--cap", "CAP_NET_ADMIN", "-c", "sys_ptrace", "--no-new-privs"], "privs", "cat /proc/self/status");
+    let status = exec_ok(
+        &env,
+        &[
+            "--cap",
+            "CAP_NET_ADMIN",
+            "-c",
+            "sys_ptrace",
+            "--no-new-privs",
+        ],
+        "privs",
+        "cat /proc/self/status",
+    );
     let eff = u64::from_str_radix(&status_line(&status, "CapEff:"), 16).unwrap();
     let init = env.state("privs")["pid"].as_i64().unwrap();
-    let base = u64::from_str_radix(&status_line(&std::fs::read_to_string(format!("/proc/{init}/status")).unwrap(), "CapEff:"), 16).unwrap();
-    assert_eq!(eff, base | 1 << 12 | 1 << 19, "CAP_NET_ADMIN (12) and CAP_SYS_PTRACE (19) added");
-    assert_eq!(status_line(&status, "CapBnd:"), status_line(&status, "CapEff:"));
+    let base = u64::from_str_radix(
+        &status_line(
+            &std::fs::read_to_string(format!("/proc/{init}/status")).unwrap(),
+            "CapEff:",
+        ),
+        16,
+    )
+    .unwrap();
+    assert_eq!(
+        eff,
+        base | 1 << 12 | 1 << 19,
+        "CAP_NET_ADMIN (12) and CAP_SYS_PTRACE (19) added"
+    );
+    assert_eq!(
+        status_line(&status, "CapBnd:"),
+        status_line(&status, "CapEff:")
+    );
     assert_eq!(status_line(&status, "NoNewPrivs:"), "1");
     let out = env.run(&["exec", "--cap", "CAP_NOPE", "privs", "true"]);
     assert_eq!(out.status.code(), Some(1));
@@ -213,13 +346,20 @@ fn exec_applies_user_cwd_env_and_groups() {
     let text = exec_ok(&env, &["-u", "1000:1000", "-g", "5", "-g", "7", "--cwd", "/tmp", "-e", "FOO=bar", "--env", "TERM=dumb"], "u",
         "id -u; id -g; id -G; pwd; echo $FOO; echo $TERM; echo $PATH; echo $HOME; tr '\\0' '\\n' </proc/$$/environ | grep -c ^TERM=");
     let l: Vec<&str> = text.lines().collect();
-    assert_eq!(&l[..6], ["1000", "1000", "1000 5 7", "/tmp", "bar", "dumb"], "{text}");
+    assert_eq!(
+        &l[..6],
+        ["1000", "1000", "1000 5 7", "/tmp", "bar", "dumb"],
+        "{text}"
+    );
     assert!(l[6].contains("/bin"), "PATH kept: {}", l[6]);
     assert_eq!(l[7], "/home/user", "HOME from the container's /etc/passwd");
     let text = exec_ok(&env, &["-u", "user"], "u", "id -u; id -g");
     assert_eq!(text, "1000\n1000\n");
     let text = exec_ok(&env, &["-u", "1000"], "u", "id -u; id -g");
-    assert_eq!(text, "1000\n0\n", "a numeric uid keeps the process's gid (as runc)");
+    assert_eq!(
+        text, "1000\n0\n",
+        "a numeric uid keeps the process's gid (as runc)"
+    );
     // The container's defaults otherwise.
     let text = exec_ok(&env, &[], "u", "id -u; pwd; echo $TERM");
     assert_eq!(text, "0\n/\nxterm\n");
@@ -232,10 +372,19 @@ fn exec_returns_exit_codes_and_signal_deaths() {
     running(&env, "c", |_| {});
     assert_eq!(exec_sh(&env, &[], "c", "exit 0").status.code(), Some(0));
     assert_eq!(exec_sh(&env, &[], "c", "exit 3").status.code(), Some(3));
-    assert_eq!(exec_sh(&env, &[], "c", "kill -9 $$").status.code(), Some(137));
-    assert_eq!(exec_sh(&env, &[], "c", "kill -TERM $$").status.code(), Some(143));
+    assert_eq!(
+        exec_sh(&env, &[], "c", "kill -9 $$").status.code(),
+        Some(137)
+    );
+    assert_eq!(
+        exec_sh(&env, &[], "c", "kill -TERM $$").status.code(),
+        Some(143)
+    );
     let out = exec_sh(&env, &[], "c", "echo out; echo err >&2");
-    assert_eq!((stdout(&out).as_str(), stderr(&out).as_str()), ("out\n", "err\n"));
+    assert_eq!(
+        (stdout(&out).as_str(), stderr(&out).as_str()),
+        ("out\n", "err\n")
+    );
 }
 
 #[test]
@@ -243,7 +392,14 @@ fn foreground_exec_forwards_signals_and_reaps_its_children() {
     require_root!();
     let env = Env::new("ex-sig");
     running(&env, "s", |_| {});
-    let child = env.cmd(&["exec", "s", "sh", "-c", "trap 'echo got-term; exit 7' TERM; while :; do sleep 0.1; done"])
+    let child = env
+        .cmd(&[
+            "exec",
+            "s",
+            "sh",
+            "-c",
+            "trap 'echo got-term; exit 7' TERM; while :; do sleep 0.1; done",
+        ])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -251,12 +407,22 @@ fn foreground_exec_forwards_signals_and_reaps_its_children() {
     // Wait until the exec'd shell runs, then look at berth's children: only it, no zombie.
     let t = Instant::now();
     let kids = loop {
-        let kids = std::fs::read_to_string(format!("/proc/{berth}/task/{berth}/children")).unwrap_or_default();
-        let kids: Vec<i32> = kids.split_whitespace().filter_map(|k| k.parse().ok()).collect();
-        if kids.len() == 1 && std::fs::read(format!("/proc/{}/cmdline", kids[0])).is_ok_and(|c| c.starts_with(b"sh\0")) {
+        let kids = std::fs::read_to_string(format!("/proc/{berth}/task/{berth}/children"))
+            .unwrap_or_default();
+        let kids: Vec<i32> = kids
+            .split_whitespace()
+            .filter_map(|k| k.parse().ok())
+            .collect();
+        if kids.len() == 1
+            && std::fs::read(format!("/proc/{}/cmdline", kids[0]))
+                .is_ok_and(|c| c.starts_with(b"sh\0"))
+        {
             break kids;
         }
-        assert!(t.elapsed() < Duration::from_secs(5), "exec'd process never appeared: {kids:?}");
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "exec'd process never appeared: {kids:?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     let stat = std::fs::read_to_string(format!("/proc/{}/stat", kids[0])).unwrap();
@@ -276,14 +442,28 @@ fn detached_exec_writes_its_pid_and_keeps_running() {
     let init = running(&env, "d", |_| {});
     let pid_file = env.dir.join("exec.pid");
     let t = Instant::now();
-    env.ok(&["exec", "-d", "--pid-file", pid_file.to_str().unwrap(), "d", "sleep", "77"]);
+    env.ok(&[
+        "exec",
+        "-d",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "d",
+        "sleep",
+        "77",
+    ]);
     assert!(t.elapsed() < Duration::from_secs(5));
     let p = read_pid_file(&pid_file);
     std::thread::sleep(Duration::from_millis(100));
     let cmdline = std::fs::read(format!("/proc/{p}/cmdline")).unwrap();
     assert_eq!(cmdline, b"sleep\x0077\0");
     let status = std::fs::read_to_string(format!("/proc/{p}/status")).unwrap();
-    let nspid: Vec<&str> = status.lines().find(|l| l.starts_with("NSpid:")).unwrap().split_whitespace().skip(1).collect();
+    let nspid: Vec<&str> = status
+        .lines()
+        .find(|l| l.starts_with("NSpid:"))
+        .unwrap()
+        .split_whitespace()
+        .skip(1)
+        .collect();
     assert_eq!(nspid.len(), 2, "in a nested pid namespace: {nspid:?}");
     assert_ne!(nspid[1], "1");
     assert!(procs("berth/d").contains(&p) && procs("berth/d").contains(&init));
@@ -299,12 +479,25 @@ fn exec_closes_fds_but_preserves_asked_ones() {
     let env = Env::new("ex-fds");
     running(&env, "f", |_| {});
     let text = exec_ok(&env, &[], "f", "ls /proc/$$/fd; true");
-    assert_eq!(text.split_whitespace().collect::<Vec<_>>(), ["0", "1", "2"], "leaked fds: {}", exec_ok(&env, &[], "f", "ls -l /proc/$$/fd"));
+    assert_eq!(
+        text.split_whitespace().collect::<Vec<_>>(),
+        ["0", "1", "2"],
+        "leaked fds: {}",
+        exec_ok(&env, &[], "f", "ls -l /proc/$$/fd")
+    );
     let file = env.dir.join("preserved");
     std::fs::write(&file, "through fd 3\n").unwrap();
     let f = std::fs::File::open(&file).unwrap();
     let raw = f.as_raw_fd();
-    let mut cmd = env.cmd(&["exec", "--preserve-fds", "1", "f", "sh", "-c", "cat <&3; ls /proc/$$/fd; true"]);
+    let mut cmd = env.cmd(&[
+        "exec",
+        "--preserve-fds",
+        "1",
+        "f",
+        "sh",
+        "-c",
+        "cat <&3; ls /proc/$$/fd; true",
+    ]);
     // SAFETY: dup2 between fork and exec only touches the child's fd table.
     unsafe {
         cmd.pre_exec(move || {
@@ -323,7 +516,10 @@ fn exec_closes_fds_but_preserves_asked_ones() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.starts_with("through fd 3\n"), "{text}");
-    assert_eq!(text.lines().skip(1).collect::<Vec<_>>(), ["0", "1", "2", "3"]);
+    assert_eq!(
+        text.lines().skip(1).collect::<Vec<_>>(),
+        ["0", "1", "2", "3"]
+    );
 }
 
 #[test]
@@ -332,18 +528,32 @@ fn exec_with_process_json() {
     let env = Env::new("ex-pjson");
     running(&env, "p", |_| {});
     let pj = env.dir.join("process.json");
-    std::fs::write(&pj, serde_json::to_vec(&json!({
-        "terminal": false,
-        "user": { "uid": 1000, "gid": 1000 },
-        "args": ["sh", "-c", "echo $WHO $(id -u) $(pwd)"],
-        "env": ["PATH=/bin:/usr/bin", "WHO=json"],
-        "cwd": "/tmp"
-    })).unwrap()).unwrap();
+    std::fs::write(
+        &pj,
+        serde_json::to_vec(&json!({
+            "terminal": false,
+            "user": { "uid": 1000, "gid": 1000 },
+            "args": ["sh", "-c", "echo $WHO $(id -u) $(pwd)"],
+            "env": ["PATH=/bin:/usr/bin", "WHO=json"],
+            "cwd": "/tmp"
+        }))
+        .unwrap(),
+    )
+    .unwrap();
     let out = env.run(&["exec", "-p", pj.to_str().unwrap(), "p"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "json 1000 /tmp\n");
-    for (bad, what) in [("{not json", "invalid process JSON"), (r#"{"user":{"uid":0,"gid":0},"args":[],"cwd":"/"}"#, "process.args"),
-                        (r#"{"user":{"uid":0,"gid":0},"args":["true"],"cwd":"rel"}"#, "process.cwd")] {
+    for (bad, what) in [
+        ("{not json", "invalid process JSON"),
+        (
+            r#"{"user":{"uid":0,"gid":0},"args":[],"cwd":"/"}"#,
+            "process.args",
+        ),
+        (
+            r#"{"user":{"uid":0,"gid":0},"args":["true"],"cwd":"rel"}"#,
+            "process.cwd",
+        ),
+    ] {
         std::fs::write(&pj, bad).unwrap();
         let out = env.run(&["exec", "-p", pj.to_str().unwrap(), "p"]);
         assert_eq!(out.status.code(), Some(1), "{bad}: {}", stderr(&out));
@@ -362,20 +572,40 @@ fn exec_into_a_user_namespace() {
         ns.retain(|n| n["type"] != "network");
         s["linux"]["uidMappings"] = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
         s["linux"]["gidMappings"] = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
-        s["mounts"].as_array_mut().unwrap().retain(|m| m["type"] != "sysfs");
+        s["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|m| m["type"] != "sysfs");
     });
     let text = exec_ok(&env, &[], "un", "id -u; cat /proc/self/uid_map; echo $$");
-    let l: Vec<Vec<&str>> = text.lines().map(|l| l.split_whitespace().collect()).collect();
+    let l: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
     assert_eq!(l[0], ["0"]);
     assert_eq!(l[1], ["0", "100000", "65536"]);
     let pid_file = env.dir.join("p.pid");
-    env.ok(&["exec", "-d", "-u", "1000:1000", "--pid-file", pid_file.to_str().unwrap(), "un", "sleep", "100"]);
+    env.ok(&[
+        "exec",
+        "-d",
+        "-u",
+        "1000:1000",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "un",
+        "sleep",
+        "100",
+    ]);
     let p = read_pid_file(&pid_file);
     for ns in NAMESPACES {
         assert_eq!(ns_inode(p, ns), ns_inode(init, ns), "{ns} namespace");
     }
     let status = std::fs::read_to_string(format!("/proc/{p}/status")).unwrap();
-    assert_eq!(status_line(&status, "Uid:"), "101000", "uid 1000 inside is 101000 on the host");
+    assert_eq!(
+        status_line(&status, "Uid:"),
+        "101000",
+        "uid 1000 inside is 101000 on the host"
+    );
     assert_eq!(status_line(&status, "Gid:"), "101000");
 }
 
@@ -389,7 +619,10 @@ fn exec_bad_input_is_one_line_and_leaves_nothing() {
     assert_one_line(&missing, "container \"nosuch\" does not exist");
     let cmd = env.run(&["exec", "b", "no-such-command"]);
     assert_eq!(cmd.status.code(), Some(255));
-    assert_one_line(&cmd, "exec: \"no-such-command\": executable file not found in $PATH");
+    assert_one_line(
+        &cmd,
+        "exec: \"no-such-command\": executable file not found in $PATH",
+    );
     let path = env.run(&["exec", "b", "/no/such"]);
     assert_eq!(path.status.code(), Some(255));
     assert_one_line(&path, "no such file or directory");
@@ -405,7 +638,11 @@ fn exec_bad_input_is_one_line_and_leaves_nothing() {
     let tty = env.run(&["exec", "-t", "-d", "b", "true"]);
     assert_eq!(tty.status.code(), Some(1));
     assert_one_line(&tty, "cannot allocate tty");
-    assert_eq!(procs("berth/b"), vec![init], "a failed exec left a process behind");
+    assert_eq!(
+        procs("berth/b"),
+        vec![init],
+        "a failed exec left a process behind"
+    );
 
     // Paused: refused (resume makes it work again).
     env.ok(&["pause", "b"]);

@@ -19,7 +19,11 @@ fn run_returns_exit_codes_including_signals() {
     // Init of a pid namespace cannot be killed from inside: kill it from the host
     // while `run` waits in the foreground.
     let b = env.bundle("k", |s| args(s, &["sleep", "60"]));
-    let mut fg = env.cmd(&["run", "-b", b.to_str().unwrap(), "c9"]).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let mut fg = env
+        .cmd(&["run", "-b", b.to_str().unwrap(), "c9"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     for _ in 0..200 {
         if env.run(&["state", "c9"]).status.success() && env.status("c9") == "running" {
             break;
@@ -50,12 +54,20 @@ fn namespaces_differ_from_host_and_hostname_is_set() {
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "box1");
-    for (i, n) in ["pid", "net", "ipc", "uts", "mnt", "cgroup"].iter().enumerate() {
-        let host = std::fs::metadata(format!("/proc/self/ns/{n}")).unwrap().ino();
+    for (i, n) in ["pid", "net", "ipc", "uts", "mnt", "cgroup"]
+        .iter()
+        .enumerate()
+    {
+        let host = std::fs::metadata(format!("/proc/self/ns/{n}"))
+            .unwrap()
+            .ino();
         let inside: u64 = lines[i + 1].parse().unwrap();
         assert_ne!(host, inside, "{n} namespace is the host's");
     }
-    assert_eq!(lines[7], "1", "the process is pid 1 of its own pid namespace");
+    assert_eq!(
+        lines[7], "1",
+        "the process is pid 1 of its own pid namespace"
+    );
 }
 
 #[test]
@@ -64,14 +76,24 @@ fn create_start_kill_delete_walks_the_states() {
     let env = Env::new("states");
     let b = env.bundle("b", |s| args(s, &["sleep", "60"]));
     let pid_file = env.dir.join("init.pid");
-    env.ok(&["create", "-b", b.to_str().unwrap(), "--pid-file", pid_file.to_str().unwrap(), "s1"]);
+    env.ok(&[
+        "create",
+        "-b",
+        b.to_str().unwrap(),
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "s1",
+    ]);
     let st = env.state("s1");
     assert_eq!(st["status"], "created");
     assert_eq!(st["id"], "s1");
     assert_eq!(st["ociVersion"], "1.2.1");
     assert_eq!(st["bundle"], b.canonicalize().unwrap().to_str().unwrap());
     let pid = st["pid"].as_i64().unwrap();
-    assert_eq!(std::fs::read_to_string(&pid_file).unwrap().trim(), pid.to_string());
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap().trim(),
+        pid.to_string()
+    );
     // Init is parked, not yet running the user's program.
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
     assert!(!cmdline.starts_with(b"sleep"), "init ran before start");
@@ -85,13 +107,21 @@ fn create_start_kill_delete_walks_the_states() {
     assert_eq!(env.status("s1"), "running");
     std::thread::sleep(Duration::from_millis(100));
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
-    assert!(cmdline.starts_with(b"sleep"), "{:?}", String::from_utf8_lossy(&cmdline));
+    assert!(
+        cmdline.starts_with(b"sleep"),
+        "{:?}",
+        String::from_utf8_lossy(&cmdline)
+    );
     let again = env.run(&["start", "s1"]);
     assert_eq!(again.status.code(), Some(1));
 
     let refused = env.run(&["delete", "s1"]);
     assert_eq!(refused.status.code(), Some(1));
-    assert!(stderr(&refused).contains("not stopped"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("not stopped"),
+        "{}",
+        stderr(&refused)
+    );
 
     env.ok(&["kill", "s1", "KILL"]);
     for _ in 0..100 {
@@ -113,7 +143,16 @@ fn create_start_kill_delete_walks_the_states() {
 fn kill_accepts_names_and_numbers_and_delete_force_stops() {
     require_root!();
     let env = Env::new("kill");
-    let b = env.bundle("b", |s| args(s, &["sh", "-c", "trap 'exit 42' USR1; while true; do sleep 1; done"]));
+    let b = env.bundle("b", |s| {
+        args(
+            s,
+            &[
+                "sh",
+                "-c",
+                "trap 'exit 42' USR1; while true; do sleep 1; done",
+            ],
+        )
+    });
     env.ok(&["run", "-d", "-b", b.to_str().unwrap(), "k1"]);
     assert_eq!(env.status("k1"), "running");
     assert_eq!(env.run(&["kill", "k1", "NOSUCHSIG"]).status.code(), Some(1));
@@ -156,22 +195,64 @@ fn mounts_masked_and_readonly_paths_show_in_mountinfo() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let (mountinfo, rest) = text.split_once("---").unwrap();
-    let line = |dest: &str| mountinfo.lines().find(|l| l.split(' ').nth(4) == Some(dest)).unwrap_or_else(|| panic!("{dest} not mounted:\n{mountinfo}")).to_string();
-    assert!(line("/data").split(' ').nth(5).unwrap().contains("ro"), "{}", line("/data"));
+    let line = |dest: &str| {
+        mountinfo
+            .lines()
+            .find(|l| l.split(' ').nth(4) == Some(dest))
+            .unwrap_or_else(|| panic!("{dest} not mounted:\n{mountinfo}"))
+            .to_string()
+    };
+    assert!(
+        line("/data").split(' ').nth(5).unwrap().contains("ro"),
+        "{}",
+        line("/data")
+    );
     assert!(line("/data").contains("nosuid"));
-    assert!(line("/scratch").contains("noexec") && line("/scratch").contains("size=1024k"), "{}", line("/scratch"));
+    assert!(
+        line("/scratch").contains("noexec") && line("/scratch").contains("size=1024k"),
+        "{}",
+        line("/scratch")
+    );
     assert!(line("/proc").contains(" - proc "));
     assert!(line("/sys").split(' ').nth(5).unwrap().starts_with("ro"));
-    assert!(line("/").split(' ').nth(5).unwrap().starts_with("ro"), "root.readonly: {}", line("/"));
-    assert!(line("/proc/sys").split(' ').nth(5).unwrap().starts_with("ro"));
-    assert!(line("/proc/keys").contains(" - tmpfs "), "masked file is the container's /dev/null: {}", line("/proc/keys"));
-    assert!(line("/proc/acpi").contains(" - tmpfs ") && line("/proc/acpi").split(' ').nth(5).unwrap().starts_with("ro"));
+    assert!(
+        line("/").split(' ').nth(5).unwrap().starts_with("ro"),
+        "root.readonly: {}",
+        line("/")
+    );
+    assert!(line("/proc/sys")
+        .split(' ')
+        .nth(5)
+        .unwrap()
+        .starts_with("ro"));
+    assert!(
+        line("/proc/keys").contains(" - tmpfs "),
+        "masked file is the container's /dev/null: {}",
+        line("/proc/keys")
+    );
+    assert!(
+        line("/proc/acpi").contains(" - tmpfs ")
+            && line("/proc/acpi")
+                .split(' ')
+                .nth(5)
+                .unwrap()
+                .starts_with("ro")
+    );
     assert!(rest.contains("from host"));
-    assert!(rest.contains("\n0\n0\n"), "masked /proc/keys reads empty and /proc/acpi is an empty dir: {rest}");
-    assert!(rest.contains("data-ro") && rest.contains("root-ro") && rest.contains("sys-ro"), "{rest}");
+    assert!(
+        rest.contains("\n0\n0\n"),
+        "masked /proc/keys reads empty and /proc/acpi is an empty dir: {rest}"
+    );
+    assert!(
+        rest.contains("data-ro") && rest.contains("root-ro") && rest.contains("sys-ro"),
+        "{rest}"
+    );
     // Nothing leaked to the host's mount table.
     let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert!(!host.contains(env.dir.to_str().unwrap()), "container mount visible on host");
+    assert!(
+        !host.contains(env.dir.to_str().unwrap()),
+        "container mount visible on host"
+    );
 }
 
 #[test]
@@ -189,7 +270,20 @@ fn user_groups_cwd_env_umask_rlimits_apply() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let l: Vec<&str> = text.lines().collect();
-    assert_eq!(&l[..8], &["1000", "1000", "1000 5 27", "/tmp", "hi there", "0077", "256", "512"], "{text}");
+    assert_eq!(
+        &l[..8],
+        &[
+            "1000",
+            "1000",
+            "1000 5 27",
+            "/tmp",
+            "hi there",
+            "0077",
+            "256",
+            "512"
+        ],
+        "{text}"
+    );
     assert!(l[8].ends_with("1"), "{}", l[8]);
 }
 
@@ -216,7 +310,16 @@ fn hooks_run_in_spec_order_with_state_on_stdin() {
     let out = env.run(&["run", "-b", b.to_str().unwrap(), "h1"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let order = std::fs::read_to_string(&log).unwrap();
-    assert_eq!(order.lines().collect::<Vec<_>>(), ["createRuntime", "createContainer", "startContainer", "poststart", "poststop"]);
+    assert_eq!(
+        order.lines().collect::<Vec<_>>(),
+        [
+            "createRuntime",
+            "createContainer",
+            "startContainer",
+            "poststart",
+            "poststop"
+        ]
+    );
     let states = std::fs::read_to_string(format!("{}.json", log.display())).unwrap();
     let first: serde_json::Value = serde_json::from_str(states.lines().next().unwrap()).unwrap();
     assert_eq!(first["id"], "h1");
@@ -253,14 +356,25 @@ fn joined_namespaces_share_inodes() {
             { "type": "network", "path": format!("/proc/{pid}/ns/net") },
             { "type": "ipc", "path": format!("/proc/{pid}/ns/ipc") }
         ]);
-        args(s, &["sh", "-c", "stat -L -c %i /proc/self/ns/net; stat -L -c %i /proc/self/ns/ipc"]);
+        args(
+            s,
+            &[
+                "sh",
+                "-c",
+                "stat -L -c %i /proc/self/ns/net; stat -L -c %i /proc/self/ns/ipc",
+            ],
+        );
     });
     let out = env.run(&["run", "-b", b.to_str().unwrap(), "jb"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let got: Vec<u64> = text.lines().map(|l| l.parse().unwrap()).collect();
-    let net = std::fs::metadata(format!("/proc/{pid}/ns/net")).unwrap().ino();
-    let ipc = std::fs::metadata(format!("/proc/{pid}/ns/ipc")).unwrap().ino();
+    let net = std::fs::metadata(format!("/proc/{pid}/ns/net"))
+        .unwrap()
+        .ino();
+    let ipc = std::fs::metadata(format!("/proc/{pid}/ns/ipc"))
+        .unwrap()
+        .ino();
     assert_eq!(got, vec![net, ipc]);
 }
 
@@ -278,7 +392,10 @@ fn user_namespace_maps_ids() {
     let out = env.run(&["run", "-b", b.to_str().unwrap(), "un1"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    let l: Vec<Vec<&str>> = text.lines().map(|l| l.split_whitespace().collect()).collect();
+    let l: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
     assert_eq!(l[0], ["0", "0", "65536"]);
     assert_eq!(l[1], ["0"]);
     assert_eq!(l[2], ["1"]);
@@ -309,8 +426,15 @@ fn bad_input_is_one_line_exit_1_and_leaves_nothing() {
         let out = env.run(&["create", "-b", bundle.to_str().unwrap(), id]);
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(1), "{id}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{id}: not one line: {err}");
-        assert!(err.contains(want), "{id}: {err:?} does not mention {want:?}");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{id}: not one line: {err}"
+        );
+        assert!(
+            err.contains(want),
+            "{id}: {err:?} does not mention {want:?}"
+        );
         assert!(!err.contains("panicked"), "{err}");
         if id != "dup" {
             assert!(!env.root.join(id).exists(), "{id}: state dir left behind");
@@ -330,11 +454,25 @@ fn concurrent_starts_on_one_id_serialise() {
     let env = Env::new("concurrent");
     let b = env.bundle("b", |s| args(s, &["sleep", "30"]));
     env.ok(&["create", "-b", b.to_str().unwrap(), "c1"]);
-    let children: Vec<_> = (0..6).map(|_| env.cmd(&["start", "c1"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap()).collect();
-    let wins = children.into_iter().filter_map(|mut c| c.wait().ok()).filter(|s| s.success()).count();
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            env.cmd(&["start", "c1"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let wins = children
+        .into_iter()
+        .filter_map(|mut c| c.wait().ok())
+        .filter(|s| s.success())
+        .count();
     assert_eq!(wins, 1, "exactly one start may succeed");
     assert_eq!(env.status("c1"), "running");
-    let deletes: Vec<_> = (0..4).map(|_| env.cmd(&["delete", "-f", "c1"]).spawn().unwrap()).collect();
+    let deletes: Vec<_> = (0..4)
+        .map(|_| env.cmd(&["delete", "-f", "c1"]).spawn().unwrap())
+        .collect();
     for mut d in deletes {
         d.wait().unwrap();
     }
@@ -351,17 +489,27 @@ fn list_state_spec_and_features_speak_runc() {
     let mut lines = table.lines();
     assert!(lines.next().unwrap().starts_with("ID"));
     assert!(lines.next().unwrap().starts_with("l1 "));
-    let json: serde_json::Value = serde_json::from_str(&env.ok(&["list", "--format", "json"])).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&env.ok(&["list", "--format", "json"])).unwrap();
     assert_eq!(json[0]["id"], "l1");
     assert_eq!(json[0]["status"], "created");
     let features: serde_json::Value = serde_json::from_str(&env.ok(&["features"])).unwrap();
-    assert!(features["linux"]["namespaces"].as_array().unwrap().contains(&json!("pid")));
+    assert!(features["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("pid")));
     let spec_dir = env.dir.join("spec");
     std::fs::create_dir_all(&spec_dir).unwrap();
     env.ok(&["spec", "-b", spec_dir.to_str().unwrap()]);
-    let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(spec_dir.join("config.json")).unwrap()).unwrap();
+    let spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(spec_dir.join("config.json")).unwrap()).unwrap();
     assert_eq!(spec["process"]["args"], json!(["sh"]));
-    assert_eq!(env.run(&["spec", "-b", spec_dir.to_str().unwrap()]).status.code(), Some(1));
+    assert_eq!(
+        env.run(&["spec", "-b", spec_dir.to_str().unwrap()])
+            .status
+            .code(),
+        Some(1)
+    );
     let version = env.ok(&["--version"]);
     assert!(version.contains("spec: 1.2"));
 }

@@ -25,10 +25,16 @@ struct Net {
 
 impl Net {
     fn new(name: &str, bridges: &[&str]) -> Net {
-        let net = Net { env: Env::new(name), bridges: bridges.iter().map(|b| b.to_string()).collect() };
+        let net = Net {
+            env: Env::new(name),
+            bridges: bridges.iter().map(|b| b.to_string()).collect(),
+        };
         // A bridge left by an earlier, killed run would keep its old subnet.
         for b in &net.bridges {
-            let _ = Command::new("ip").args(["link", "del", b]).stderr(Stdio::null()).status();
+            let _ = Command::new("ip")
+                .args(["link", "del", b])
+                .stderr(Stdio::null())
+                .status();
         }
         net
     }
@@ -40,7 +46,13 @@ impl Net {
         self.spec_with(name, flags, args, |_| {})
     }
 
-    fn spec_with(&self, name: &str, flags: &[&str], args: &[&str], edit: impl FnOnce(&mut Value)) -> PathBuf {
+    fn spec_with(
+        &self,
+        name: &str,
+        flags: &[&str],
+        args: &[&str],
+        edit: impl FnOnce(&mut Value),
+    ) -> PathBuf {
         let bundle = self.env.dir.join(name);
         std::fs::create_dir_all(&bundle).unwrap();
         let mut a = vec!["spec", "-b", bundle.to_str().unwrap()];
@@ -92,7 +104,11 @@ impl Net {
             .stderr(err)
             .status()
             .unwrap();
-        Output { status, stdout: Vec::new(), stderr: std::fs::read(&err_path).unwrap() }
+        Output {
+            status,
+            stdout: Vec::new(),
+            stderr: std::fs::read(&err_path).unwrap(),
+        }
     }
 
     fn inspect(&self, bridge: &str) -> Value {
@@ -102,8 +118,16 @@ impl Net {
     /// The address `id` holds on `bridge`, per `berth network inspect`.
     fn ip_of(&self, bridge: &str, id: &str) -> Ipv4Addr {
         let v = self.inspect(bridge);
-        let c = v["containers"].as_array().unwrap().iter().find(|c| c["id"] == id);
-        c.unwrap_or_else(|| panic!("{id} not on {bridge}: {v}"))["ip"].as_str().unwrap().parse().unwrap()
+        let c = v["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id);
+        c.unwrap_or_else(|| panic!("{id} not on {bridge}: {v}"))["ip"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
     }
 
     fn net_file(&self, rel: &str) -> PathBuf {
@@ -122,17 +146,28 @@ impl Drop for Net {
             }
         }
         for b in &self.bridges {
-            let ok = self.env.cmd(&["network", "rm", b]).output().map(|o| o.status.success()).unwrap_or(false);
+            let ok = self
+                .env
+                .cmd(&["network", "rm", b])
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false);
             if !ok {
-                let _ = Command::new("ip").args(["link", "del", b]).stderr(Stdio::null()).status();
+                let _ = Command::new("ip")
+                    .args(["link", "del", b])
+                    .stderr(Stdio::null())
+                    .status();
             }
         }
     }
 }
 
 fn host_links() -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir("/sys/class/net").unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
     v.sort();
     v
 }
@@ -149,7 +184,10 @@ fn link_names(ip_o_link: &str) -> Vec<String> {
 }
 
 fn nft_ruleset() -> String {
-    let out = Command::new("nft").args(["list", "ruleset"]).output().unwrap();
+    let out = Command::new("nft")
+        .args(["list", "ruleset"])
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -168,7 +206,11 @@ fn link_exists(name: &str) -> bool {
 
 /// A TCP port on 127.0.0.1 that nothing listens on right now.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn http_get(port: u16) -> std::io::Result<String> {
@@ -188,7 +230,9 @@ fn http_get_until(port: u16, want: &str) -> String {
         let got = http_get(port);
         match &got {
             Ok(body) if body.contains(want) => return body.clone(),
-            _ if Instant::now() > deadline => panic!("127.0.0.1:{port} never served {want:?}: {got:?}"),
+            _ if Instant::now() > deadline => {
+                panic!("127.0.0.1:{port} never served {want:?}: {got:?}")
+            }
             _ => std::thread::sleep(Duration::from_millis(100)),
         }
     }
@@ -211,17 +255,34 @@ fn as_strs(v: &[String]) -> Vec<&str> {
 fn bip_bridge_gives_eth0_second_address_and_default_route() {
     require_root!();
     let n = Net::new("net-bip", &["br-t40"]);
-    let b = n.spec("b", &["--bridge", "br-t40", "--bip", "10.231.40.1/24"], &["sh", "-c", "ip -4 addr show eth0; ip route"]);
+    let b = n.spec(
+        "b",
+        &["--bridge", "br-t40", "--bip", "10.231.40.1/24"],
+        &["sh", "-c", "ip -4 addr show eth0; ip route"],
+    );
     let out = n.run(&b, "bip1");
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("inet 10.231.40.2/24"), "{text}");
-    assert!(text.lines().any(|l| l.trim_start().starts_with("default via 10.231.40.1 dev eth0")), "{text}");
+    assert!(
+        text.lines().any(|l| l
+            .trim_start()
+            .starts_with("default via 10.231.40.1 dev eth0")),
+        "{text}"
+    );
     // The host side: the bridge carries the gateway address.
-    let br = Command::new("ip").args(["-4", "-o", "addr", "show", "br-t40"]).output().unwrap();
-    assert!(stdout(&br).contains("inet 10.231.40.1/24"), "{}", stdout(&br));
+    let br = Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "br-t40"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&br).contains("inet 10.231.40.1/24"),
+        "{}",
+        stdout(&br)
+    );
     // `run` deleted the container, and with it the lease and the veth.
-    let st: Value = serde_json::from_slice(&std::fs::read(n.net_file("bridges/br-t40.json")).unwrap()).unwrap();
+    let st: Value =
+        serde_json::from_slice(&std::fs::read(n.net_file("bridges/br-t40.json")).unwrap()).unwrap();
     assert_eq!(st["leases"], json!([]), "{st}");
     assert!(!link_exists(&host_veth("bip1")));
 }
@@ -248,16 +309,35 @@ fn containers_on_one_bridge_reach_each_other_by_address_and_link_alias() {
 
     let mut cflags = flags.to_vec();
     cflags.extend(["--link", "pa:db"]);
-    let c = n.spec("c", &cflags, &["sh", "-c", &format!("ping -c1 -W2 {ia} && ping -c1 -W2 {ib} && ping -c1 -W2 db && echo reached")]);
+    let c = n.spec(
+        "c",
+        &cflags,
+        &[
+            "sh",
+            "-c",
+            &format!("ping -c1 -W2 {ia} && ping -c1 -W2 {ib} && ping -c1 -W2 db && echo reached"),
+        ],
+    );
     let out = n.run(&c, "pc");
-    assert!(out.status.success() && stdout(&out).contains("reached"), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        out.status.success() && stdout(&out).contains("reached"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
 }
 
 #[test]
 fn icc_false_blocks_containers_but_links_and_published_ports_work() {
     require_root!();
     let n = Net::new("net-icc", &["br-t42"]);
-    let flags = ["--bridge", "br-t42", "--subnet", "10.231.42.0/24", "--icc=false"];
+    let flags = [
+        "--bridge",
+        "br-t42",
+        "--subnet",
+        "10.231.42.0/24",
+        "--icc=false",
+    ];
     let port = free_port();
     let publish = format!("127.0.0.1:{port}:8080");
     let mut aflags = flags.to_vec();
@@ -266,16 +346,43 @@ fn icc_false_blocks_containers_but_links_and_published_ports_work() {
     n.start(&a, "ia");
     let ia = n.ip_of("br-t42", "ia");
 
-    let b = n.spec("b", &flags, &["sh", "-c", &format!("ping -c1 -W2 {ia} && echo reached || echo blocked")]);
+    let b = n.spec(
+        "b",
+        &flags,
+        &[
+            "sh",
+            "-c",
+            &format!("ping -c1 -W2 {ia} && echo reached || echo blocked"),
+        ],
+    );
     let out = n.run(&b, "ib");
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stdout(&out).trim().lines().last(), Some("blocked"), "icc=false: b reached a: {}", stdout(&out));
+    assert_eq!(
+        stdout(&out).trim().lines().last(),
+        Some("blocked"),
+        "icc=false: b reached a: {}",
+        stdout(&out)
+    );
 
     let mut cflags = flags.to_vec();
     cflags.extend(["--link", "ia:web"]);
-    let c = n.spec("c", &cflags, &["sh", "-c", "ping -c1 -W2 web && echo reached || echo blocked"]);
+    let c = n.spec(
+        "c",
+        &cflags,
+        &[
+            "sh",
+            "-c",
+            "ping -c1 -W2 web && echo reached || echo blocked",
+        ],
+    );
     let out = n.run(&c, "ic");
-    assert_eq!(stdout(&out).trim().lines().last(), Some("reached"), "linked pair blocked: {}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        stdout(&out).trim().lines().last(),
+        Some("reached"),
+        "linked pair blocked: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
 
     let body = http_get_until(port, "icc-served");
     assert!(body.starts_with("HTTP/1."), "{body}");
@@ -287,26 +394,59 @@ fn published_port_answers_on_localhost_and_goes_away_on_delete() {
     let n = Net::new("net-pub", &["br-t43"]);
     let port = free_port();
     let publish = format!("127.0.0.1:{port}:8080");
-    let a = n.spec("a", &["--bridge", "br-t43", "--subnet", "10.231.43.0/24", "-p", &publish], &as_strs(&httpd("hello-berth")));
+    let a = n.spec(
+        "a",
+        &[
+            "--bridge",
+            "br-t43",
+            "--subnet",
+            "10.231.43.0/24",
+            "-p",
+            &publish,
+        ],
+        &as_strs(&httpd("hello-berth")),
+    );
     n.start(&a, "web1");
     let body = http_get_until(port, "hello-berth");
-    assert!(body.starts_with("HTTP/1.") && body.contains("200"), "{body}");
-    let ports: Value = serde_json::from_slice(&std::fs::read(n.net_file("ports.json")).unwrap()).unwrap();
-    assert!(ports.as_array().unwrap().iter().any(|p| p["port"] == port && p["id"] == "web1"), "{ports}");
+    assert!(
+        body.starts_with("HTTP/1.") && body.contains("200"),
+        "{body}"
+    );
+    let ports: Value =
+        serde_json::from_slice(&std::fs::read(n.net_file("ports.json")).unwrap()).unwrap();
+    assert!(
+        ports
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["port"] == port && p["id"] == "web1"),
+        "{ports}"
+    );
     assert!(nft_mentions("web1"));
 
     // A second container cannot take the same host port; it leaves nothing.
-    let b = n.spec("b", &["--bridge", "br-t43", "-p", &publish], &["sleep", "60"]);
+    let b = n.spec(
+        "b",
+        &["--bridge", "br-t43", "-p", &publish],
+        &["sleep", "60"],
+    );
     let out = n.create(&b, "web2");
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains(&port.to_string()) && err.trim().lines().count() == 1, "{err}");
+    assert!(
+        err.contains(&port.to_string()) && err.trim().lines().count() == 1,
+        "{err}"
+    );
     assert!(!n.env.root.join("web2").exists() && !n.net_file("containers/web2.json").exists());
     assert!(!nft_mentions("web2") && !link_exists(&host_veth("web2")));
 
     n.env.ok(&["delete", "-f", "web1"]);
-    assert!(http_get(port).is_err(), "port {port} still answers after delete");
-    let ports: Value = serde_json::from_slice(&std::fs::read(n.net_file("ports.json")).unwrap()).unwrap();
+    assert!(
+        http_get(port).is_err(),
+        "port {port} still answers after delete"
+    );
+    let ports: Value =
+        serde_json::from_slice(&std::fs::read(n.net_file("ports.json")).unwrap()).unwrap();
     assert_eq!(ports, json!([]));
     assert!(!nft_mentions("web1"), "{}", nft_ruleset());
 }
@@ -321,34 +461,66 @@ fn hosts_and_resolv_conf_are_generated() {
     let ia = n.ip_of("br-t44", "fa");
     let mut flags = base.to_vec();
     flags.extend([
-        "-h", "web", "--link", "fa:db", "--add-host", "mirror:10.1.2.3", "--dns", "10.0.0.53", "--dns-search", "example.com",
-        "--dns-option", "ndots:2",
+        "-h",
+        "web",
+        "--link",
+        "fa:db",
+        "--add-host",
+        "mirror:10.1.2.3",
+        "--dns",
+        "10.0.0.53",
+        "--dns-search",
+        "example.com",
+        "--dns-option",
+        "ndots:2",
     ]);
-    let b = n.spec("b", &flags, &["sh", "-c", "hostname; echo ---; cat /etc/hosts; echo ---; cat /etc/resolv.conf"]);
+    let b = n.spec(
+        "b",
+        &flags,
+        &[
+            "sh",
+            "-c",
+            "hostname; echo ---; cat /etc/hosts; echo ---; cat /etc/resolv.conf",
+        ],
+    );
     let out = n.run(&b, "fb");
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let parts: Vec<&str> = text.split("---\n").collect();
     assert_eq!(parts[0].trim(), "web");
     let hosts = parts[1];
-    assert!(hosts.lines().any(|l| l == "127.0.0.1\tlocalhost"), "{hosts}");
+    assert!(
+        hosts.lines().any(|l| l == "127.0.0.1\tlocalhost"),
+        "{hosts}"
+    );
     assert!(hosts.lines().any(|l| l == "10.231.44.3\tweb"), "{hosts}");
     assert!(hosts.lines().any(|l| l == format!("{ia}\tdb")), "{hosts}");
     assert!(hosts.lines().any(|l| l == "10.1.2.3\tmirror"), "{hosts}");
     let resolv = parts[2];
-    assert!(resolv.lines().any(|l| l == "nameserver 10.0.0.53"), "{resolv}");
-    assert!(resolv.lines().any(|l| l == "search example.com"), "{resolv}");
+    assert!(
+        resolv.lines().any(|l| l == "nameserver 10.0.0.53"),
+        "{resolv}"
+    );
+    assert!(
+        resolv.lines().any(|l| l == "search example.com"),
+        "{resolv}"
+    );
     assert!(resolv.lines().any(|l| l == "options ndots:2"), "{resolv}");
     assert!(!resolv.contains("127.0.0."), "{resolv}");
 
     // config.json mounting /etc/hosts itself wins over the generated file.
     let own = n.env.dir.join("own-hosts");
     std::fs::write(&own, "10.9.9.9\tmine\n").unwrap();
-    let c = n.spec_with("c", &flags, &["sh", "-c", "cat /etc/hosts; echo ---; cat /etc/resolv.conf"], |s| {
-        s["mounts"].as_array_mut().unwrap().push(json!({
+    let c = n.spec_with(
+        "c",
+        &flags,
+        &["sh", "-c", "cat /etc/hosts; echo ---; cat /etc/resolv.conf"],
+        |s| {
+            s["mounts"].as_array_mut().unwrap().push(json!({
             "destination": "/etc/hosts", "type": "bind", "source": own, "options": ["rbind", "ro"]
         }));
-    });
+        },
+    );
     let out = n.run(&c, "fc");
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
@@ -361,8 +533,13 @@ fn hosts_and_resolv_conf_are_generated() {
 fn none_mode_has_only_loopback() {
     require_root!();
     let n = Net::new("net-none", &[]);
-    let b = n.spec("b", &["--network", "none"], &["sh", "-c", "ip -o link; echo ---; ip -o -4 addr"]);
-    let cfg: Value = serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
+    let b = n.spec(
+        "b",
+        &["--network", "none"],
+        &["sh", "-c", "ip -o link; echo ---; ip -o -4 addr"],
+    );
+    let cfg: Value =
+        serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
     assert_eq!(cfg["annotations"]["berth.network.mode"], "none");
     let out = n.run(&b, "none1");
     assert!(out.status.success(), "{}", stderr(&out));
@@ -378,9 +555,21 @@ fn none_mode_has_only_loopback() {
 fn host_mode_sees_the_hosts_interfaces() {
     require_root!();
     let n = Net::new("net-host", &[]);
-    let b = n.spec("b", &["--network", "host"], &["sh", "-c", "stat -L -c %i /proc/self/ns/net; ip -o link"]);
-    let cfg: Value = serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
-    assert!(!cfg["linux"]["namespaces"].as_array().unwrap().iter().any(|ns| ns["type"] == "network"), "{cfg}");
+    let b = n.spec(
+        "b",
+        &["--network", "host"],
+        &["sh", "-c", "stat -L -c %i /proc/self/ns/net; ip -o link"],
+    );
+    let cfg: Value =
+        serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
+    assert!(
+        !cfg["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|ns| ns["type"] == "network"),
+        "{cfg}"
+    );
     let before = host_links();
     let out = n.run(&b, "host1");
     assert!(out.status.success(), "{}", stderr(&out));
@@ -390,7 +579,11 @@ fn host_mode_sees_the_hosts_interfaces() {
     assert_eq!(ino.trim().parse::<u64>().unwrap(), host_ino);
     let inside = link_names(links);
     // Other tests may add or remove links meanwhile: the stable ones must match.
-    for l in ["lo"].iter().map(|s| s.to_string()).chain(before.into_iter().filter(|l| !l.starts_with("vb") && !l.starts_with("br-t"))) {
+    for l in ["lo"].iter().map(|s| s.to_string()).chain(
+        before
+            .into_iter()
+            .filter(|l| !l.starts_with("vb") && !l.starts_with("br-t")),
+    ) {
         assert!(inside.contains(&l), "{l} missing inside: {inside:?}");
     }
 }
@@ -399,16 +592,33 @@ fn host_mode_sees_the_hosts_interfaces() {
 fn container_mode_shares_the_network_namespace() {
     require_root!();
     let n = Net::new("net-share", &["br-t45"]);
-    let a = n.spec("a", &["--bridge", "br-t45", "--subnet", "10.231.45.0/24"], &["sleep", "60"]);
+    let a = n.spec(
+        "a",
+        &["--bridge", "br-t45", "--subnet", "10.231.45.0/24"],
+        &["sleep", "60"],
+    );
     let pid = n.start(&a, "sa");
-    let want = std::fs::metadata(format!("/proc/{pid}/ns/net")).unwrap().ino();
-    let b = n.spec("b", &["--network", "container:sa"], &["sh", "-c", "stat -L -c %i /proc/self/ns/net; ip -o -4 addr show eth0"]);
+    let want = std::fs::metadata(format!("/proc/{pid}/ns/net"))
+        .unwrap()
+        .ino();
+    let b = n.spec(
+        "b",
+        &["--network", "container:sa"],
+        &[
+            "sh",
+            "-c",
+            "stat -L -c %i /proc/self/ns/net; ip -o -4 addr show eth0",
+        ],
+    );
     let out = n.run(&b, "sb");
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let mut lines = text.lines();
     assert_eq!(lines.next().unwrap().parse::<u64>().unwrap(), want);
-    assert!(lines.next().unwrap_or("").contains("inet 10.231.45.2/24"), "{text}");
+    assert!(
+        lines.next().unwrap_or("").contains("inet 10.231.45.2/24"),
+        "{text}"
+    );
     // Deleting a sharer leaves the owner's network alone.
     let out = n.create(&b, "sc");
     assert!(out.status.success(), "{}", stderr(&out));
@@ -429,7 +639,19 @@ fn delete_removes_veth_lease_and_rules() {
     let n = Net::new("net-del", &["br-t46"]);
     let port = free_port();
     let publish = format!("127.0.0.1:{port}:8080");
-    let a = n.spec("a", &["--bridge", "br-t46", "--subnet", "10.231.46.0/24", "-p", &publish, "--icc=false"], &["sleep", "60"]);
+    let a = n.spec(
+        "a",
+        &[
+            "--bridge",
+            "br-t46",
+            "--subnet",
+            "10.231.46.0/24",
+            "-p",
+            &publish,
+            "--icc=false",
+        ],
+        &["sleep", "60"],
+    );
     n.start(&a, "d1");
     let veth = host_veth("d1");
     assert!(link_exists(&veth));
@@ -442,9 +664,11 @@ fn delete_removes_veth_lease_and_rules() {
     assert!(!link_exists(&veth), "veth {veth} left behind");
     assert!(!nft_mentions("d1"), "{}", nft_ruleset());
     assert!(!n.net_file("containers/d1.json").exists());
-    let st: Value = serde_json::from_slice(&std::fs::read(n.net_file("bridges/br-t46.json")).unwrap()).unwrap();
+    let st: Value =
+        serde_json::from_slice(&std::fs::read(n.net_file("bridges/br-t46.json")).unwrap()).unwrap();
     assert_eq!(st["leases"], json!([]));
-    let ports: Value = serde_json::from_slice(&std::fs::read(n.net_file("ports.json")).unwrap()).unwrap();
+    let ports: Value =
+        serde_json::from_slice(&std::fs::read(n.net_file("ports.json")).unwrap()).unwrap();
     assert_eq!(ports, json!([]));
     // The address is free again.
     n.start(&a, "d2");
@@ -455,7 +679,14 @@ fn delete_removes_veth_lease_and_rules() {
 fn failed_create_leaves_nothing_behind() {
     require_root!();
     let n = Net::new("net-fail", &["br-t47"]);
-    let flags = ["--bridge", "br-t47", "--subnet", "10.231.47.0/24", "--ip", "10.231.47.5"];
+    let flags = [
+        "--bridge",
+        "br-t47",
+        "--subnet",
+        "10.231.47.0/24",
+        "--ip",
+        "10.231.47.5",
+    ];
     let a = n.spec("a", &flags, &["sleep", "60"]);
     n.start(&a, "f1");
     assert_eq!(n.ip_of("br-t47", "f1"), Ipv4Addr::new(10, 231, 47, 5));
@@ -465,37 +696,64 @@ fn failed_create_leaves_nothing_behind() {
     let out = n.create(&a, "f2");
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("10.231.47.5") && err.trim().lines().count() == 1, "{err}");
+    assert!(
+        err.contains("10.231.47.5") && err.trim().lines().count() == 1,
+        "{err}"
+    );
     let check_gone = |id: &str| {
         assert!(!n.env.root.join(id).exists(), "{id}: state dir left");
-        assert!(!n.net_file(&format!("containers/{id}.json")).exists(), "{id}: record left");
+        assert!(
+            !n.net_file(&format!("containers/{id}.json")).exists(),
+            "{id}: record left"
+        );
         assert!(!link_exists(&host_veth(id)), "{id}: veth left");
         assert!(!nft_mentions(id), "{id}: nft rule left");
     };
     check_gone("f2");
-    assert_eq!(std::fs::read_to_string(n.net_file("bridges/br-t47.json")).unwrap(), before);
+    assert_eq!(
+        std::fs::read_to_string(n.net_file("bridges/br-t47.json")).unwrap(),
+        before
+    );
 
     // Failure after the network is attached (a createRuntime hook fails):
     // veth, rules, lease and published port are undone.
     let port = free_port();
     let publish = format!("127.0.0.1:{port}:8080");
-    let h = n.spec_with("h", &["--bridge", "br-t47", "-p", &publish, "--icc=false"], &["sleep", "60"], |s| {
-        s["hooks"] = json!({ "createRuntime": [{ "path": "/bin/false" }] });
-    });
+    let h = n.spec_with(
+        "h",
+        &["--bridge", "br-t47", "-p", &publish, "--icc=false"],
+        &["sleep", "60"],
+        |s| {
+            s["hooks"] = json!({ "createRuntime": [{ "path": "/bin/false" }] });
+        },
+    );
     let out = n.create(&h, "f3");
     assert_eq!(out.status.code(), Some(1), "hook failure must fail create");
     check_gone("f3");
-    assert_eq!(std::fs::read_to_string(n.net_file("bridges/br-t47.json")).unwrap(), before);
-    let ports: Value = serde_json::from_slice(&std::fs::read(n.net_file("ports.json")).unwrap_or_else(|_| b"[]".to_vec())).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(n.net_file("bridges/br-t47.json")).unwrap(),
+        before
+    );
+    let ports: Value = serde_json::from_slice(
+        &std::fs::read(n.net_file("ports.json")).unwrap_or_else(|_| b"[]".to_vec()),
+    )
+    .unwrap();
     assert_eq!(ports, json!([]));
 
     // A link to a container that does not exist.
-    let l = n.spec("l", &["--bridge", "br-t47", "--link", "ghost:db"], &["true"]);
+    let l = n.spec(
+        "l",
+        &["--bridge", "br-t47", "--link", "ghost:db"],
+        &["true"],
+    );
     let out = n.create(&l, "f4");
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("ghost"), "{}", stderr(&out));
     check_gone("f4");
-    assert_eq!(std::fs::read_to_string(n.net_file("bridges/br-t47.json")).unwrap(), before);
+    assert_eq!(
+        std::fs::read_to_string(n.net_file("bridges/br-t47.json")).unwrap(),
+        before
+    );
 }
 
 #[test]
@@ -519,25 +777,44 @@ fn spec_rejects_bad_network_flags_with_one_line() {
         let out = n.env.run(&a);
         assert_eq!(out.status.code(), Some(1), "{flags:?}");
         let err = stderr(&out);
-        assert!(err.contains(named) && err.trim().lines().count() == 1, "{flags:?}: {err}");
-        assert!(!dir.join("config.json").exists(), "{flags:?}: config written");
+        assert!(
+            err.contains(named) && err.trim().lines().count() == 1,
+            "{flags:?}: {err}"
+        );
+        assert!(
+            !dir.join("config.json").exists(),
+            "{flags:?}: config written"
+        );
     }
     // No network flag: no annotation, the runc default namespace list.
     let b = n.spec("plain", &[], &["true"]);
-    let cfg: Value = serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
+    let cfg: Value =
+        serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
     let ann = cfg["annotations"].as_object().cloned().unwrap_or_default();
-    assert!(ann.keys().all(|k| !k.starts_with("berth.network.")), "{cfg}");
-    assert!(cfg["linux"]["namespaces"].as_array().unwrap().iter().any(|ns| ns["type"] == "network"));
+    assert!(
+        ann.keys().all(|k| !k.starts_with("berth.network.")),
+        "{cfg}"
+    );
+    assert!(cfg["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|ns| ns["type"] == "network"));
 }
 
 #[test]
 fn network_create_ls_inspect_rm() {
     require_root!();
     let n = Net::new("net-cli", &["br-t49"]);
-    n.env.ok(&["network", "create", "--subnet", "10.231.49.0/24", "br-t49"]);
+    n.env
+        .ok(&["network", "create", "--subnet", "10.231.49.0/24", "br-t49"]);
     assert!(link_exists("br-t49"));
     let ls = n.env.ok(&["network", "ls"]);
-    assert!(ls.lines().any(|l| l.starts_with("br-t49") && l.contains("10.231.49.0/24")), "{ls}");
+    assert!(
+        ls.lines()
+            .any(|l| l.starts_with("br-t49") && l.contains("10.231.49.0/24")),
+        "{ls}"
+    );
     assert_eq!(n.env.ok(&["network", "ls", "-q"]).trim(), "br-t49");
     let a = n.spec("a", &["--bridge", "br-t49"], &["sleep", "60"]);
     n.start(&a, "n1");
@@ -555,16 +832,30 @@ fn network_create_ls_inspect_rm() {
     n.env.ok(&["network", "rm", "br-t49"]);
     assert!(!link_exists("br-t49"));
     assert!(!nft_ruleset().contains("berth-bridge:br-t49"));
-    assert_eq!(n.env.run(&["network", "inspect", "br-t49"]).status.code(), Some(1));
+    assert_eq!(
+        n.env.run(&["network", "inspect", "br-t49"]).status.code(),
+        Some(1)
+    );
     // Bad input.
     for args in [
         &["network", "create", "--subnet", "10.231.49.1/24", "br-t49"][..],
-        &["network", "create", "--subnet", "10.231.49.0/24", "a-very-long-bridge0"],
+        &[
+            "network",
+            "create",
+            "--subnet",
+            "10.231.49.0/24",
+            "a-very-long-bridge0",
+        ],
         &["network", "create", "--subnet", "nonsense", "br-t49"],
     ] {
         let out = n.env.run(args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert_eq!(stderr(&out).trim().lines().count(), 1, "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out).trim().lines().count(),
+            1,
+            "{args:?}: {}",
+            stderr(&out)
+        );
     }
     assert!(!link_exists("br-t49") && !link_exists("a-very-long-bridge0"));
 }
@@ -575,24 +866,44 @@ fn mode_and_namespace_list_must_agree() {
     let n = Net::new("net-nsmode", &["br-t48"]);
     let host_before = host_links();
     // Bridge mode without a network namespace would configure the host's.
-    let b = n.spec_with("b", &["--bridge", "br-t48", "--subnet", "10.231.48.0/24"], &["true"], |s| {
-        s["linux"]["namespaces"].as_array_mut().unwrap().retain(|ns| ns["type"] != "network");
-    });
+    let b = n.spec_with(
+        "b",
+        &["--bridge", "br-t48", "--subnet", "10.231.48.0/24"],
+        &["true"],
+        |s| {
+            s["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|ns| ns["type"] != "network");
+        },
+    );
     let out = n.create(&b, "m1");
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("no network namespace"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no network namespace"),
+        "{}",
+        stderr(&out)
+    );
     // Host mode with a new network namespace is refused too.
     let h = n.spec_with("h", &["--network", "host"], &["true"], |s| {
-        s["linux"]["namespaces"].as_array_mut().unwrap().push(json!({ "type": "network" }));
+        s["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({ "type": "network" }));
     });
     let out = n.create(&h, "m2");
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("mode=host"), "{}", stderr(&out));
     for id in ["m1", "m2"] {
-        assert!(!n.env.root.join(id).exists() && !n.net_file(&format!("containers/{id}.json")).exists());
+        assert!(
+            !n.env.root.join(id).exists() && !n.net_file(&format!("containers/{id}.json")).exists()
+        );
         assert!(!link_exists(&host_veth(id)));
     }
-    assert!(!link_exists("br-t48"), "bridge made for a refused container");
+    assert!(
+        !link_exists("br-t48"),
+        "bridge made for a refused container"
+    );
     assert_eq!(host_links(), host_before);
 }
 
@@ -600,14 +911,35 @@ fn mode_and_namespace_list_must_agree() {
 fn network_created_with_icc_false_isolates_its_containers() {
     require_root!();
     let n = Net::new("net-icc-net", &["br-t50"]);
-    n.env.ok(&["network", "create", "--subnet", "10.231.50.0/24", "--icc=false", "br-t50"]);
+    n.env.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.231.50.0/24",
+        "--icc=false",
+        "br-t50",
+    ]);
     assert_eq!(n.inspect("br-t50")["icc"], false);
     let a = n.spec("a", &["--bridge", "br-t50"], &["sleep", "60"]);
     n.start(&a, "ni1");
     let ia = n.ip_of("br-t50", "ni1");
-    let b = n.spec("b", &["--bridge", "br-t50"], &["sh", "-c", &format!("ping -c1 -W2 {ia} && echo reached || echo blocked")]);
+    let b = n.spec(
+        "b",
+        &["--bridge", "br-t50"],
+        &[
+            "sh",
+            "-c",
+            &format!("ping -c1 -W2 {ia} && echo reached || echo blocked"),
+        ],
+    );
     let out = n.run(&b, "ni2");
-    assert_eq!(stdout(&out).trim().lines().last(), Some("blocked"), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        stdout(&out).trim().lines().last(),
+        Some("blocked"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -615,7 +947,18 @@ fn concurrent_creates_get_distinct_addresses_and_delete_cleans_all() {
     require_root!();
     const N: usize = 50;
     let n = Net::new("net-many", &["br-t51"]);
-    let b = n.spec("b", &["--bridge", "br-t51", "--subnet", "10.231.51.0/24", "-p", "8080"], &["sleep", "60"]);
+    let b = n.spec(
+        "b",
+        &[
+            "--bridge",
+            "br-t51",
+            "--subnet",
+            "10.231.51.0/24",
+            "-p",
+            "8080",
+        ],
+        &["sleep", "60"],
+    );
     let ids: Vec<String> = (0..N).map(|i| format!("many{i}")).collect();
     // Each berth's stderr goes to a file: a created container keeps its
     // stdio (inherited from create) open, so a pipe would never see EOF.
@@ -623,7 +966,13 @@ fn concurrent_creates_get_distinct_addresses_and_delete_cleans_all() {
         .iter()
         .map(|id| {
             let err = std::fs::File::create(n.env.dir.join(format!("{id}.err"))).unwrap();
-            n.env.cmd(&["create", "-b", b.to_str().unwrap(), id]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(err).spawn().unwrap()
+            n.env
+                .cmd(&["create", "-b", b.to_str().unwrap(), id])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(err)
+                .spawn()
+                .unwrap()
         })
         .collect();
     for (mut c, id) in children.into_iter().zip(&ids) {
@@ -632,30 +981,55 @@ fn concurrent_creates_get_distinct_addresses_and_delete_cleans_all() {
         assert!(status.success(), "create {id}: {err}");
     }
     let v = n.inspect("br-t51");
-    let mut ips: Vec<String> = v["containers"].as_array().unwrap().iter().map(|c| c["ip"].as_str().unwrap().to_string()).collect();
+    let mut ips: Vec<String> = v["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["ip"].as_str().unwrap().to_string())
+        .collect();
     ips.sort();
     ips.dedup();
     assert_eq!(ips.len(), N, "{v}");
-    let ports: Value = serde_json::from_slice(&std::fs::read(n.net_file("ports.json")).unwrap()).unwrap();
-    let mut hp: Vec<u64> = ports.as_array().unwrap().iter().map(|p| p["port"].as_u64().unwrap()).collect();
+    let ports: Value =
+        serde_json::from_slice(&std::fs::read(n.net_file("ports.json")).unwrap()).unwrap();
+    let mut hp: Vec<u64> = ports
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["port"].as_u64().unwrap())
+        .collect();
     hp.sort();
     hp.dedup();
     assert_eq!(hp.len(), N, "{ports}");
     for id in &ids {
         assert!(link_exists(&host_veth(id)), "{id}: no veth");
     }
-    let children: Vec<_> = ids.iter().map(|id| n.env.cmd(&["delete", "-f", id]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()).collect();
+    let children: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            n.env
+                .cmd(&["delete", "-f", id])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
     for (c, id) in children.into_iter().zip(&ids) {
         let out = c.wait_with_output().unwrap();
         assert!(out.status.success(), "delete {id}: {}", stderr(&out));
     }
     assert_eq!(n.inspect("br-t51")["containers"], json!([]));
-    let ports: Value = serde_json::from_slice(&std::fs::read(n.net_file("ports.json")).unwrap()).unwrap();
+    let ports: Value =
+        serde_json::from_slice(&std::fs::read(n.net_file("ports.json")).unwrap()).unwrap();
     assert_eq!(ports, json!([]));
     let rules = nft_ruleset();
     for id in &ids {
         assert!(!link_exists(&host_veth(id)), "{id}: veth left");
-        assert!(!rules.contains(&format!("\"berth:{id}\"")), "{id}: rule left");
+        assert!(
+            !rules.contains(&format!("\"berth:{id}\"")),
+            "{id}: rule left"
+        );
         assert!(!n.net_file(&format!("containers/{id}.json")).exists());
     }
 }

@@ -21,7 +21,13 @@ const CAP_CHOWN: u64 = 1;
 
 /// A bundle whose config.json comes from `berth spec <flags>`, pointed at the
 /// shared busybox rootfs (read-only) with a tmpfs on /tmp.
-fn spec_bundle(env: &Env, name: &str, flags: &[&str], a: &[&str], edit: impl FnOnce(&mut Value)) -> PathBuf {
+fn spec_bundle(
+    env: &Env,
+    name: &str,
+    flags: &[&str],
+    a: &[&str],
+    edit: impl FnOnce(&mut Value),
+) -> PathBuf {
     let dir = env.dir.join(name);
     std::fs::create_dir_all(&dir).unwrap();
     let mut cmd = vec!["spec", "-b", dir.to_str().unwrap()];
@@ -42,7 +48,13 @@ fn spec_bundle(env: &Env, name: &str, flags: &[&str], a: &[&str], edit: impl FnO
 
 fn run_ok(env: &Env, b: &Path, id: &str) -> String {
     let out = env.run(&["run", "-b", b.to_str().unwrap(), id]);
-    assert!(out.status.success(), "run {id} exited {:?}: {}{}", out.status.code(), stdout(&out), stderr(&out));
+    assert!(
+        out.status.success(),
+        "run {id} exited {:?}: {}{}",
+        out.status.code(),
+        stdout(&out),
+        stderr(&out)
+    );
     stdout(&out)
 }
 
@@ -60,22 +72,38 @@ fn mask(status: &str, key: &str) -> u64 {
 }
 
 fn host_bounding() -> u64 {
-    mask(&std::fs::read_to_string("/proc/self/status").unwrap(), "CapBnd")
+    mask(
+        &std::fs::read_to_string("/proc/self/status").unwrap(),
+        "CapBnd",
+    )
 }
 
 fn assert_masks(status: &str, want: u64) {
     for k in ["CapBnd", "CapEff", "CapPrm"] {
         assert_eq!(mask(status, k), want, "{k} in\n{status}");
     }
-    assert_eq!(mask(status, "CapInh"), 0, "inheritable stays empty (CVE-2022-29162)\n{status}");
+    assert_eq!(
+        mask(status, "CapInh"),
+        0,
+        "inheritable stays empty (CVE-2022-29162)\n{status}"
+    );
     assert_eq!(mask(status, "CapAmb"), 0, "{status}");
 }
 
 /// Asserts a failed command: exit 1, a one-line `berth: ...` message containing `needle`.
 fn assert_one_line_error(out: &std::process::Output, needle: &str) {
     let err = stderr(out);
-    assert_eq!(out.status.code(), Some(1), "stdout {} stderr {err}", stdout(out));
-    assert_eq!(err.trim_end().lines().count(), 1, "one line expected: {err}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout {} stderr {err}",
+        stdout(out)
+    );
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected: {err}"
+    );
     assert!(err.starts_with("berth: "), "{err}");
     assert!(err.contains(needle), "{needle:?} not in {err}");
 }
@@ -84,8 +112,14 @@ fn assert_one_line_error(out: &std::process::Output, needle: &str) {
 fn assert_nothing_left(env: &Env, id: &str) {
     assert!(!env.root.join(id).exists(), "state dir of {id} left behind");
     let list = env.ok(&["list", "-q"]);
-    assert!(!list.lines().any(|l| l.trim() == id), "{id} still listed: {list}");
-    for d in common::cgroup_dirs(&format!("berth/{id}")).into_iter().chain(common::cgroup_dirs(id)) {
+    assert!(
+        !list.lines().any(|l| l.trim() == id),
+        "{id} still listed: {list}"
+    );
+    for d in common::cgroup_dirs(&format!("berth/{id}"))
+        .into_iter()
+        .chain(common::cgroup_dirs(id))
+    {
         assert!(!d.exists(), "cgroup {} left behind", d.display());
     }
 }
@@ -107,9 +141,15 @@ fn docker_default_capabilities_no_new_privs_and_seccomp() {
     assert_eq!(field(&st, "Seccomp"), "2", "filter mode");
 
     // Without no_new_privs the filter goes in before the user change: still mode 2.
-    let b = spec_bundle(&env, "nonnp", &["--security-opt", "no-new-privileges=false"], &["cat", "/proc/self/status"], |s| {
-        s["process"]["user"] = json!({ "uid": 1000, "gid": 1000 });
-    });
+    let b = spec_bundle(
+        &env,
+        "nonnp",
+        &["--security-opt", "no-new-privileges=false"],
+        &["cat", "/proc/self/status"],
+        |s| {
+            s["process"]["user"] = json!({ "uid": 1000, "gid": 1000 });
+        },
+    );
     let st = run_ok(&env, &b, "d2");
     assert_eq!(field(&st, "NoNewPrivs"), "0");
     assert_eq!(field(&st, "Seccomp"), "2");
@@ -119,13 +159,24 @@ fn docker_default_capabilities_no_new_privs_and_seccomp() {
     assert_eq!(mask(&st, "CapInh"), 0);
 
     // --privileged: every grantable capability, no seccomp, no masked paths.
-    let script = "cat /proc/self/status; grep -cE ' /proc/(sys|keys|timer_list) ' /proc/self/mounts";
-    let b = spec_bundle(&env, "priv", &["--privileged"], &["sh", "-c", script], |_| {});
+    let script =
+        "cat /proc/self/status; grep -cE ' /proc/(sys|keys|timer_list) ' /proc/self/mounts";
+    let b = spec_bundle(
+        &env,
+        "priv",
+        &["--privileged"],
+        &["sh", "-c", script],
+        |_| {},
+    );
     let out = env.run(&["run", "-b", b.to_str().unwrap(), "d3"]);
     let st = stdout(&out);
     assert_masks(&st, host_bounding());
     assert_eq!(field(&st, "Seccomp"), "0");
-    assert_eq!(st.lines().last(), Some("0"), "masked or read-only paths under --privileged: {st}");
+    assert_eq!(
+        st.lines().last(),
+        Some("0"),
+        "masked or read-only paths under --privileged: {st}"
+    );
     // ... while the default config masks and write-protects them.
     let b = spec_bundle(&env, "unpriv", &[], &["sh", "-c", script], |_| {});
     let st = run_ok(&env, &b, "d4");
@@ -138,7 +189,13 @@ fn cap_add_net_admin_lets_the_container_configure_its_network() {
     let env = Env::new("sec-netadmin");
     // lo starts down in a new network namespace.
     let script = "cat /proc/self/status; ip link set lo up && echo LO-UP-OK";
-    let b = spec_bundle(&env, "add", &["--cap-add", "net_admin"], &["sh", "-c", script], |_| {});
+    let b = spec_bundle(
+        &env,
+        "add",
+        &["--cap-add", "net_admin"],
+        &["sh", "-c", script],
+        |_| {},
+    );
     let st = run_ok(&env, &b, "n1");
     assert_masks(&st, DOCKER_DEFAULT_MASK | CAP_NET_ADMIN);
     assert!(st.contains("LO-UP-OK"), "{st}");
@@ -147,9 +204,16 @@ fn cap_add_net_admin_lets_the_container_configure_its_network() {
     let out = env.run(&["run", "-b", b.to_str().unwrap(), "n2"]);
     let st = stdout(&out);
     assert_masks(&st, DOCKER_DEFAULT_MASK);
-    assert!(!st.contains("LO-UP-OK"), "ip link worked without CAP_NET_ADMIN: {st}");
+    assert!(
+        !st.contains("LO-UP-OK"),
+        "ip link worked without CAP_NET_ADMIN: {st}"
+    );
     assert_ne!(out.status.code(), Some(0));
-    assert!(stderr(&out).contains("Operation not permitted"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Operation not permitted"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -157,15 +221,31 @@ fn cap_add_all_cap_drop_chown() {
     require_root!();
     let env = Env::new("sec-all");
     let script = "cat /proc/self/status; touch /tmp/f; chown 5:5 /tmp/f && echo CHOWN-OK; stat -c 'owner=%u' /tmp/f";
-    let b = spec_bundle(&env, "b", &["--cap-add=ALL", "--cap-drop=CAP_chown"], &["sh", "-c", script], |_| {});
+    let b = spec_bundle(
+        &env,
+        "b",
+        &["--cap-add=ALL", "--cap-drop=CAP_chown"],
+        &["sh", "-c", script],
+        |_| {},
+    );
     let out = env.run(&["run", "-b", b.to_str().unwrap(), "a1"]);
     let st = stdout(&out);
     assert_masks(&st, host_bounding() & !CAP_CHOWN);
     assert!(!st.contains("CHOWN-OK"), "{st}");
     assert!(st.contains("owner=0"), "{st}");
-    assert!(stderr(&out).contains("Operation not permitted"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Operation not permitted"),
+        "{}",
+        stderr(&out)
+    );
     // --cap-drop=ALL --cap-add=CHOWN: exactly CHOWN.
-    let b = spec_bundle(&env, "c", &["--cap-drop=all", "--cap-add", "CHOWN"], &["sh", "-c", script], |_| {});
+    let b = spec_bundle(
+        &env,
+        "c",
+        &["--cap-drop=all", "--cap-add", "CHOWN"],
+        &["sh", "-c", script],
+        |_| {},
+    );
     let st = run_ok(&env, &b, "a2");
     assert_masks(&st, CAP_CHOWN);
     assert!(st.contains("CHOWN-OK") && st.contains("owner=5"), "{st}");
@@ -183,15 +263,31 @@ fn seccomp_rule_returns_the_configured_errno() {
         })
     };
     let script = "mkdir /tmp/x; echo rc=$?; touch /tmp/y && echo TOUCH-OK";
-    let b = spec_bundle(&env, "enosys", &[], &["sh", "-c", script], |s| s["linux"]["seccomp"] = profile(38));
+    let b = spec_bundle(&env, "enosys", &[], &["sh", "-c", script], |s| {
+        s["linux"]["seccomp"] = profile(38)
+    });
     let out = env.run(&["run", "-b", b.to_str().unwrap(), "e1"]);
-    assert!(stdout(&out).contains("rc=1") && stdout(&out).contains("TOUCH-OK"), "{}", stdout(&out));
-    assert!(stderr(&out).contains("Function not implemented"), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("rc=1") && stdout(&out).contains("TOUCH-OK"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("Function not implemented"),
+        "{}",
+        stderr(&out)
+    );
 
-    let b = spec_bundle(&env, "eperm", &[], &["sh", "-c", script], |s| s["linux"]["seccomp"] = profile(1));
+    let b = spec_bundle(&env, "eperm", &[], &["sh", "-c", script], |s| {
+        s["linux"]["seccomp"] = profile(1)
+    });
     let out = env.run(&["run", "-b", b.to_str().unwrap(), "e2"]);
     assert!(stdout(&out).contains("rc=1"), "{}", stdout(&out));
-    assert!(stderr(&out).contains("Operation not permitted"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Operation not permitted"),
+        "{}",
+        stderr(&out)
+    );
 
     // The same rule from a docker-format profile file through `berth spec --security-opt seccomp=FILE`.
     let file = env.dir.join("docker-profile.json");
@@ -209,13 +305,29 @@ fn seccomp_rule_returns_the_configured_errno() {
     )
     .unwrap();
     let opt = format!("seccomp={}", file.display());
-    let b = spec_bundle(&env, "file", &["--security-opt", &opt], &["sh", "-c", script], |_| {});
+    let b = spec_bundle(
+        &env,
+        "file",
+        &["--security-opt", &opt],
+        &["sh", "-c", script],
+        |_| {},
+    );
     let out = env.run(&["run", "-b", b.to_str().unwrap(), "e3"]);
     assert!(stdout(&out).contains("rc=1"), "{}", stdout(&out));
-    assert!(stderr(&out).contains("Permission denied"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Permission denied"),
+        "{}",
+        stderr(&out)
+    );
 
     // unconfined: no filter at all.
-    let b = spec_bundle(&env, "unc", &["--security-opt", "seccomp=unconfined"], &["grep", "Seccomp:", "/proc/self/status"], |_| {});
+    let b = spec_bundle(
+        &env,
+        "unc",
+        &["--security-opt", "seccomp=unconfined"],
+        &["grep", "Seccomp:", "/proc/self/status"],
+        |_| {},
+    );
     assert_eq!(field(&run_ok(&env, &b, "e4"), "Seccomp"), "0");
 }
 
@@ -237,7 +349,10 @@ fn seccomp_notify_listener_reaches_the_agent_during_create() {
         let (conn, _) = listener.accept().unwrap();
         let mut buf = vec![0u8; 65536];
         let mut cbuf = [0u8; 64];
-        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
         // SAFETY: msghdr points at our buffers, which outlive the call.
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
         msg.msg_iov = &mut iov;
@@ -257,7 +372,10 @@ fn seccomp_notify_listener_reaches_the_agent_during_create() {
         let what = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap();
         // SAFETY: we own the received fd.
         unsafe { libc::close(fd) };
-        (String::from_utf8_lossy(&buf[..n as usize]).into_owned(), what)
+        (
+            String::from_utf8_lossy(&buf[..n as usize]).into_owned(),
+            what,
+        )
     });
     env.ok(&["create", "-b", b.to_str().unwrap(), "nt"]);
     let (payload, what) = agent.join().unwrap();
@@ -273,7 +391,9 @@ fn seccomp_notify_listener_reaches_the_agent_during_create() {
 #[test]
 fn device_flag_creates_the_host_node_and_the_cgroup_denies_others() {
     require_root!();
-    let host = ["/dev/fuse", "/dev/net/tun", "/dev/kvm"].into_iter().find(|p| Path::new(p).exists());
+    let host = ["/dev/fuse", "/dev/net/tun", "/dev/kvm"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
     let Some(host) = host else {
         eprintln!("SKIP: no /dev/fuse, /dev/net/tun or /dev/kvm on this host");
         return;
@@ -291,26 +411,64 @@ fn device_flag_creates_the_host_node_and_the_cgroup_denies_others() {
     });
     let out = env.run(&["run", "-b", b.to_str().unwrap(), "dv"]);
     let text = stdout(&out);
-    assert!(text.contains(&format!("character special file {maj:x} {min:x}")), "{text}\n{}", stderr(&out));
+    assert!(
+        text.contains(&format!("character special file {maj:x} {min:x}")),
+        "{text}\n{}",
+        stderr(&out)
+    );
     // The host disk's numbers are not allowed: mknod (m) or the read (r) must fail with EPERM.
-    assert!(!text.contains("read=0"), "a disallowed device was readable: {text}");
-    assert!(stderr(&out).contains("Operation not permitted"), "{}", stderr(&out));
+    assert!(
+        !text.contains("read=0"),
+        "a disallowed device was readable: {text}"
+    );
+    assert!(
+        stderr(&out).contains("Operation not permitted"),
+        "{}",
+        stderr(&out)
+    );
 
     // A host disk node bind-mounted in (the mount is allowed, the device is not): open fails.
-    if let Some(disk) = ["/dev/vda", "/dev/sda", "/dev/nvme0n1", "/dev/xvda"].into_iter().find(|p| Path::new(p).exists()) {
-        let b = spec_bundle(&env, "disk", &[], &["sh", "-c", "head -c1 /dev/disk >/dev/null && echo READ-OK; echo done"], |s| {
-            s["mounts"].as_array_mut().unwrap().push(json!({ "destination": "/dev/disk", "type": "bind", "source": disk, "options": ["bind"] }));
-        });
+    if let Some(disk) = ["/dev/vda", "/dev/sda", "/dev/nvme0n1", "/dev/xvda"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    {
+        let b = spec_bundle(
+            &env,
+            "disk",
+            &[],
+            &[
+                "sh",
+                "-c",
+                "head -c1 /dev/disk >/dev/null && echo READ-OK; echo done",
+            ],
+            |s| {
+                s["mounts"].as_array_mut().unwrap().push(json!({ "destination": "/dev/disk", "type": "bind", "source": disk, "options": ["bind"] }));
+            },
+        );
         let out = env.run(&["run", "-b", b.to_str().unwrap(), "dd"]);
-        assert!(stdout(&out).contains("done") && !stdout(&out).contains("READ-OK"), "{}", stdout(&out));
-        assert!(stderr(&out).contains("/dev/disk: Operation not permitted"), "{}", stderr(&out));
+        assert!(
+            stdout(&out).contains("done") && !stdout(&out).contains("READ-OK"),
+            "{}",
+            stdout(&out)
+        );
+        assert!(
+            stderr(&out).contains("/dev/disk: Operation not permitted"),
+            "{}",
+            stderr(&out)
+        );
     }
 
     // --privileged allows every device: the same mknod works.
-    let b = spec_bundle(&env, "p", &["--privileged"], &["sh", "-c", "mknod /tmp/blk c 1 3 && echo MKNOD-OK"], |s| {
-        let mounts = s["mounts"].as_array_mut().unwrap();
-        mounts.last_mut().unwrap()["options"] = json!(["nosuid", "mode=1777"]);
-    });
+    let b = spec_bundle(
+        &env,
+        "p",
+        &["--privileged"],
+        &["sh", "-c", "mknod /tmp/blk c 1 3 && echo MKNOD-OK"],
+        |s| {
+            let mounts = s["mounts"].as_array_mut().unwrap();
+            mounts.last_mut().unwrap()["options"] = json!(["nosuid", "mode=1777"]);
+        },
+    );
     assert!(run_ok(&env, &b, "dp").contains("MKNOD-OK"));
 }
 
@@ -324,7 +482,10 @@ fn user_namespace_maps_ids_and_files_are_owned_accordingly() {
     let env = Env::new("sec-userns");
     let script = "cat /proc/self/uid_map /proc/self/gid_map; id -u; touch /tmp/f; chown 1000:1000 /tmp/f; stat -c 'inside=%u:%g' /tmp/f; touch /tmp/ready; sleep 30";
     let b = spec_bundle(&env, "b", &[], &["sh", "-c", script], |s| {
-        s["linux"]["namespaces"].as_array_mut().unwrap().push(json!({ "type": "user" }));
+        s["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({ "type": "user" }));
         // Container root is host root (the shared rootfs is root's); everyone else is shifted.
         let maps = json!([{ "containerID": 0, "hostID": 0, "size": 1 }, { "containerID": 1, "hostID": 100001, "size": 65535 }]);
         s["linux"]["uidMappings"] = maps.clone();
@@ -340,11 +501,18 @@ fn user_namespace_maps_ids_and_files_are_owned_accordingly() {
     let root = PathBuf::from(format!("/proc/{pid}/root"));
     let deadline = Instant::now() + Duration::from_secs(10);
     while !root.join("tmp/ready").exists() {
-        assert!(Instant::now() < deadline, "container never got ready: {}", std::fs::read_to_string(&log).unwrap_or_default());
+        assert!(
+            Instant::now() < deadline,
+            "container never got ready: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let text = std::fs::read_to_string(&log).unwrap();
-    let rows: Vec<Vec<String>> = text.lines().map(|l| l.split_whitespace().map(String::from).collect()).collect();
+    let rows: Vec<Vec<String>> = text
+        .lines()
+        .map(|l| l.split_whitespace().map(String::from).collect())
+        .collect();
     assert_eq!(rows[0], ["0", "0", "1"], "{text}");
     assert_eq!(rows[1], ["1", "100001", "65535"], "{text}");
     assert_eq!(rows[2], ["0", "0", "1"], "{text}");
@@ -366,21 +534,42 @@ fn lsm_labels_on_a_kernel_without_lsms_are_refused_at_create() {
     let apparmor = Path::new("/sys/kernel/security/apparmor").exists();
     let selinux = Path::new("/sys/fs/selinux/enforce").exists();
     if !apparmor {
-        let b = spec_bundle(&env, "aa", &["--security-opt", "apparmor=berth-default"], &["true"], |_| {});
-        let cfg: Value = serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
+        let b = spec_bundle(
+            &env,
+            "aa",
+            &["--security-opt", "apparmor=berth-default"],
+            &["true"],
+            |_| {},
+        );
+        let cfg: Value =
+            serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
         assert_eq!(cfg["process"]["apparmorProfile"], "berth-default");
         create_fails(&env, &b, "l1", "process.apparmorProfile");
     }
     if !selinux {
-        let b = spec_bundle(&env, "se", &["--security-opt", "label=level:s0:c1,c2"], &["true"], |_| {});
-        let cfg: Value = serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
-        assert_eq!(cfg["process"]["selinuxLabel"], "system_u:system_r:container_t:s0:c1,c2");
+        let b = spec_bundle(
+            &env,
+            "se",
+            &["--security-opt", "label=level:s0:c1,c2"],
+            &["true"],
+            |_| {},
+        );
+        let cfg: Value =
+            serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
+        assert_eq!(
+            cfg["process"]["selinuxLabel"],
+            "system_u:system_r:container_t:s0:c1,c2"
+        );
         create_fails(&env, &b, "l2", "process.selinuxLabel");
-        let b = spec_bundle(&env, "ml", &[], &["true"], |s| s["linux"]["mountLabel"] = json!("system_u:object_r:container_file_t:s0"));
+        let b = spec_bundle(&env, "ml", &[], &["true"], |s| {
+            s["linux"]["mountLabel"] = json!("system_u:object_r:container_file_t:s0")
+        });
         create_fails(&env, &b, "l3", "linux.mountLabel");
     }
     if apparmor && selinux {
-        eprintln!("SKIP: this kernel runs both AppArmor and SELinux; the error path cannot be tested");
+        eprintln!(
+            "SKIP: this kernel runs both AppArmor and SELinux; the error path cannot be tested"
+        );
     }
 }
 
@@ -397,14 +586,27 @@ fn no_host_fd_or_cwd_reaches_the_container() {
     }
     // ls is a child: it lists the shell's fds, not its own.
     let script = "ls /proc/$$/fd; echo END; readlink /proc/$$/cwd; ls -l /proc/$$/fd/";
-    let b = spec_bundle(&env, "b", &[], &["sh", "-c", script], |s| s["process"]["cwd"] = json!("/tmp"));
-    let out = env.cmd(&["run", "-b", b.to_str().unwrap(), "f1"]).current_dir(&env.dir).output().unwrap();
+    let b = spec_bundle(&env, "b", &[], &["sh", "-c", script], |s| {
+        s["process"]["cwd"] = json!("/tmp")
+    });
+    let out = env
+        .cmd(&["run", "-b", b.to_str().unwrap(), "f1"])
+        .current_dir(&env.dir)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let (fds, rest) = text.split_once("END\n").unwrap();
-    assert_eq!(fds.split_whitespace().collect::<Vec<_>>(), ["0", "1", "2"], "only stdio: {text}");
+    assert_eq!(
+        fds.split_whitespace().collect::<Vec<_>>(),
+        ["0", "1", "2"],
+        "only stdio: {text}"
+    );
     assert_eq!(rest.lines().next().unwrap(), "/tmp", "{text}");
-    assert!(!text.contains("hostname") && !text.contains(env.dir.to_str().unwrap()), "{text}");
+    assert!(
+        !text.contains("hostname") && !text.contains(env.dir.to_str().unwrap()),
+        "{text}"
+    );
     drop((leaked, dirfd));
 }
 
@@ -420,18 +622,29 @@ fn runtime_binary_cannot_be_reached_from_the_container() {
     env.ok(&["create", "-b", b.to_str().unwrap(), "x1"]);
     let pid = env.state("x1")["pid"].as_i64().unwrap();
     let host_exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
-    assert_eq!(host_exe.canonicalize().unwrap(), bin.canonicalize().unwrap(), "init runs the runtime until start");
+    assert_eq!(
+        host_exe.canonicalize().unwrap(),
+        bin.canonicalize().unwrap(),
+        "init runs the runtime until start"
+    );
     let script = "echo pwn >> /proc/1/exe && echo WRITE-OK; head -c4 /proc/1/exe >/dev/null && echo READ-OK; ls -l /proc/1/exe; echo done";
     let out = env.run(&["exec", "x1", "sh", "-c", script]);
     let text = stdout(&out);
     assert!(text.contains("done"), "{text}{}", stderr(&out));
-    assert!(!text.contains("WRITE-OK") && !text.contains("READ-OK"), "init's exe was reachable: {text}");
+    assert!(
+        !text.contains("WRITE-OK") && !text.contains("READ-OK"),
+        "init's exe was reachable: {text}"
+    );
     // The exec'd process itself never re-runs berth either: its exe is the container's.
     let out = env.run(&["exec", "x1", "readlink", "/proc/self/exe"]);
     assert!(!stdout(&out).contains("berth"), "{}", stdout(&out));
     env.ok(&["start", "x1"]);
     env.ok(&["delete", "-f", "x1"]);
-    assert_eq!(std::fs::read(&bin).unwrap(), before, "the runtime binary changed");
+    assert_eq!(
+        std::fs::read(&bin).unwrap(),
+        before,
+        "the runtime binary changed"
+    );
 }
 
 #[test]
@@ -452,7 +665,8 @@ fn bad_security_input_fails_cleanly() {
 
     let b = env.bundle("arch", |s| {
         args(s, &["true"]);
-        s["linux"]["seccomp"] = json!({ "defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_PPC64"] });
+        s["linux"]["seccomp"] =
+            json!({ "defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_PPC64"] });
     });
     create_fails(&env, &b, "bad3", "linux.seccomp.architectures");
 
@@ -466,8 +680,12 @@ fn bad_security_input_fails_cleanly() {
 
     let b = env.bundle("exceed", |s| {
         args(s, &["true"]);
-        s["linux"]["namespaces"].as_array_mut().unwrap().push(json!({ "type": "user" }));
-        s["linux"]["uidMappings"] = json!([{ "containerID": 0, "hostID": 4294967200u64, "size": 1000 }]);
+        s["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({ "type": "user" }));
+        s["linux"]["uidMappings"] =
+            json!([{ "containerID": 0, "hostID": 4294967200u64, "size": 1000 }]);
         s["linux"]["gidMappings"] = json!([{ "containerID": 0, "hostID": 0, "size": 1 }]);
     });
     create_fails(&env, &b, "bad5", "linux.uidMappings");
@@ -477,7 +695,10 @@ fn bad_security_input_fails_cleanly() {
         (vec!["--device", "/etc/hostname"], "not a device"),
         (vec!["--device", "/dev/no-such-node"], "/dev/no-such-node"),
         (vec!["--cap-add", "NOT_A_CAP"], "NOT_A_CAP"),
-        (vec!["--security-opt", "seccomp=/no/such/profile.json"], "seccomp="),
+        (
+            vec!["--security-opt", "seccomp=/no/such/profile.json"],
+            "seccomp=",
+        ),
         (vec!["--security-opt", "bogus"], "bogus"),
     ] {
         let dir = env.dir.join("spec-bad");
@@ -486,11 +707,18 @@ fn bad_security_input_fails_cleanly() {
         a.extend_from_slice(&flags);
         let out = env.run(&a);
         assert_one_line_error(&out, needle);
-        assert!(!dir.join("config.json").exists(), "{flags:?} wrote a config");
+        assert!(
+            !dir.join("config.json").exists(),
+            "{flags:?} wrote a config"
+        );
     }
     // A docker profile for an architecture this machine cannot run fails at spec time.
     let file = env.dir.join("ppc.json");
-    std::fs::write(&file, r#"{"defaultAction":"SCMP_ACT_ALLOW","archMap":[{"architecture":"SCMP_ARCH_PPC64"}]}"#).unwrap();
+    std::fs::write(
+        &file,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","archMap":[{"architecture":"SCMP_ARCH_PPC64"}]}"#,
+    )
+    .unwrap();
     let dir = env.dir.join("spec-ppc");
     std::fs::create_dir_all(&dir).unwrap();
     let opt = format!("seccomp={}", file.display());
@@ -536,16 +764,27 @@ fn cve_2025_31133_dev_null_symlink_cannot_unmask_or_redirect() {
     let rootfs = private_rootfs(&env);
     std::os::unix::fs::symlink("/proc/sys/kernel/core_pattern", rootfs.join("dev/null")).unwrap();
     let before = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap();
-    let masked: Vec<&str> = ["/proc/timer_list", "/proc/keys", "/proc/kcore", "/proc/sched_debug"]
-        .into_iter()
-        .filter(|p| Path::new(p).exists())
-        .collect();
+    let masked: Vec<&str> = [
+        "/proc/timer_list",
+        "/proc/keys",
+        "/proc/kcore",
+        "/proc/sched_debug",
+    ]
+    .into_iter()
+    .filter(|p| Path::new(p).exists())
+    .collect();
     assert!(!masked.is_empty());
-    let script = format!("stat -c '%F %t %T' /dev/null {}; echo pwn > /dev/null; echo done", masked.join(" "));
+    let script = format!(
+        "stat -c '%F %t %T' /dev/null {}; echo pwn > /dev/null; echo done",
+        masked.join(" ")
+    );
     let b = spec_bundle(&env, "b", &[], &["sh", "-c", &script], |s| {
         s["root"] = json!({ "path": rootfs, "readonly": false });
         // /dev comes from the image, as with a bind-mounted /dev.
-        s["mounts"].as_array_mut().unwrap().retain(|m| m["destination"] != "/dev");
+        s["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|m| m["destination"] != "/dev");
         s["linux"]["maskedPaths"] = json!(masked);
     });
     let out = env.run(&["run", "-b", b.to_str().unwrap(), "dn"]);
@@ -559,7 +798,11 @@ fn cve_2025_31133_dev_null_symlink_cannot_unmask_or_redirect() {
     } else {
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     }
-    assert_eq!(std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap(), before, "host core_pattern changed");
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap(),
+        before,
+        "host core_pattern changed"
+    );
 }
 
 #[test]
@@ -572,15 +815,29 @@ fn cve_2021_30465_symlinked_mount_destination_stays_inside_the_rootfs() {
     let host_dir = env.dir.join("host-target");
     std::fs::create_dir_all(&host_dir).unwrap();
     std::os::unix::fs::symlink(&host_dir, rootfs.join("evil")).unwrap();
-    let b = spec_bundle(&env, "b", &[], &["sh", "-c", "touch /evil/planted && echo WROTE"], |s| {
-        s["root"] = json!({ "path": rootfs, "readonly": false });
-        let m = s["mounts"].as_array_mut().unwrap();
-        m.push(json!({ "destination": "/evil", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"] }));
-    });
+    let b = spec_bundle(
+        &env,
+        "b",
+        &[],
+        &["sh", "-c", "touch /evil/planted && echo WROTE"],
+        |s| {
+            s["root"] = json!({ "path": rootfs, "readonly": false });
+            let m = s["mounts"].as_array_mut().unwrap();
+            m.push(json!({ "destination": "/evil", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"] }));
+        },
+    );
     let out = env.run(&["run", "-b", b.to_str().unwrap(), "sl"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("WROTE"), "{}", stdout(&out));
-    assert_eq!(std::fs::read_dir(&host_dir).unwrap().count(), 0, "the host directory received the mount or a file");
+    assert_eq!(
+        std::fs::read_dir(&host_dir).unwrap().count(),
+        0,
+        "the host directory received the mount or a file"
+    );
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert!(!mountinfo.contains(host_dir.to_str().unwrap()), "host mount table mentions {}", host_dir.display());
+    assert!(
+        !mountinfo.contains(host_dir.to_str().unwrap()),
+        "host mount table mentions {}",
+        host_dir.display()
+    );
 }

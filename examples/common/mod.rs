@@ -33,7 +33,11 @@ pub fn bundle(name: &str, args: &[&str], resources: Value, annotations: Value) -
             "namespaces": [{ "type": "pid" }, { "type": "network" }, { "type": "ipc" }, { "type": "uts" }, { "type": "mount" }]
         }
     });
-    std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(&spec).unwrap()).expect("write config.json");
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_vec_pretty(&spec).unwrap(),
+    )
+    .expect("write config.json");
     dir
 }
 
@@ -42,5 +46,9 @@ pub fn wait_exit(pid: i32) -> i32 {
     let mut status = 0;
     // SAFETY: waitpid on our own child.
     unsafe { libc::waitpid(pid, &mut status, 0) };
-    if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 128 + libc::WTERMSIG(status) }
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    }
 }

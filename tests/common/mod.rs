@@ -16,7 +16,9 @@ pub fn berth_bin() -> PathBuf {
     if let Ok(p) = std::env::var("BERTH_BIN") {
         return PathBuf::from(p);
     }
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| repo().join("target"));
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo().join("target"));
     ["release", "debug"]
         .iter()
         .map(|p| target.join(p).join("berth"))
@@ -32,7 +34,10 @@ pub fn skip_reason() -> Option<String> {
         return Some("needs root to create namespaces and cgroups".into());
     }
     if !rootfs().join("bin/busybox").exists() {
-        return Some(format!("no busybox rootfs at {}: run scripts/make-rootfs.sh", rootfs().display()));
+        return Some(format!(
+            "no busybox rootfs at {}: run scripts/make-rootfs.sh",
+            rootfs().display()
+        ));
     }
     None
 }
@@ -65,7 +70,11 @@ impl Env {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let root = dir.join("state");
-        Env { name: name.to_string(), dir, root }
+        Env {
+            name: name.to_string(),
+            dir,
+            root,
+        }
     }
 
     /// A bundle named `b` whose config is the default spec edited by `edit`.
@@ -74,7 +83,11 @@ impl Env {
         std::fs::create_dir_all(&bundle).unwrap();
         let mut spec = default_spec();
         edit(&mut spec);
-        std::fs::write(bundle.join("config.json"), serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
+        std::fs::write(
+            bundle.join("config.json"),
+            serde_json::to_vec_pretty(&spec).unwrap(),
+        )
+        .unwrap();
         bundle
     }
 
@@ -98,7 +111,11 @@ impl Env {
             .stderr(std::fs::File::create(&err_path).unwrap())
             .status()
             .unwrap();
-        let out = Output { status, stdout: std::fs::read(&out_path).unwrap(), stderr: std::fs::read(&err_path).unwrap() };
+        let out = Output {
+            status,
+            stdout: std::fs::read(&out_path).unwrap(),
+            stderr: std::fs::read(&err_path).unwrap(),
+        };
         let _ = std::fs::remove_file(out_path);
         let _ = std::fs::remove_file(err_path);
         out
@@ -107,7 +124,12 @@ impl Env {
     /// Runs and asserts success, returning stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "berth {args:?} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "berth {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 

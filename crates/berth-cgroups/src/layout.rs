@@ -90,7 +90,12 @@ pub fn cgroup_mounts(text: &str) -> impl Iterator<Item = CgroupMount<'_>> {
             "cgroup" => Version::V1,
             _ => return None,
         };
-        Some(CgroupMount { version, mount_point: PathBuf::from(unescape(pre[4])), root: unescape(pre[3]), super_options })
+        Some(CgroupMount {
+            version,
+            mount_point: PathBuf::from(unescape(pre[4])),
+            root: unescape(pre[3]),
+            super_options,
+        })
     })
 }
 
@@ -100,7 +105,12 @@ pub(crate) fn parse_mountinfo(text: &str) -> Vec<Mount> {
     for m in cgroup_mounts(text) {
         match m.version {
             Version::V2 if !mounts.iter().any(|m| m.version == Version::V2) => {
-                mounts.push(Mount { version: Version::V2, mount_point: m.mount_point, root: m.root, controllers: vec![] });
+                mounts.push(Mount {
+                    version: Version::V2,
+                    mount_point: m.mount_point,
+                    root: m.root,
+                    controllers: vec![],
+                });
             }
             Version::V1 => {
                 let controllers: Vec<String> = m
@@ -114,7 +124,12 @@ pub(crate) fn parse_mountinfo(text: &str) -> Vec<Mount> {
                     .iter()
                     .any(|m| m.controllers.iter().any(|c| controllers.contains(c)));
                 if !controllers.is_empty() && !seen {
-                    mounts.push(Mount { version: Version::V1, mount_point: m.mount_point, root: m.root, controllers });
+                    mounts.push(Mount {
+                        version: Version::V1,
+                        mount_point: m.mount_point,
+                        root: m.root,
+                        controllers,
+                    });
                 }
             }
             Version::V2 => {}

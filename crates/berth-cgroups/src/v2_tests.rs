@@ -317,7 +317,16 @@ fn add_process_to_creates_the_sub_cgroup() {
     // controller:path on v2: memory lives on the one v2 node.
     m.add_process_to(4323, "memory,pids:other").unwrap();
     assert_eq!(read(&d.join("other/cgroup.procs")), "4323");
-    for bad in ["", "/", "../escape", "a/../../b", "./a", "memory:", ":a", "memory,:a"] {
+    for bad in [
+        "",
+        "/",
+        "../escape",
+        "a/../../b",
+        "./a",
+        "memory:",
+        ":a",
+        "memory,:a",
+    ] {
         let e = m.add_process_to(1, bad).unwrap_err().to_string();
         assert!(e.contains(&format!("{bad:?}")), "{bad}: {e}");
     }

@@ -494,7 +494,10 @@ mod tests {
         let r = resolve(&base, &s(&["ALL"]), &s(&["chown"])).unwrap();
         // ALL is what this process can grant (its bounding set), minus CHOWN.
         let grantable = grantable_set();
-        assert_eq!(r.len(), grantable.len() - usize::from(grantable.contains(&Capability::CAP_CHOWN)));
+        assert_eq!(
+            r.len(),
+            grantable.len() - usize::from(grantable.contains(&Capability::CAP_CHOWN))
+        );
         assert!(r.len() < all_known().len());
         assert!(!r.contains(&"CAP_CHOWN".to_string()));
         assert!(r.contains(&"CAP_SYS_ADMIN".to_string()));

@@ -78,7 +78,10 @@ pub fn validate(spec: &Spec) -> Result<()> {
             return invalid!("hooks: path {:?} is not absolute", hook.path());
         }
         if hook.timeout().is_some_and(|t| t <= 0) {
-            return invalid!("hooks: timeout of {:?} must be greater than zero", hook.path());
+            return invalid!(
+                "hooks: timeout of {:?} must be greater than zero",
+                hook.path()
+            );
         }
     }
     crate::rootfs::validate(spec)
@@ -103,7 +106,9 @@ pub fn validate_process(process: &oci_spec::runtime::Process) -> Result<()> {
 
 /// Every hook list of the spec with its name, in runtime-spec order.
 pub fn hook_lists(spec: &Spec) -> Vec<(&'static str, &[oci_spec::runtime::Hook])> {
-    let Some(hooks) = spec.hooks() else { return Vec::new() };
+    let Some(hooks) = spec.hooks() else {
+        return Vec::new();
+    };
     #[allow(deprecated)]
     let lists = [
         ("prestart", hooks.prestart()),

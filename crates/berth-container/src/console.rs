@@ -37,11 +37,20 @@ pub fn open_pty(size: Option<(u16, u16)>) -> Result<Pty> {
     let master_fd = master.as_raw_fd();
     // SAFETY: we take ownership of the master fd out of PtyMaster.
     let master = unsafe { OwnedFd::from_raw_fd(nix::libc::dup(master_fd)) };
-    Ok(Pty { master, slave, slave_path })
+    Ok(Pty {
+        master,
+        slave,
+        slave_path,
+    })
 }
 
 pub fn set_size(fd: RawFd, rows: u16, cols: u16) -> Result<()> {
-    let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: TIOCSWINSZ reads a winsize struct.
     if unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) } != 0 {
         return Err(Error::sys("set terminal size", nix::errno::Errno::last()));
@@ -59,18 +68,28 @@ pub fn attach_stdio(slave: &OwnedFd) -> Result<()> {
     }
     // SAFETY: TIOCSCTTY with arg 0 on a tty we just made our stdin.
     if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } != 0 {
-        return Err(Error::sys("set controlling terminal", nix::errno::Errno::last()));
+        return Err(Error::sys(
+            "set controlling terminal",
+            nix::errno::Errno::last(),
+        ));
     }
     Ok(())
 }
 
 /// Sends the pty master over the unix socket at `socket`, as runc does.
 pub fn send_to_socket(socket: &Path, master: RawFd) -> Result<()> {
-    let stream = UnixStream::connect(socket).map_err(|e| Error::io("connect console socket", socket, e))?;
+    let stream =
+        UnixStream::connect(socket).map_err(|e| Error::io("connect console socket", socket, e))?;
     let name = b"/dev/ptmx";
     let iov = [IoSlice::new(name)];
     let fds = [master];
-    sendmsg::<()>(stream.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
-        .map_err(|e| Error::sys(format!("send pty master to {}", socket.display()), e))?;
+    sendmsg::<()>(
+        stream.as_raw_fd(),
+        &iov,
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .map_err(|e| Error::sys(format!("send pty master to {}", socket.display()), e))?;
     Ok(())
 }

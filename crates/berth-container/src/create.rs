@@ -52,7 +52,10 @@ struct Undo<'a> {
 impl Drop for Undo<'_> {
     fn drop(&mut self) {
         for &pid in &self.children {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
             let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
         }
         if self.network {
@@ -73,14 +76,20 @@ impl Drop for Undo<'_> {
 
 pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     crate::id::validate(&opts.id)?;
-    let Bundle { dir: bundle, rootfs, spec } = config::load(&opts.bundle)?;
+    let Bundle {
+        dir: bundle,
+        rootfs,
+        spec,
+    } = config::load(&opts.bundle)?;
     let process = spec.process().as_ref().expect("validated: process present");
     let terminal = process.terminal().unwrap_or(false);
     if terminal && opts.console_socket.is_none() && !opts.foreground {
         return invalid!("cannot allocate tty if berth will detach without setting console socket");
     }
     if !terminal && opts.console_socket.is_some() {
-        return invalid!("cannot use console socket if berth will not allocate tty (process.terminal is false)");
+        return invalid!(
+            "cannot use console socket if berth will not allocate tty (process.terminal is false)"
+        );
     }
     let mut ns = Plan::from_spec(&spec)?;
     if !ns.creates(LinuxNamespaceType::Mount) {
@@ -92,16 +101,24 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
         None => None,
     };
     crate::lsm::check(&spec)?;
-    let net_cfg = berth_net::NetworkConfig::from_annotations(spec.annotations().as_ref().unwrap_or(&Default::default()))?;
+    let net_cfg = berth_net::NetworkConfig::from_annotations(
+        spec.annotations().as_ref().unwrap_or(&Default::default()),
+    )?;
     if let Some(cfg) = &net_cfg {
         // Without a namespace of its own, attach would configure the host's.
-        let own_netns = ns.creates(LinuxNamespaceType::Network) || ns.joins(LinuxNamespaceType::Network);
+        let own_netns =
+            ns.creates(LinuxNamespaceType::Network) || ns.joins(LinuxNamespaceType::Network);
         match cfg.mode {
             berth_net::Mode::Bridge | berth_net::Mode::None if !own_netns => {
-                return invalid!("berth.network.mode={}: linux.namespaces has no network namespace", cfg.mode)
+                return invalid!(
+                    "berth.network.mode={}: linux.namespaces has no network namespace",
+                    cfg.mode
+                )
             }
             berth_net::Mode::Host if own_netns => {
-                return invalid!("berth.network.mode=host: linux.namespaces must not have a network namespace")
+                return invalid!(
+                    "berth.network.mode=host: linux.namespaces must not have a network namespace"
+                )
             }
             _ => {}
         }
@@ -109,7 +126,14 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
 
     let lock = Lock::create(root, &opts.id)?;
     let state_dir = lock.path.clone();
-    let mut undo = Undo { root, id: &opts.id, lock: Some(lock), cgroup: None, network: false, children: Vec::new() };
+    let mut undo = Undo {
+        root,
+        id: &opts.id,
+        lock: Some(lock),
+        cgroup: None,
+        network: false,
+        children: Vec::new(),
+    };
 
     let mut extra_mounts = Vec::new();
     let mut prepared = None;
@@ -126,7 +150,12 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     }
 
     let linux = spec.linux().as_ref();
-    let cgroup = berth_cgroups::Manager::new(linux.and_then(|l| l.cgroups_path().as_deref()).and_then(Path::to_str), &opts.id)?;
+    let cgroup = berth_cgroups::Manager::new(
+        linux
+            .and_then(|l| l.cgroups_path().as_deref())
+            .and_then(Path::to_str),
+        &opts.id,
+    )?;
     cgroup.create()?;
     undo.cgroup = Some(cgroup.clone());
     let resources = crate::devices::cgroup_resources(&spec);
@@ -136,12 +165,17 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     nix::unistd::mkfifo(&fifo_path, Mode::from_bits_truncate(0o600))
         .map_err(|e| Error::sys(format!("mkfifo {}", fifo_path.display()), e))?;
     // Read-write so opening never blocks and init's read waits for start's byte.
-    let fifo: OwnedFd = nix::fcntl::open(&fifo_path, OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(|e| Error::sys(format!("open {}", fifo_path.display()), e))?;
+    let fifo: OwnedFd =
+        nix::fcntl::open(&fifo_path, OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|e| Error::sys(format!("open {}", fifo_path.display()), e))?;
 
     let (parent_end, child_end) = sync::pair()?;
     let second_fork = ns.needs_second_fork();
-    let clone_flags = if !second_fork && ns.creates(LinuxNamespaceType::Pid) { libc::CLONE_NEWPID as libc::c_long } else { 0 };
+    let clone_flags = if !second_fork && ns.creates(LinuxNamespaceType::Pid) {
+        libc::CLONE_NEWPID as libc::c_long
+    } else {
+        0
+    };
     let first = match init::fork_with(clone_flags)? {
         None => {
             drop(parent_end);
@@ -177,19 +211,29 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
                 parent_end.send(Tag::Continue, "")?;
             }
             Tag::Pid if second_fork => {
-                let pid: i32 = msg.payload.parse().map_err(|_| Error::Init(format!("bad pid {:?}", msg.payload)))?;
+                let pid: i32 = msg
+                    .payload
+                    .parse()
+                    .map_err(|_| Error::Init(format!("bad pid {:?}", msg.payload)))?;
                 let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(first), None);
                 undo.children = vec![pid];
                 break pid;
             }
             Tag::Pid => break first,
-            other => return Err(Error::Init(format!("unexpected {other:?} before namespaces were ready"))),
+            other => {
+                return Err(Error::Init(format!(
+                    "unexpected {other:?} before namespaces were ready"
+                )))
+            }
         }
     };
-    let start_time = crate::procfs::stat(pid).map(|(_, t)| t).ok_or_else(|| Error::Init("container init exited during setup".into()))?;
+    let start_time = crate::procfs::stat(pid)
+        .map(|(_, t)| t)
+        .ok_or_else(|| Error::Init("container init exited during setup".into()))?;
     if let Some(adj) = process.oom_score_adj() {
         let path = format!("/proc/{pid}/oom_score_adj");
-        fs::write(&path, adj.to_string()).map_err(|e| Error::io("process.oomScoreAdj: write", path, e))?;
+        fs::write(&path, adj.to_string())
+            .map_err(|e| Error::io("process.oomScoreAdj: write", path, e))?;
     }
     if let Some(p) = &prepared {
         berth_net::attach(root.path(), &opts.id, p, pid)?;
@@ -212,13 +256,19 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     parent_end.send(Tag::Continue, &state_json)?;
     parent_end.expect(Tag::CreateRuntime, "mounts")?;
     hooks::run_all("prestart", config::hooks(&spec, "prestart"), &state_json)?;
-    hooks::run_all("createRuntime", config::hooks(&spec, "createRuntime"), &state_json)?;
+    hooks::run_all(
+        "createRuntime",
+        config::hooks(&spec, "createRuntime"),
+        &state_json,
+    )?;
     parent_end.send(Tag::Continue, "")?;
 
     let mut console = None;
     if terminal {
         let msg = parent_end.expect(Tag::Console, "the container's terminal")?;
-        let master = msg.fd.ok_or_else(|| Error::Init("terminal message carried no fd".into()))?;
+        let master = msg
+            .fd
+            .ok_or_else(|| Error::Init("terminal message carried no fd".into()))?;
         match &opts.console_socket {
             Some(sock) => crate::console::send_to_socket(sock, raw(&master))?,
             None => console = Some(master),
@@ -226,17 +276,33 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     }
     let mut msg = parent_end.recv("container init")?;
     if msg.tag == Tag::SeccompListener {
-        let fd = msg.fd.take().ok_or_else(|| Error::Init("seccomp listener message carried no fd".into()))?;
-        let plan = seccomp.as_ref().ok_or_else(|| Error::Init("seccomp listener without linux.seccomp".into()))?;
-        let path = plan.listener_path().ok_or_else(|| Error::Invalid("linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used".into()))?;
+        let fd = msg
+            .fd
+            .take()
+            .ok_or_else(|| Error::Init("seccomp listener message carried no fd".into()))?;
+        let plan = seccomp
+            .as_ref()
+            .ok_or_else(|| Error::Init("seccomp listener without linux.seccomp".into()))?;
+        let path = plan.listener_path().ok_or_else(|| {
+            Error::Invalid(
+                "linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used".into(),
+            )
+        })?;
         let state = serde_json::to_value(saved.oci_state(Status::Creating)).unwrap_or_default();
-        crate::seccomp::send_listener(std::os::fd::AsFd::as_fd(&fd), path, &plan.listener_payload(pid, &state))?;
+        crate::seccomp::send_listener(
+            std::os::fd::AsFd::as_fd(&fd),
+            path,
+            &plan.listener_payload(pid, &state),
+        )?;
         drop(fd);
         parent_end.send(Tag::Continue, "")?;
         msg = parent_end.recv("container init")?;
     }
     if msg.tag != Tag::Ready {
-        return Err(Error::Init(format!("expected Ready while waiting for container init, got {:?}", msg.tag)));
+        return Err(Error::Init(format!(
+            "expected Ready while waiting for container init, got {:?}",
+            msg.tag
+        )));
     }
 
     saved.config = spec;
@@ -278,12 +344,20 @@ fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
     };
     let uid = fmt(linux.and_then(|l| l.uid_mappings().as_ref()));
     let gid = fmt(linux.and_then(|l| l.gid_mappings().as_ref()));
-    for (file, map, field) in [("uid_map", uid, "linux.uidMappings"), ("gid_map", gid, "linux.gidMappings")] {
+    for (file, map, field) in [
+        ("uid_map", uid, "linux.uidMappings"),
+        ("gid_map", gid, "linux.gidMappings"),
+    ] {
         if map.is_empty() {
             continue;
         }
         let path = format!("/proc/{pid}/{file}");
-        fs::write(&path, &map).map_err(|e| Error::Invalid(format!("{field}: write {}: {e}", map.trim().replace('\n', ", "))))?;
+        fs::write(&path, &map).map_err(|e| {
+            Error::Invalid(format!(
+                "{field}: write {}: {e}",
+                map.trim().replace('\n', ", ")
+            ))
+        })?;
     }
     Ok(())
 }

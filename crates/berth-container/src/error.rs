@@ -48,10 +48,17 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { op, path: path.into(), source }
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
     }
     pub fn sys(op: impl Into<String>, source: nix::Error) -> Self {
-        Error::Sys { op: op.into(), source }
+        Error::Sys {
+            op: op.into(),
+            source,
+        }
     }
 }
 

@@ -67,14 +67,18 @@ pub fn exec(root: &Root, opts: &ExecOptions) -> Result<Execed> {
     match saved.status(root) {
         Status::Stopped => return Err(Error::State("cannot exec in a stopped container".into())),
         Status::Paused if !opts.ignore_paused => {
-            return Err(Error::State("cannot exec in a paused container (use --ignore-paused to force)".into()))
+            return Err(Error::State(
+                "cannot exec in a paused container (use --ignore-paused to force)".into(),
+            ))
         }
         _ => {}
     }
     let p = &opts.process;
     crate::config::validate_process(p)?;
     if let Some(profile) = p.apparmor_profile().as_deref().filter(|s| !s.is_empty()) {
-        return invalid!("process.apparmorProfile: {profile:?}: AppArmor is not enabled on this host");
+        return invalid!(
+            "process.apparmorProfile: {profile:?}: AppArmor is not enabled on this host"
+        );
     }
     if let Some(label) = p.selinux_label().as_deref().filter(|s| !s.is_empty()) {
         return invalid!("process.selinuxLabel: {label:?}: SELinux is not enabled on this host");
@@ -87,16 +91,24 @@ pub fn exec(root: &Root, opts: &ExecOptions) -> Result<Execed> {
         return invalid!("cannot use console socket if berth will not detach or allocate tty");
     }
     let caps = CapPlan::new(p.capabilities().as_ref())?;
-    let seccomp = match saved.config.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+    let seccomp = match saved
+        .config
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref())
+    {
         Some(s) => Some(SeccompPlan::new(s)?),
         None => None,
     };
-    let pidfd = saved.pidfd().ok_or_else(|| Error::State("cannot exec in a stopped container".into()))?;
+    let pidfd = saved
+        .pidfd()
+        .ok_or_else(|| Error::State("cannot exec in a stopped container".into()))?;
     let flags = namespace_flags(&saved);
     let joined_user = flags.contains(CloneFlags::CLONE_NEWUSER);
     // In a user namespace whose setgroups is "deny", setgroups(2) fails: keep the groups.
     let skip_setgroups = joined_user
-        && std::fs::read_to_string(format!("/proc/{}/setgroups", saved.pid)).is_ok_and(|s| s.trim() == "deny");
+        && std::fs::read_to_string(format!("/proc/{}/setgroups", saved.pid))
+            .is_ok_and(|s| s.trim() == "deny");
     let child = Child {
         process: p,
         user: opts.user.as_deref(),
@@ -132,7 +144,8 @@ fn start(saved: &Saved, c: &Child, opts: &ExecOptions) -> Result<(i32, Option<Ow
         Some(pid) => Pid::from_raw(pid),
     };
     drop(child_end);
-    let reap = |pid: Pid| while let Err(nix::errno::Errno::EINTR) = nix::sys::wait::waitpid(pid, None) {};
+    let reap =
+        |pid: Pid| while let Err(nix::errno::Errno::EINTR) = nix::sys::wait::waitpid(pid, None) {};
     let placed = match &opts.cgroup {
         Some(sub) => saved.cgroup.add_process_to(first.as_raw(), sub),
         None => saved.cgroup.add_process(first.as_raw()),
@@ -142,7 +155,9 @@ fn start(saved: &Saved, c: &Child, opts: &ExecOptions) -> Result<(i32, Option<Ow
         reap(first);
         return Err(e.into());
     }
-    let got_pid = parent_end.send(Tag::Continue, "").and_then(|()| parent_end.expect(Tag::Pid, "the exec process"));
+    let got_pid = parent_end
+        .send(Tag::Continue, "")
+        .and_then(|()| parent_end.expect(Tag::Pid, "the exec process"));
     // The first child is done either way (it exits right after sending the pid).
     reap(first);
     let pid: i32 = match got_pid?.payload.parse() {
@@ -154,7 +169,8 @@ fn start(saved: &Saved, c: &Child, opts: &ExecOptions) -> Result<(i32, Option<Ow
         parent_end.send(Tag::Continue, "")?;
         if c.process.terminal().unwrap_or(false) {
             let m = parent_end.expect(Tag::Console, "the exec process's terminal")?;
-            let master = m.fd.ok_or_else(|| Error::Init("terminal message carried no fd".into()))?;
+            let master =
+                m.fd.ok_or_else(|| Error::Init("terminal message carried no fd".into()))?;
             match &opts.console_socket {
                 Some(sock) => console::send_to_socket(sock, master.as_raw_fd())?,
                 None => console = Some(master),
@@ -177,8 +193,13 @@ const AWAITING_EXECVE: &str = "execve of the exec process";
 
 fn wait_for_execve(chan: &Channel) -> Result<()> {
     match chan.recv(AWAITING_EXECVE) {
-        Ok(m) => Err(Error::Init(format!("unexpected {:?} from the exec process", m.tag))),
-        Err(Error::Init(m)) if m == format!("container init exited before {AWAITING_EXECVE}") => Ok(()),
+        Ok(m) => Err(Error::Init(format!(
+            "unexpected {:?} from the exec process",
+            m.tag
+        ))),
+        Err(Error::Init(m)) if m == format!("container init exited before {AWAITING_EXECVE}") => {
+            Ok(())
+        }
         Err(e) => Err(e),
     }
 }
@@ -205,7 +226,14 @@ struct Child<'a> {
 fn child(a: &Child, chan: &Channel) -> Result<Error> {
     nix::sys::prctl::set_dumpable(false).map_err(|e| Error::sys("prctl(PR_SET_DUMPABLE)", e))?;
     // SAFETY: close_range only changes fd flags.
-    unsafe { libc::syscall(libc::SYS_close_range, 3 + a.preserve_fds, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3 + a.preserve_fds,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
     // The parent puts us in the cgroup before we touch the container.
     chan.expect(Tag::Continue, "cgroup placement")?;
     nix::sched::setns(a.pidfd.as_fd(), a.flags)
@@ -234,7 +262,10 @@ fn child(a: &Child, chan: &Channel) -> Result<Error> {
         None => a.process,
     };
     if p.terminal().unwrap_or(false) {
-        let size = p.console_size().as_ref().map(|b| (b.height() as u16, b.width() as u16));
+        let size = p
+            .console_size()
+            .as_ref()
+            .map(|b| (b.height() as u16, b.width() as u16));
         let pty = console::open_pty(size)?;
         console::attach_stdio(&pty.slave)?;
         chan.send_with_fd(Tag::Console, "", Some(pty.master.as_raw_fd()))?;
@@ -261,9 +292,22 @@ fn resolve_user(p: &Process, spec: &str) -> Result<Process> {
                 .lines()
                 .map(|l| l.split(':').collect::<Vec<_>>())
                 .find(|f| f.len() >= 4 && f[0] == user)
-                .ok_or_else(|| Error::Invalid(format!("unable to find user {user}: no matching entries in passwd file")))?;
-            let uid = entry[2].parse().map_err(|_| Error::Invalid(format!("/etc/passwd: bad uid for {user}")))?;
-            (uid, Some(entry[3].parse().map_err(|_| Error::Invalid(format!("/etc/passwd: bad gid for {user}")))?))
+                .ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "unable to find user {user}: no matching entries in passwd file"
+                    ))
+                })?;
+            let uid = entry[2]
+                .parse()
+                .map_err(|_| Error::Invalid(format!("/etc/passwd: bad uid for {user}")))?;
+            (
+                uid,
+                Some(
+                    entry[3]
+                        .parse()
+                        .map_err(|_| Error::Invalid(format!("/etc/passwd: bad gid for {user}")))?,
+                ),
+            )
         }
     };
     let gid = match group {
@@ -277,7 +321,11 @@ fn resolve_user(p: &Process, spec: &str) -> Result<Process> {
                     .map(|l| l.split(':').collect::<Vec<_>>())
                     .find(|f| f.len() >= 3 && f[0] == g)
                     .and_then(|f| f[2].parse().ok())
-                    .ok_or_else(|| Error::Invalid(format!("unable to find group {g}: no matching entries in group file")))?
+                    .ok_or_else(|| {
+                        Error::Invalid(format!(
+                            "unable to find group {g}: no matching entries in group file"
+                        ))
+                    })?
             }
         },
     };
@@ -290,7 +338,13 @@ fn resolve_user(p: &Process, spec: &str) -> Result<Process> {
 /// Every namespace the container has (new or joined), as setns flags.
 fn namespace_flags(saved: &Saved) -> CloneFlags {
     let mut flags = CloneFlags::empty();
-    for ns in saved.config.linux().as_ref().and_then(|l| l.namespaces().as_deref()).unwrap_or(&[]) {
+    for ns in saved
+        .config
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_deref())
+        .unwrap_or(&[])
+    {
         flags |= crate::namespaces::clone_flag(ns.typ());
         if ns.typ() == LinuxNamespaceType::Time {
             flags |= CloneFlags::from_bits_retain(libc::CLONE_NEWTIME);

@@ -79,7 +79,10 @@ fn wait_until(pid: i32, deadline: Instant) -> std::io::Result<bool> {
         }
         let ms = left.as_millis().min(i32::MAX as u128) as i32;
         let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)) {
+        match poll(
+            &mut fds,
+            PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
+        ) {
             Ok(0) => continue,
             Ok(_) => return Ok(true),
             Err(nix::errno::Errno::EINTR) => continue,

@@ -8,11 +8,16 @@ pub fn validate(id: &str) -> Result<()> {
         return invalid!("container id cannot be empty");
     }
     if id.len() > 1024 {
-        return invalid!("invalid container id \"{}...\": longer than 1024 bytes", &id[..32]);
+        return invalid!(
+            "invalid container id \"{}...\": longer than 1024 bytes",
+            &id[..32]
+        );
     }
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '+' | '-');
     if !id.chars().all(allowed) || id.contains("..") || id == "." {
-        return invalid!("invalid container id \"{id}\": only [A-Za-z0-9_.+-] allowed, and no \"..\"");
+        return invalid!(
+            "invalid container id \"{id}\": only [A-Za-z0-9_.+-] allowed, and no \"..\""
+        );
     }
     Ok(())
 }

@@ -49,9 +49,21 @@ pub(crate) fn run(args: Args) -> ! {
 pub(crate) fn fork_with(flags: libc::c_long) -> Result<Option<i32>> {
     // SAFETY: without CLONE_VM and with a null stack, clone behaves like fork;
     // the runtime is single-threaded here so no lock can be held by a lost thread.
-    let pid = unsafe { libc::syscall(libc::SYS_clone, flags | libc::SIGCHLD as libc::c_long, 0usize, 0usize, 0usize, 0usize) };
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            flags | libc::SIGCHLD as libc::c_long,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
     match pid {
-        -1 => Err(Error::sys("clone container init", nix::errno::Errno::last())),
+        -1 => Err(Error::sys(
+            "clone container init",
+            nix::errno::Errno::last(),
+        )),
         0 => Ok(None),
         p => Ok(Some(p as i32)),
     }
@@ -65,11 +77,19 @@ fn setup(a: &Args) -> Result<Error> {
     // Every fd beyond stdio and the preserved ones is closed by the exec.
     let first = 3 + a.preserve_fds;
     // SAFETY: close_range only changes fd flags.
-    unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
 
     a.ns.join_all(true)?;
     // pid: by the parent's clone or just before the second fork; cgroup: after placement.
-    let unshare = a.ns.new - CloneFlags::CLONE_NEWCGROUP - CloneFlags::CLONE_NEWPID - namespaces_time();
+    let unshare =
+        a.ns.new - CloneFlags::CLONE_NEWCGROUP - CloneFlags::CLONE_NEWPID - namespaces_time();
     if !unshare.is_empty() {
         nix::sched::unshare(unshare).map_err(|e| Error::sys(format!("unshare {unshare:?}"), e))?;
     }
@@ -81,19 +101,23 @@ fn setup(a: &Args) -> Result<Error> {
     if new_user || a.ns.joins(LinuxNamespaceType::User) {
         let root = nix::unistd::Uid::from_raw(0);
         let groot = nix::unistd::Gid::from_raw(0);
-        nix::unistd::setresgid(groot, groot, groot).map_err(|e| Error::sys("become root in user namespace (setgid 0)", e))?;
-        nix::unistd::setresuid(root, root, root).map_err(|e| Error::sys("become root in user namespace (setuid 0)", e))?;
+        nix::unistd::setresgid(groot, groot, groot)
+            .map_err(|e| Error::sys("become root in user namespace (setgid 0)", e))?;
+        nix::unistd::setresuid(root, root, root)
+            .map_err(|e| Error::sys("become root in user namespace (setuid 0)", e))?;
     }
     if a.second_fork {
         if let Some(j) = a.ns.joined(LinuxNamespaceType::Pid) {
             crate::namespaces::setns(j)?;
         } else if a.ns.creates(LinuxNamespaceType::Pid) {
-            nix::sched::unshare(CloneFlags::CLONE_NEWPID).map_err(|e| Error::sys("unshare pid namespace", e))?;
+            nix::sched::unshare(CloneFlags::CLONE_NEWPID)
+                .map_err(|e| Error::sys("unshare pid namespace", e))?;
         }
         if let Some(j) = a.ns.joined(LinuxNamespaceType::Time) {
             crate::namespaces::setns(j)?;
         } else if a.ns.creates(LinuxNamespaceType::Time) {
-            nix::sched::unshare(namespaces_time()).map_err(|e| Error::sys("unshare time namespace", e))?;
+            nix::sched::unshare(namespaces_time())
+                .map_err(|e| Error::sys("unshare time namespace", e))?;
         }
         // CLONE_PARENT: the real init is the runtime's child, so `run` can wait for it.
         if let Some(pid) = fork_with(libc::CLONE_PARENT as libc::c_long)? {
@@ -104,11 +128,15 @@ fn setup(a: &Args) -> Result<Error> {
     } else {
         a.chan.send(Tag::Pid, "")?;
     }
-    let state_json = a.chan.expect(Tag::Continue, "cgroup and network setup")?.payload;
+    let state_json = a
+        .chan
+        .expect(Tag::Continue, "cgroup and network setup")?
+        .payload;
 
     if a.ns.creates(LinuxNamespaceType::Cgroup) {
         // After the parent placed us, so the container's cgroup becomes its root.
-        nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).map_err(|e| Error::sys("unshare cgroup namespace", e))?;
+        nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)
+            .map_err(|e| Error::sys("unshare cgroup namespace", e))?;
     }
     nix::unistd::setsid().map_err(|e| Error::sys("setsid", e))?;
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
@@ -118,46 +146,72 @@ fn setup(a: &Args) -> Result<Error> {
         set_domainname(d)?;
     }
     rootfs::prepare(&rootfs::RootfsCtx {
-            spec,
-            rootfs: a.rootfs,
-            extra_mounts: a.extra_mounts,
-            in_user_ns: new_user || a.ns.joins(LinuxNamespaceType::User),
-        })?;
+        spec,
+        rootfs: a.rootfs,
+        extra_mounts: a.extra_mounts,
+        in_user_ns: new_user || a.ns.joins(LinuxNamespaceType::User),
+    })?;
     a.chan.send(Tag::CreateRuntime, "")?;
     a.chan.expect(Tag::Continue, "createRuntime hooks")?;
-    hooks::run_all("createContainer", crate::config::hooks(spec, "createContainer"), &state_json)?;
+    hooks::run_all(
+        "createContainer",
+        crate::config::hooks(spec, "createContainer"),
+        &state_json,
+    )?;
     rootfs::enter(a.rootfs, a.no_pivot)?;
     if process.terminal().unwrap_or(false) {
-        let size = process.console_size().as_ref().map(|b| (b.height() as u16, b.width() as u16));
+        let size = process
+            .console_size()
+            .as_ref()
+            .map(|b| (b.height() as u16, b.width() as u16));
         let pty = console::open_pty(size)?;
         rootfs::mount_console(&pty.slave_path)?;
         console::attach_stdio(&pty.slave)?;
-        a.chan.send_with_fd(Tag::Console, "", Some(pty.master.as_raw_fd()))?;
+        a.chan
+            .send_with_fd(Tag::Console, "", Some(pty.master.as_raw_fd()))?;
     }
     rootfs::finalize(spec)?;
     if !a.no_new_keyring {
         // A fresh session keyring keeps the host's keys out of reach.
         // SAFETY: KEYCTL_JOIN_SESSION_KEYRING with a NULL name makes an anonymous keyring.
-        unsafe { libc::syscall(libc::SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, 0usize) };
+        unsafe {
+            libc::syscall(
+                libc::SYS_keyctl,
+                1, /* KEYCTL_JOIN_SESSION_KEYRING */
+                0usize,
+            )
+        };
     }
     let program = process::Program::resolve(process)?;
     // Labels take effect at execve; written while still root, before seccomp (as runc).
     crate::lsm::apply_exec_labels(process)?;
-    let listener = process::become_user(process, a.caps, a.seccomp, a.ns.joins(LinuxNamespaceType::User) && !new_user)?;
+    let listener = process::become_user(
+        process,
+        a.caps,
+        a.seccomp,
+        a.ns.joins(LinuxNamespaceType::User) && !new_user,
+    )?;
     // SCMP_ACT_NOTIFY: the filter goes in before Ready so its listener reaches the
     // parent (and the seccomp agent) while `create` still runs, as runc does.
     let (listener, late_seccomp) = match a.seccomp {
-        Some(s) if s.needs_notify() && process.no_new_privileges().unwrap_or(false) => (s.install()?, None),
+        Some(s) if s.needs_notify() && process.no_new_privileges().unwrap_or(false) => {
+            (s.install()?, None)
+        }
         Some(s) if s.needs_notify() => (listener, None),
         other => (listener, other),
     };
     if let Some(fd) = listener {
-        a.chan.send_with_fd(Tag::SeccompListener, "", Some(fd.as_raw_fd()))?;
+        a.chan
+            .send_with_fd(Tag::SeccompListener, "", Some(fd.as_raw_fd()))?;
         a.chan.expect(Tag::Continue, "the seccomp agent")?;
     }
     a.chan.send(Tag::Ready, "")?;
     wait_for_start(&a.fifo)?;
-    hooks::run_all("startContainer", crate::config::hooks(spec, "startContainer"), &state_json)?;
+    hooks::run_all(
+        "startContainer",
+        crate::config::hooks(spec, "startContainer"),
+        &state_json,
+    )?;
     Ok(process::finish(process, late_seccomp, &program))
 }
 
@@ -168,7 +222,10 @@ fn namespaces_time() -> CloneFlags {
 fn set_domainname(d: &str) -> Result<()> {
     // SAFETY: setdomainname reads len bytes from the pointer.
     if unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) } != 0 {
-        return Err(Error::sys(format!("domainname: set {d:?}"), nix::errno::Errno::last()));
+        return Err(Error::sys(
+            format!("domainname: set {d:?}"),
+            nix::errno::Errno::last(),
+        ));
     }
     Ok(())
 }

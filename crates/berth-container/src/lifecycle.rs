@@ -17,8 +17,16 @@ pub fn start(root: &Root, id: &str) -> Result<Saved> {
     let saved = lock.load(id)?;
     match saved.status(root) {
         Status::Created => {}
-        Status::Stopped => return Err(Error::State("cannot start a container that has stopped".into())),
-        _ => return Err(Error::State("cannot start an already running container".into())),
+        Status::Stopped => {
+            return Err(Error::State(
+                "cannot start a container that has stopped".into(),
+            ))
+        }
+        _ => {
+            return Err(Error::State(
+                "cannot start an already running container".into(),
+            ))
+        }
     }
     let fifo_path = lock.path.join(EXEC_FIFO);
     // O_NONBLOCK: opening for write fails with ENXIO, instead of hanging, if init is gone.
@@ -27,7 +35,8 @@ pub fn start(root: &Root, id: &str) -> Result<Saved> {
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(&fifo_path)
         .map_err(|e| Error::io("open exec fifo", &fifo_path, e))?;
-    fifo.write_all(&[0]).map_err(|e| Error::io("write exec fifo", &fifo_path, e))?;
+    fifo.write_all(&[0])
+        .map_err(|e| Error::io("write exec fifo", &fifo_path, e))?;
     std::fs::remove_file(&fifo_path).map_err(|e| Error::io("remove", &fifo_path, e))?;
     let state_json = oci_json(&saved, Status::Running);
     for hook in config::hooks(&saved.config, "poststart") {
@@ -52,7 +61,11 @@ pub fn parse_signal(s: &str) -> Result<i32> {
         return Err(Error::Invalid(format!("invalid signal number {s}")));
     }
     let upper = s.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
     name.parse::<nix::sys::signal::Signal>()
         .map(|sig| sig as i32)
         .map_err(|_| Error::Invalid(format!("unknown signal \"{s}\"")))
@@ -60,9 +73,20 @@ pub fn parse_signal(s: &str) -> Result<i32> {
 
 fn signal_pidfd(fd: &OwnedFd, sig: i32) -> Result<()> {
     // SAFETY: pidfd_send_signal(pidfd, sig, NULL info, 0 flags).
-    let r = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), sig, 0usize, 0u32) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            sig,
+            0usize,
+            0u32,
+        )
+    };
     if r < 0 {
-        return Err(Error::sys(format!("send signal {sig}"), nix::errno::Errno::last()));
+        return Err(Error::sys(
+            format!("send signal {sig}"),
+            nix::errno::Errno::last(),
+        ));
     }
     Ok(())
 }
@@ -77,7 +101,9 @@ pub fn kill(root: &Root, id: &str, sig: i32, all: bool) -> Result<()> {
         return Ok(saved.cgroup.kill_all(sig)?);
     }
     let fd = match (status, saved.pidfd()) {
-        (Status::Stopped, _) | (_, None) => return Err(Error::State("container not running".into())),
+        (Status::Stopped, _) | (_, None) => {
+            return Err(Error::State("container not running".into()))
+        }
         (_, Some(fd)) => fd,
     };
     signal_pidfd(&fd, sig)
@@ -92,7 +118,8 @@ fn wait_exit(fd: &OwnedFd, limit: Duration) -> bool {
             return false;
         }
         let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-        let ms = PollTimeout::try_from(left.as_millis().min(60_000) as i32).unwrap_or(PollTimeout::MAX);
+        let ms =
+            PollTimeout::try_from(left.as_millis().min(60_000) as i32).unwrap_or(PollTimeout::MAX);
         match poll(&mut fds, ms) {
             Ok(n) if n > 0 => return true,
             Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
@@ -114,7 +141,9 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
     };
     let status = saved.status(root);
     if matches!(status, Status::Running | Status::Paused) && !force {
-        return Err(Error::State(format!("cannot delete container {id} that is not stopped: {status}")));
+        return Err(Error::State(format!(
+            "cannot delete container {id} that is not stopped: {status}"
+        )));
     }
     if status != Status::Stopped {
         if status == Status::Paused {
@@ -123,7 +152,9 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
         if let Some(fd) = saved.pidfd() {
             signal_pidfd(&fd, libc::SIGKILL)?;
             if !wait_exit(&fd, Duration::from_secs(10)) {
-                return Err(Error::State(format!("container {id}: init did not exit after SIGKILL")));
+                return Err(Error::State(format!(
+                    "container {id}: init did not exit after SIGKILL"
+                )));
             }
         }
     }

@@ -24,14 +24,16 @@ const PROC_ROOT_INO: u64 = 1;
 
 /// AppArmor is loaded and enabled.
 pub fn apparmor_enabled() -> bool {
-    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled").is_ok_and(|s| s.trim() == "Y")
+    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|s| s.trim() == "Y")
         && Path::new("/sys/kernel/security/apparmor").exists()
 }
 
 /// SELinux is enabled (selinuxfs mounted).
 pub fn selinux_enabled() -> bool {
     Path::new("/sys/fs/selinux/enforce").exists()
-        || std::fs::read_to_string("/proc/filesystems").is_ok_and(|s| s.lines().any(|l| l.ends_with("\tselinuxfs")))
+        || std::fs::read_to_string("/proc/filesystems")
+            .is_ok_and(|s| s.lines().any(|l| l.ends_with("\tselinuxfs")))
             && Path::new("/selinux/enforce").exists()
 }
 
@@ -52,18 +54,28 @@ pub fn check(spec: &Spec) -> Result<()> {
     }
     if let Some(l) = process.and_then(|p| non_empty(p.selinux_label())) {
         if !selinux_enabled() {
-            return Err(Error::Invalid(format!("process.selinuxLabel {l:?}: SELinux is not enabled on this kernel")));
+            return Err(Error::Invalid(format!(
+                "process.selinuxLabel {l:?}: SELinux is not enabled on this kernel"
+            )));
         }
         check_label("process.selinuxLabel", l)?;
     }
-    if let Some(l) = spec.linux().as_ref().and_then(|l| non_empty(l.mount_label())) {
+    if let Some(l) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| non_empty(l.mount_label()))
+    {
         if !selinux_enabled() {
-            return Err(Error::Invalid(format!("linux.mountLabel {l:?}: SELinux is not enabled on this kernel")));
+            return Err(Error::Invalid(format!(
+                "linux.mountLabel {l:?}: SELinux is not enabled on this kernel"
+            )));
         }
         check_label("linux.mountLabel", l)?;
         if l.contains('"') {
             // It is quoted in the context= mount option.
-            return Err(Error::Invalid(format!("linux.mountLabel {l:?}: contains a double quote")));
+            return Err(Error::Invalid(format!(
+                "linux.mountLabel {l:?}: contains a double quote"
+            )));
         }
     }
     Ok(())
@@ -79,7 +91,10 @@ fn check_label(field: &str, l: &str) -> Result<()> {
 /// The mount option that labels a new file system, when `linux.mountLabel` is set
 /// and SELinux runs: `context="<label>"`.
 pub fn mount_context(spec: &Spec) -> Option<String> {
-    let l = spec.linux().as_ref().and_then(|l| non_empty(l.mount_label()))?;
+    let l = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| non_empty(l.mount_label()))?;
     selinux_enabled().then(|| format!("context=\"{l}\""))
 }
 
@@ -94,14 +109,19 @@ pub fn apply_exec_labels(p: &Process) -> Result<()> {
         // The stacking-aware interface first, then the legacy one.
         let data = format!("exec {profile}");
         match write_proc_self("attr/apparmor/exec", data.as_bytes()) {
-            Err(Error::Sys { source: Errno::ENOENT, .. }) => write_proc_self("attr/exec", data.as_bytes()),
+            Err(Error::Sys {
+                source: Errno::ENOENT,
+                ..
+            }) => write_proc_self("attr/exec", data.as_bytes()),
             r => r,
         }
         .map_err(|e| Error::Invalid(format!("process.apparmorProfile {profile:?}: {e}")))?;
     }
     if let Some(label) = non_empty(p.selinux_label()) {
         if !selinux_enabled() {
-            return Err(Error::Invalid(format!("process.selinuxLabel {label:?}: SELinux is not enabled on this kernel")));
+            return Err(Error::Invalid(format!(
+                "process.selinuxLabel {label:?}: SELinux is not enabled on this kernel"
+            )));
         }
         write_proc_self("attr/exec", label.as_bytes())
             .map_err(|e| Error::Invalid(format!("process.selinuxLabel {label:?}: {e}")))?;
@@ -112,7 +132,9 @@ pub fn apply_exec_labels(p: &Process) -> Result<()> {
 fn verify_procfs(fd: &OwnedFd, what: &str) -> Result<()> {
     let st = fstatfs(fd).map_err(|e| Error::sys(format!("statfs {what}"), e))?;
     if st.filesystem_type() != PROC_SUPER_MAGIC {
-        return Err(Error::Invalid(format!("{what} is not on procfs; refusing to write to it")));
+        return Err(Error::Invalid(format!(
+            "{what} is not on procfs; refusing to write to it"
+        )));
     }
     Ok(())
 }
@@ -122,12 +144,18 @@ fn verify_procfs(fd: &OwnedFd, what: &str) -> Result<()> {
 /// symlinks, magic links or crossing a mount (so nothing bind-mounted over
 /// the file or a directory on the way is used), and the opened file must be on procfs.
 pub fn write_proc_self(rel: &str, data: &[u8]) -> Result<()> {
-    let proc = nix::fcntl::open("/proc", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(|e| Error::sys("open /proc", e))?;
+    let proc = nix::fcntl::open(
+        "/proc",
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::sys("open /proc", e))?;
     verify_procfs(&proc, "/proc")?;
     let st = nix::sys::stat::fstat(&proc).map_err(|e| Error::sys("stat /proc", e))?;
     if st.st_ino != PROC_ROOT_INO {
-        return Err(Error::Invalid("/proc is not the root of a procfs mount; refusing to write to it".into()));
+        return Err(Error::Invalid(
+            "/proc is not the root of a procfs mount; refusing to write to it".into(),
+        ));
     }
     let tid = nix::unistd::gettid();
     let path = format!("{tid}/{}", rel.trim_start_matches('/'));
@@ -135,22 +163,31 @@ pub fn write_proc_self(rel: &str, data: &[u8]) -> Result<()> {
     let fd = openat2(
         proc.as_fd(),
         path.as_str(),
-        OpenHow::new().flags(OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW).resolve(
-            ResolveFlag::RESOLVE_BENEATH
-                | ResolveFlag::RESOLVE_NO_SYMLINKS
-                | ResolveFlag::RESOLVE_NO_MAGICLINKS
-                | ResolveFlag::RESOLVE_NO_XDEV,
-        ),
+        OpenHow::new()
+            .flags(OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW)
+            .resolve(
+                ResolveFlag::RESOLVE_BENEATH
+                    | ResolveFlag::RESOLVE_NO_SYMLINKS
+                    | ResolveFlag::RESOLVE_NO_MAGICLINKS
+                    | ResolveFlag::RESOLVE_NO_XDEV,
+            ),
     )
     .map_err(|e| match e {
-        Errno::EXDEV => Error::Invalid(format!("{shown} is covered by another mount; refusing to write to it")),
+        Errno::EXDEV => Error::Invalid(format!(
+            "{shown} is covered by another mount; refusing to write to it"
+        )),
         e => Error::sys(format!("open {shown}"), e),
     })?;
     verify_procfs(&fd, &shown)?;
     loop {
         match nix::unistd::write(&fd, data) {
             Ok(n) if n == data.len() => return Ok(()),
-            Ok(n) => return Err(Error::Invalid(format!("write {shown}: short write ({n} of {} bytes)", data.len()))),
+            Ok(n) => {
+                return Err(Error::Invalid(format!(
+                    "write {shown}: short write ({n} of {} bytes)",
+                    data.len()
+                )))
+            }
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(Error::sys(format!("write {shown}"), e)),
         }
@@ -178,14 +215,23 @@ mod tests {
         let mut spec = Spec::default();
         assert!(check(&spec).is_ok());
         if !apparmor_enabled() {
-            spec.process_mut().as_mut().unwrap().set_apparmor_profile(Some("p".into()));
+            spec.process_mut()
+                .as_mut()
+                .unwrap()
+                .set_apparmor_profile(Some("p".into()));
             let e = check(&spec).unwrap_err().to_string();
             assert!(e.starts_with("process.apparmorProfile"), "{e}");
-            spec.process_mut().as_mut().unwrap().set_apparmor_profile(Some(String::new()));
+            spec.process_mut()
+                .as_mut()
+                .unwrap()
+                .set_apparmor_profile(Some(String::new()));
             assert!(check(&spec).is_ok());
         }
         if !selinux_enabled() {
-            spec.linux_mut().as_mut().unwrap().set_mount_label(Some("system_u:object_r:x:s0".into()));
+            spec.linux_mut()
+                .as_mut()
+                .unwrap()
+                .set_mount_label(Some("system_u:object_r:x:s0".into()));
             let e = check(&spec).unwrap_err().to_string();
             assert!(e.starts_with("linux.mountLabel"), "{e}");
         }

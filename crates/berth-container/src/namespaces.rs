@@ -37,15 +37,17 @@ impl Plan {
             .as_ref()
             .and_then(|l| l.namespaces().as_deref())
             .unwrap_or(&[]);
-        let mut plan = Plan { new: CloneFlags::empty(), join: Vec::new() };
+        let mut plan = Plan {
+            new: CloneFlags::empty(),
+            join: Vec::new(),
+        };
         for ns in list {
             match ns.path() {
                 None => plan.new |= clone_flag(ns.typ()),
                 Some(p) if p.as_os_str().is_empty() => plan.new |= clone_flag(ns.typ()),
                 Some(path) => {
-                    let file = File::open(path).map_err(|e| {
-                        Error::io("linux.namespaces: open namespace", path, e)
-                    })?;
+                    let file = File::open(path)
+                        .map_err(|e| Error::io("linux.namespaces: open namespace", path, e))?;
                     // SAFETY: NS_GET_NSTYPE takes no argument and only reads the fd.
                     let got = unsafe { libc::ioctl(file.as_raw_fd(), NS_GET_NSTYPE) };
                     if got != ns.typ() as i32 {
@@ -55,7 +57,10 @@ impl Plan {
                             ns.typ()
                         );
                     }
-                    plan.join.push(Joined { typ: ns.typ(), file });
+                    plan.join.push(Joined {
+                        typ: ns.typ(),
+                        file,
+                    });
                 }
             }
         }
@@ -105,7 +110,10 @@ impl Plan {
         let file = File::open(path).map_err(|e| Error::io("open network namespace", path, e))?;
         self.new -= CloneFlags::CLONE_NEWNET;
         self.join.retain(|j| j.typ != LinuxNamespaceType::Network);
-        self.join.push(Joined { typ: LinuxNamespaceType::Network, file });
+        self.join.push(Joined {
+            typ: LinuxNamespaceType::Network,
+            file,
+        });
         Ok(())
     }
 

@@ -53,7 +53,11 @@ pub fn find_program(prog: &str, env: &[String]) -> Result<PathBuf> {
     path.split(':')
         .map(|dir| Path::new(if dir.is_empty() { "." } else { dir }).join(prog))
         .find(|p| executable(p))
-        .ok_or_else(|| Error::Invalid(format!("exec: \"{prog}\": executable file not found in $PATH")))
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "exec: \"{prog}\": executable file not found in $PATH"
+            ))
+        })
 }
 
 fn resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
@@ -81,9 +85,17 @@ fn resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
 pub fn set_rlimits(limits: &[PosixRlimit]) -> Result<()> {
     for l in limits {
         if l.soft() > l.hard() {
-            return invalid!("process.rlimits: {:?} soft limit {} exceeds hard limit {}", l.typ(), l.soft(), l.hard());
+            return invalid!(
+                "process.rlimits: {:?} soft limit {} exceeds hard limit {}",
+                l.typ(),
+                l.soft(),
+                l.hard()
+            );
         }
-        let r = libc::rlimit { rlim_cur: l.soft(), rlim_max: l.hard() };
+        let r = libc::rlimit {
+            rlim_cur: l.soft(),
+            rlim_max: l.hard(),
+        };
         // SAFETY: setrlimit reads the struct we pass.
         if unsafe { libc::setrlimit(resource(l.typ()), &r) } != 0 {
             let e = std::io::Error::last_os_error();
@@ -116,7 +128,8 @@ pub fn set_user(p: &Process, in_user_ns_without_setgroups: bool) -> Result<()> {
             .map(|g| Gid::from_raw(*g))
             .collect();
         groups.dedup();
-        nix::unistd::setgroups(&groups).map_err(|e| Error::sys("process.user.additionalGids: setgroups", e))?;
+        nix::unistd::setgroups(&groups)
+            .map_err(|e| Error::sys("process.user.additionalGids: setgroups", e))?;
     }
     nix::unistd::setresgid(gid, gid, gid)
         .map_err(|e| Error::sys(format!("process.user.gid: setgid {gid}"), e))?;
@@ -128,7 +141,10 @@ pub fn set_user(p: &Process, in_user_ns_without_setgroups: bool) -> Result<()> {
 pub fn cstrings<'a>(items: impl IntoIterator<Item = &'a str>, field: &str) -> Result<Vec<CString>> {
     items
         .into_iter()
-        .map(|s| CString::new(s).map_err(|_| Error::Invalid(format!("{field}: {s:?} contains a NUL byte"))))
+        .map(|s| {
+            CString::new(s)
+                .map_err(|_| Error::Invalid(format!("{field}: {s:?} contains a NUL byte")))
+        })
         .collect()
 }
 
@@ -163,7 +179,9 @@ impl Program {
     pub fn resolve(p: &Process) -> Result<Program> {
         let env = environment(p, home_of(p.user().uid()).as_deref());
         let args = p.args().as_deref().unwrap_or_default();
-        let first = args.first().ok_or_else(|| Error::Invalid("process.args: empty".into()))?;
+        let first = args
+            .first()
+            .ok_or_else(|| Error::Invalid("process.args: empty".into()))?;
         Ok(Program {
             path: find_program(first, &env)?,
             argv: cstrings(args.iter().map(String::as_str), "process.args")?,
@@ -196,9 +214,11 @@ pub fn become_user(
     if let Some(mask) = p.user().umask() {
         nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
     }
-    nix::unistd::chdir(p.cwd()).map_err(|e| Error::sys(format!("process.cwd: chdir {}", p.cwd().display()), e))?;
+    nix::unistd::chdir(p.cwd())
+        .map_err(|e| Error::sys(format!("process.cwd: chdir {}", p.cwd().display()), e))?;
     if no_new_privs(p) {
-        nix::sys::prctl::set_no_new_privs().map_err(|e| Error::sys("prctl(PR_SET_NO_NEW_PRIVS)", e))?;
+        nix::sys::prctl::set_no_new_privs()
+            .map_err(|e| Error::sys("prctl(PR_SET_NO_NEW_PRIVS)", e))?;
     }
     Ok(listener)
 }
@@ -232,13 +252,30 @@ pub fn reset_signals() {
         restorer: usize,
         mask: u64,
     }
-    let dfl = KernelSigaction { handler: libc::SIG_DFL, flags: 0, restorer: 0, mask: 0 };
+    let dfl = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
     for sig in 1..=libc::SIGRTMAX() {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
         // SAFETY: rt_sigaction reads a kernel sigaction of the given size; no handler is installed.
-        unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, &dfl as *const KernelSigaction, 0usize, 8usize) };
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                &dfl as *const KernelSigaction,
+                0usize,
+                8usize,
+            )
+        };
     }
-    let _ = nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_SETMASK, Some(&nix::sys::signal::SigSet::empty()), None);
+    let _ = nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&nix::sys::signal::SigSet::empty()),
+        None,
+    );
 }

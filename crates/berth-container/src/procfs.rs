@@ -27,7 +27,13 @@ mod tests {
         let (state, start) = super::stat(std::process::id() as i32).unwrap();
         assert!(state == 'R' || state == 'S', "{state}");
         assert!(start > 0);
-        assert!(super::is_same_live_process(std::process::id() as i32, start));
-        assert!(!super::is_same_live_process(std::process::id() as i32, start + 1));
+        assert!(super::is_same_live_process(
+            std::process::id() as i32,
+            start
+        ));
+        assert!(!super::is_same_live_process(
+            std::process::id() as i32,
+            start + 1
+        ));
     }
 }

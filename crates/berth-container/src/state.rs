@@ -152,7 +152,10 @@ impl Lock {
         };
         // SAFETY: flock on an fd we own; the lock lives as long as the fd.
         if unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(Error::sys(format!("lock {}", path.display()), nix::errno::Errno::last()));
+            return Err(Error::sys(
+                format!("lock {}", path.display()),
+                nix::errno::Errno::last(),
+            ));
         }
         // A concurrent delete may have removed the directory while we waited.
         if !path.exists() {
@@ -167,9 +170,11 @@ impl Lock {
 
     pub fn save(&self, saved: &Saved) -> Result<()> {
         let tmp = self.path.join(".state.json.tmp");
-        let json = serde_json::to_vec(saved).map_err(|e| Error::Invalid(format!("encode state: {e}")))?;
+        let json =
+            serde_json::to_vec(saved).map_err(|e| Error::Invalid(format!("encode state: {e}")))?;
         let mut f = File::create(&tmp).map_err(|e| Error::io("write", &tmp, e))?;
-        f.write_all(&json).map_err(|e| Error::io("write", &tmp, e))?;
+        f.write_all(&json)
+            .map_err(|e| Error::io("write", &tmp, e))?;
         fs::rename(&tmp, self.path.join(STATE_FILE)).map_err(|e| Error::io("rename", &tmp, e))
     }
 
@@ -242,7 +247,11 @@ impl Saved {
             oci_version: &self.oci_version,
             id: &self.id,
             // runc reports pid 0 once the container has stopped.
-            pid: if status == Status::Stopped { 0 } else { self.pid },
+            pid: if status == Status::Stopped {
+                0
+            } else {
+                self.pid
+            },
             status,
             bundle: &self.bundle,
             rootfs: &self.rootfs,

@@ -35,9 +35,18 @@ pub enum Tag {
 impl Tag {
     fn from_u8(b: u8) -> Option<Tag> {
         use Tag::*;
-        [NeedMaps, Pid, CreateRuntime, Console, Ready, Failed, Continue, SeccompListener]
-            .into_iter()
-            .find(|t| *t as u8 == b)
+        [
+            NeedMaps,
+            Pid,
+            CreateRuntime,
+            Console,
+            Ready,
+            Failed,
+            Continue,
+            SeccompListener,
+        ]
+        .into_iter()
+        .find(|t| *t as u8 == b)
     }
 }
 
@@ -99,7 +108,10 @@ impl Channel {
                 }
             };
             let mut fd = None;
-            for c in msg.cmsgs().map_err(|e| Error::sys("read control message", e))? {
+            for c in msg
+                .cmsgs()
+                .map_err(|e| Error::sys("read control message", e))?
+            {
                 if let ControlMessageOwned::ScmRights(fds) = c {
                     for (i, f) in fds.into_iter().enumerate() {
                         // SAFETY: the kernel just gave us this fd; we own it now.
@@ -113,10 +125,16 @@ impl Channel {
             (msg.bytes, fd)
         };
         if n == 0 {
-            return Err(Error::Init(format!("container init exited before {awaiting}")));
+            return Err(Error::Init(format!(
+                "container init exited before {awaiting}"
+            )));
         }
-        let tag = Tag::from_u8(buf[0])
-            .ok_or_else(|| Error::Init(format!("bad message tag {} while waiting for {awaiting}", buf[0])))?;
+        let tag = Tag::from_u8(buf[0]).ok_or_else(|| {
+            Error::Init(format!(
+                "bad message tag {} while waiting for {awaiting}",
+                buf[0]
+            ))
+        })?;
         let payload = String::from_utf8_lossy(&buf[1..n]).into_owned();
         if tag == Tag::Failed {
             return Err(Error::Init(payload));
@@ -128,7 +146,10 @@ impl Channel {
     pub fn expect(&self, tag: Tag, awaiting: &str) -> Result<Message> {
         let m = self.recv(awaiting)?;
         if m.tag != tag {
-            return Err(Error::Init(format!("expected {tag:?} while waiting for {awaiting}, got {:?}", m.tag)));
+            return Err(Error::Init(format!(
+                "expected {tag:?} while waiting for {awaiting}, got {:?}",
+                m.tag
+            )));
         }
         Ok(m)
     }

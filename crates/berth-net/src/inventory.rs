@@ -54,7 +54,10 @@ fn describe(root: &Path, name: &str, st: BridgeState) -> Result<Network> {
         subnet: st.subnet.subnet().to_string(),
         gateway: st.subnet.gateway(),
         icc: st.icc,
-        bridge_up: Path::new("/sys/class/net").join(name).join("bridge").exists(),
+        bridge_up: Path::new("/sys/class/net")
+            .join(name)
+            .join("bridge")
+            .exists(),
         containers,
     })
 }

@@ -63,7 +63,10 @@ pub(crate) fn supervise(pid: i32, console: Option<OwnedFd>) -> Result<u8> {
             Err(nix::errno::Errno::EINTR) => continue,
             r => r?,
         };
-        let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
+        let ready: Vec<bool> = fds
+            .iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
         if ready[0] {
             if let Ok(Some(info)) = sfd.read_signal() {
                 let sig = info.ssi_signo as i32;
@@ -114,7 +117,10 @@ fn reap(init: Pid) -> Result<Option<u8>> {
 
 /// Copies what is left in the pty after init exited.
 fn drain(master: &OwnedFd) {
-    let _ = nix::fcntl::fcntl(master, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK));
+    let _ = nix::fcntl::fcntl(
+        master,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    );
     let mut buf = [0u8; 8192];
     while let Ok(n) = nix::unistd::read(master, &mut buf) {
         if n == 0 {

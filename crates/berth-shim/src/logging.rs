@@ -16,11 +16,17 @@ pub struct Logger {
 impl Logger {
     pub fn install(path: Option<&Path>, json: bool, debug: bool) -> std::io::Result<()> {
         let file = match path {
-            Some(p) => Some(Mutex::new(OpenOptions::new().create(true).append(true).open(p)?)),
+            Some(p) => Some(Mutex::new(
+                OpenOptions::new().create(true).append(true).open(p)?,
+            )),
             None => None,
         };
         log::set_boxed_logger(Box::new(Logger { json, file })).ok();
-        log::set_max_level(if debug { LevelFilter::Debug } else { LevelFilter::Warn });
+        log::set_max_level(if debug {
+            LevelFilter::Debug
+        } else {
+            LevelFilter::Warn
+        });
         Ok(())
     }
 
@@ -28,7 +34,10 @@ impl Logger {
         let level = level.as_str().to_ascii_lowercase();
         if self.json {
             let time = berth_container::state::now_rfc3339();
-            format!("{}\n", serde_json::json!({ "level": level, "msg": msg, "time": time }))
+            format!(
+                "{}\n",
+                serde_json::json!({ "level": level, "msg": msg, "time": time })
+            )
         } else {
             format!("{level}: {msg}\n")
         }

@@ -129,18 +129,25 @@ pub enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let to_file = cli.log.is_some();
-    if let Err(e) = logging::Logger::install(cli.log.as_deref(), cli.log_format == "json", cli.debug) {
+    if let Err(e) =
+        logging::Logger::install(cli.log.as_deref(), cli.log_format == "json", cli.debug)
+    {
         eprintln!("berth: open log file: {e}");
         return ExitCode::from(1);
     }
     if cli.systemd_cgroup {
-        log::debug!("--systemd-cgroup given: berth writes cgroupfs directly (no systemd on this host)");
+        log::debug!(
+            "--systemd-cgroup given: berth writes cgroupfs directly (no systemd on this host)"
+        );
     }
     match commands::dispatch(&cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             logging::fatal(&e.to_string(), to_file);
-            ExitCode::from(e.downcast_ref::<commands::ExitError>().map_or(1, |x| x.code))
+            ExitCode::from(
+                e.downcast_ref::<commands::ExitError>()
+                    .map_or(1, |x| x.code),
+            )
         }
     }
 }

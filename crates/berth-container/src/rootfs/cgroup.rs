@@ -50,15 +50,27 @@ pub(super) fn parse_mountinfo(text: &str) -> Vec<Hierarchy> {
         } else {
             m.super_options
                 .split(',')
-                .filter(|o| o.starts_with("name=") || *o == "debug" || berth_cgroups::V1_CONTROLLERS.contains(o))
+                .filter(|o| {
+                    o.starts_with("name=")
+                        || *o == "debug"
+                        || berth_cgroups::V1_CONTROLLERS.contains(o)
+                })
                 .map(str::to_string)
                 .collect()
         };
         controllers.sort();
-        if out.iter().any(|h| h.v2 == v2 && h.controllers == controllers) {
+        if out
+            .iter()
+            .any(|h| h.v2 == v2 && h.controllers == controllers)
+        {
             continue;
         }
-        out.push(Hierarchy { mountpoint: m.mount_point, root: PathBuf::from(m.root), controllers, v2 });
+        out.push(Hierarchy {
+            mountpoint: m.mount_point,
+            root: PathBuf::from(m.root),
+            controllers,
+            v2,
+        });
     }
     out
 }

@@ -267,8 +267,15 @@ fn prepare_inner(ctx: &RootfsCtx) -> Result<()> {
         let mut o = check_mount(what, m)?;
         // linux.mountLabel labels new file systems that take a context (as runc: not proc, sysfs, mqueue, cgroup).
         if let (Some(c), false) = (&context, o.bind) {
-            if !matches!(m.typ().as_deref(), Some("proc" | "sysfs" | "mqueue" | "cgroup" | "cgroup2")) {
-                o.data = if o.data.is_empty() { c.clone() } else { format!("{},{c}", o.data) };
+            if !matches!(
+                m.typ().as_deref(),
+                Some("proc" | "sysfs" | "mqueue" | "cgroup" | "cgroup2")
+            ) {
+                o.data = if o.data.is_empty() {
+                    c.clone()
+                } else {
+                    format!("{},{c}", o.data)
+                };
             }
         }
         Ok(o)

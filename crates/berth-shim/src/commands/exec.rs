@@ -73,7 +73,9 @@ pub struct ExecArgs {
 pub fn run(root: &Root, a: &ExecArgs) -> Result<u8> {
     let (process, user) = build_process(root, a)?;
     if a.cgroup.len() > 1 {
-        return Err("exec --cgroup: give it once (berth places the process in one sub-cgroup)".into());
+        return Err(
+            "exec --cgroup: give it once (berth places the process in one sub-cgroup)".into(),
+        );
     }
     let opts = ExecOptions {
         id: a.id.clone(),
@@ -90,7 +92,11 @@ pub fn run(root: &Root, a: &ExecArgs) -> Result<u8> {
         Ok(e) => e,
         // Like runc: the process could not be started (no such command, user, ...): 255.
         Err(berth_container::Error::Init(msg)) => {
-            return Err(super::ExitError::new(255, format!("exec failed: unable to start container process: {msg}")).into());
+            return Err(super::ExitError::new(
+                255,
+                format!("exec failed: unable to start container process: {msg}"),
+            )
+            .into());
         }
         Err(e) => return Err(e.into()),
     };
@@ -147,9 +153,11 @@ fn build_process(root: &Root, a: &ExecArgs) -> Result<(Process, Option<String>)>
             Some(s)
         };
         for name in &a.cap {
-            let canonical = berth_container::caps::parse_capability(name).map_err(|e| format!("exec --cap: {e}"))?;
-            let c: Capability = serde_json::from_value(serde_json::Value::String(canonical.to_string()))
-                .map_err(|_| format!("exec --cap: unknown capability {name:?}"))?;
+            let canonical = berth_container::caps::parse_capability(name)
+                .map_err(|e| format!("exec --cap: {e}"))?;
+            let c: Capability =
+                serde_json::from_value(serde_json::Value::String(canonical.to_string()))
+                    .map_err(|_| format!("exec --cap: unknown capability {name:?}"))?;
             caps.set_bounding(add(caps.bounding().clone(), c));
             caps.set_effective(add(caps.effective().clone(), c));
             caps.set_permitted(add(caps.permitted().clone(), c));
@@ -199,5 +207,9 @@ fn terminal_size() -> Option<oci_spec::runtime::Box> {
     if unsafe { libc::ioctl(stdin.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) } != 0 || ws.ws_row == 0 {
         return None;
     }
-    oci_spec::runtime::BoxBuilder::default().height(ws.ws_row as u64).width(ws.ws_col as u64).build().ok()
+    oci_spec::runtime::BoxBuilder::default()
+        .height(ws.ws_row as u64)
+        .width(ws.ws_col as u64)
+        .build()
+        .ok()
 }

@@ -50,11 +50,18 @@ pub fn dispatch(cli: &Cli) -> Result<u8> {
             berth_container::start(&root, id)?;
             Ok(0)
         }
-        Command::Run { create, detach, keep } => crate::foreground::run(&root, &options(create, !detach), *detach, *keep),
+        Command::Run {
+            create,
+            detach,
+            keep,
+        } => crate::foreground::run(&root, &options(create, !detach), *detach, *keep),
         Command::State { id } => {
             let saved = berth_container::state::peek(&root, id)?;
             let status = saved.status(&root);
-            println!("{}", serde_json::to_string_pretty(&saved.oci_state(status))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&saved.oci_state(status))?
+            );
             Ok(0)
         }
         Command::Kill { all, id, signal } => {
@@ -104,9 +111,14 @@ fn list(root: &Root, format: &str, quiet: bool) -> Result<u8> {
         let states: Vec<_> = all.iter().map(|c| c.saved.oci_state(c.status)).collect();
         println!("{}", serde_json::to_string(&states)?);
     } else {
-        let mut rows = vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from)];
+        let mut rows =
+            vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from)];
         for c in &all {
-            let pid = if c.status == Status::Stopped { 0 } else { c.saved.pid };
+            let pid = if c.status == Status::Stopped {
+                0
+            } else {
+                c.saved.pid
+            };
             rows.push([
                 c.saved.id.clone(),
                 pid.to_string(),
@@ -116,9 +128,15 @@ fn list(root: &Root, format: &str, quiet: bool) -> Result<u8> {
                 "root".to_string(),
             ]);
         }
-        let widths: Vec<usize> = (0..6).map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0)).collect();
+        let widths: Vec<usize> = (0..6)
+            .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
+            .collect();
         for r in rows {
-            let line: Vec<String> = r.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+            let line: Vec<String> = r
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect();
             println!("{}", line.join("   ").trim_end());
         }
     }

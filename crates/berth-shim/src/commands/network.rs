@@ -32,7 +32,12 @@ pub enum NetworkCommand {
     /// Create a bridge network (or record the subnet of an existing bridge)
     Create {
         /// Subnet, e.g. 10.88.0.0/24 (gateway .1)
-        #[arg(long, value_name = "CIDR", conflicts_with = "bip", required_unless_present = "bip")]
+        #[arg(
+            long,
+            value_name = "CIDR",
+            conflicts_with = "bip",
+            required_unless_present = "bip"
+        )]
         subnet: Option<String>,
         /// Gateway address and prefix, e.g. 192.168.0.1/24
         #[arg(long, value_name = "GATEWAY/PREFIX")]
@@ -65,7 +70,8 @@ pub fn run(root: &Root, a: &NetworkArgs) -> Result<u8> {
             } else if format == "json" {
                 println!("{}", serde_json::to_string(&nets)?);
             } else {
-                let mut rows = vec![["NAME", "SUBNET", "GATEWAY", "CONTAINERS", "BRIDGE"].map(String::from)];
+                let mut rows =
+                    vec![["NAME", "SUBNET", "GATEWAY", "CONTAINERS", "BRIDGE"].map(String::from)];
                 for n in &nets {
                     rows.push([
                         n.name.clone(),
@@ -75,9 +81,15 @@ pub fn run(root: &Root, a: &NetworkArgs) -> Result<u8> {
                         if n.bridge_up { "up" } else { "absent" }.to_string(),
                     ]);
                 }
-                let widths: Vec<usize> = (0..5).map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0)).collect();
+                let widths: Vec<usize> = (0..5)
+                    .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
+                    .collect();
                 for r in rows {
-                    let line: Vec<String> = r.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+                    let line: Vec<String> = r
+                        .iter()
+                        .zip(&widths)
+                        .map(|(c, w)| format!("{c:<w$}"))
+                        .collect();
                     println!("{}", line.join("   ").trim_end());
                 }
             }
@@ -90,7 +102,12 @@ pub fn run(root: &Root, a: &NetworkArgs) -> Result<u8> {
             }
             None => Err(format!("network {name:?}: no such network").into()),
         },
-        NetworkCommand::Create { subnet, bip, icc, name } => {
+        NetworkCommand::Create {
+            subnet,
+            bip,
+            icc,
+            name,
+        } => {
             let cidr = match (subnet, bip) {
                 (Some(s), _) => {
                     let c = parse_cidr(s)?;

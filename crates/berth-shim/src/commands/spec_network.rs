@@ -17,7 +17,10 @@ use super::Result;
 
 #[derive(clap::Args, Debug, Default)]
 // `-h` is --hostname, as in `docker run`; help stays on `--help`.
-#[command(next_help_heading = "Network (docker run names)", disable_help_flag = true)]
+#[command(
+    next_help_heading = "Network (docker run names)",
+    disable_help_flag = true
+)]
 pub struct NetworkFlags {
     /// Print help
     #[arg(long = "help", action = clap::ArgAction::Help)]
@@ -112,7 +115,8 @@ impl NetworkFlags {
     pub fn config(&self, hostname: Option<&str>) -> Result<NetworkConfig> {
         let mut c = NetworkConfig::default();
         if let Some(m) = &self.network {
-            c.mode = Mode::parse(m).map_err(|_| bad("network", m, "expected bridge, none, host or container:ID"))?;
+            c.mode = Mode::parse(m)
+                .map_err(|_| bad("network", m, "expected bridge, none, host or container:ID"))?;
         }
         if let Some(b) = &self.bridge {
             berth_net::names::check_bridge_name(b).map_err(|e| bad("bridge", b, e))?;
@@ -121,9 +125,18 @@ impl NetworkFlags {
         if let Some(s) = &self.subnet {
             let cidr = parse_cidr(s).map_err(|e| bad("subnet", s, e))?;
             if cidr.addr() != cidr.network() {
-                return Err(bad("subnet", s, format!("not a network address (did you mean {}/{} or --bip {s}?)", cidr.network(), cidr.prefix())));
+                return Err(bad(
+                    "subnet",
+                    s,
+                    format!(
+                        "not a network address (did you mean {}/{} or --bip {s}?)",
+                        cidr.network(),
+                        cidr.prefix()
+                    ),
+                ));
             }
-            cidr.check_bridge_subnet().map_err(|e| bad("subnet", s, e))?;
+            cidr.check_bridge_subnet()
+                .map_err(|e| bad("subnet", s, e))?;
             c.subnet = Some(cidr);
         }
         if let Some(s) = &self.bip {
@@ -135,14 +148,19 @@ impl NetworkFlags {
             c.subnet = Some(cidr);
         }
         if let Some(ip) = &self.ip {
-            c.ip = Some(ip.parse::<Ipv4Addr>().map_err(|_| bad("ip", ip, "not an IPv4 address"))?);
+            c.ip = Some(
+                ip.parse::<Ipv4Addr>()
+                    .map_err(|_| bad("ip", ip, "not an IPv4 address"))?,
+            );
         }
         for p in no_comma("publish", &self.publish)? {
-            c.publish.push(parse_publish(p).map_err(|e| bad("publish", p, e))?);
+            c.publish
+                .push(parse_publish(p).map_err(|e| bad("publish", p, e))?);
         }
         c.publish_all = self.publish_all;
         for p in no_comma("expose", &self.expose)? {
-            c.expose.push(parse_expose(p).map_err(|e| bad("expose", p, e))?);
+            c.expose
+                .push(parse_expose(p).map_err(|e| bad("expose", p, e))?);
         }
         if let Some(icc) = self.icc {
             c.icc = icc;
@@ -150,7 +168,10 @@ impl NetworkFlags {
         c.mtu = self.mtu;
         c.hostname = hostname.map(str::to_string);
         for d in no_comma("dns", &self.dns)? {
-            c.dns.push(d.parse::<IpAddr>().map_err(|_| bad("dns", d, "not an IP address"))?);
+            c.dns.push(
+                d.parse::<IpAddr>()
+                    .map_err(|_| bad("dns", d, "not an IP address"))?,
+            );
         }
         c.dns_search = no_comma("dns-search", &self.dns_search)?.to_vec();
         c.dns_options = no_comma("dns-option", &self.dns_option)?.to_vec();
@@ -163,8 +184,12 @@ impl NetworkFlags {
         }
         for h in no_comma("add-host", &self.add_host)? {
             // NAME:IP, where IP may be IPv6 and so hold colons itself.
-            let (name, ip) = h.split_once(':').ok_or_else(|| bad("add-host", h, "expected NAME:IP"))?;
-            let ip = ip.parse::<IpAddr>().map_err(|_| bad("add-host", h, format!("{ip:?} is not an IP address")))?;
+            let (name, ip) = h
+                .split_once(':')
+                .ok_or_else(|| bad("add-host", h, "expected NAME:IP"))?;
+            let ip = ip
+                .parse::<IpAddr>()
+                .map_err(|_| bad("add-host", h, format!("{ip:?} is not an IP address")))?;
             c.add_hosts.push((name.to_string(), ip));
         }
         c.validate()?;
@@ -186,7 +211,8 @@ impl NetworkFlags {
         }
         let cfg = self.config(spec.hostname().as_deref().filter(|h| !h.is_empty()))?;
         set_network_namespace(spec, &cfg.mode)?;
-        let mut annotations: HashMap<String, String> = spec.annotations().clone().unwrap_or_default();
+        let mut annotations: HashMap<String, String> =
+            spec.annotations().clone().unwrap_or_default();
         annotations.retain(|k, _| !k.starts_with(berth_net::config::ANNOTATION_PREFIX));
         annotations.extend(cfg.to_annotations());
         spec.set_annotations(Some(annotations));
@@ -203,7 +229,10 @@ fn set_network_namespace(spec: &mut Spec, mode: &Mode) -> Result<()> {
     let mut list = linux.namespaces().clone().unwrap_or_default();
     list.retain(|n| n.typ() != LinuxNamespaceType::Network);
     if *mode != Mode::Host {
-        let pos = list.iter().position(|n| n.typ() == LinuxNamespaceType::Pid).map_or(0, |i| i + 1);
+        let pos = list
+            .iter()
+            .position(|n| n.typ() == LinuxNamespaceType::Pid)
+            .map_or(0, |i| i + 1);
         let ns = LinuxNamespaceBuilder::default()
             .typ(LinuxNamespaceType::Network)
             .build()
@@ -238,7 +267,14 @@ mod tests {
     }
 
     fn has_netns(spec: &Spec) -> bool {
-        spec.linux().as_ref().unwrap().namespaces().as_ref().unwrap().iter().any(|n| n.typ() == LinuxNamespaceType::Network)
+        spec.linux()
+            .as_ref()
+            .unwrap()
+            .namespaces()
+            .as_ref()
+            .unwrap()
+            .iter()
+            .any(|n| n.typ() == LinuxNamespaceType::Network)
     }
 
     #[test]
@@ -254,9 +290,32 @@ mod tests {
     #[test]
     fn flags_become_annotations() {
         let s = spec_with(&[
-            "--bridge", "br-x", "--bip", "192.168.7.1/24", "--ip", "192.168.7.9", "-p", "127.0.0.1:8080:80",
-            "-p", "53/udp", "-P", "--expose", "90", "--icc=false", "--hostname", "web", "--dns", "10.0.0.53",
-            "--dns-search", "example.com", "--dns-option", "ndots:2", "--link", "db1:db", "--add-host", "m:10.1.2.3",
+            "--bridge",
+            "br-x",
+            "--bip",
+            "192.168.7.1/24",
+            "--ip",
+            "192.168.7.9",
+            "-p",
+            "127.0.0.1:8080:80",
+            "-p",
+            "53/udp",
+            "-P",
+            "--expose",
+            "90",
+            "--icc=false",
+            "--hostname",
+            "web",
+            "--dns",
+            "10.0.0.53",
+            "--dns-search",
+            "example.com",
+            "--dns-option",
+            "ndots:2",
+            "--link",
+            "db1:db",
+            "--add-host",
+            "m:10.1.2.3",
         ])
         .unwrap();
         let a = ann(&s);

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use berth_container::{caps, seccomp};
 use oci_spec::runtime::{
-    Capabilities, Capability, LinuxCapabilities, LinuxDevice, LinuxDeviceBuilder, LinuxDeviceCgroupBuilder,
-    LinuxDeviceType, LinuxResources, LinuxSeccomp, Spec,
+    Capabilities, Capability, LinuxCapabilities, LinuxDevice, LinuxDeviceBuilder,
+    LinuxDeviceCgroupBuilder, LinuxDeviceType, LinuxResources, LinuxSeccomp, Spec,
 };
 
 use super::Result;
@@ -69,7 +69,9 @@ fn parse_opts(list: &[String]) -> Result<Opts> {
         let (k, v) = match raw.split_once('=') {
             Some((k, v)) => (k, Some(v)),
             None => match raw.split_once(':') {
-                Some((k, v)) if k != "no-new-privileges" || matches!(v, "true" | "false") => (k, Some(v)),
+                Some((k, v)) if k != "no-new-privileges" || matches!(v, "true" | "false") => {
+                    (k, Some(v))
+                }
                 _ => (raw.as_str(), None),
             },
         };
@@ -80,17 +82,27 @@ fn parse_opts(list: &[String]) -> Result<Opts> {
                 o.no_new_privs = Some(v.parse().map_err(|_| bad("expected true or false"))?)
             }
             ("seccomp", Some("unconfined")) => o.seccomp = Some(SeccompOpt::Unconfined),
-            ("seccomp", Some(f)) if !f.is_empty() => o.seccomp = Some(SeccompOpt::File(PathBuf::from(f))),
+            ("seccomp", Some(f)) if !f.is_empty() => {
+                o.seccomp = Some(SeccompOpt::File(PathBuf::from(f)))
+            }
             ("apparmor", Some(p)) if !p.is_empty() => o.apparmor = Some(p.to_string()),
             ("label", Some("disable")) => o.label_disable = true,
             ("label", Some(l)) => {
-                let (lk, lv) = l.split_once(':').ok_or_else(|| bad("expected label=user:U, role:R, type:T, level:L or disable"))?;
+                let (lk, lv) = l.split_once(':').ok_or_else(|| {
+                    bad("expected label=user:U, role:R, type:T, level:L or disable")
+                })?;
                 if !matches!(lk, "user" | "role" | "type" | "level") || lv.is_empty() {
-                    return Err(bad("expected label=user:U, role:R, type:T, level:L or disable"));
+                    return Err(bad(
+                        "expected label=user:U, role:R, type:T, level:L or disable",
+                    ));
                 }
                 o.label.push((lk.to_string(), lv.to_string()));
             }
-            _ => return Err(bad("expected no-new-privileges, seccomp=, apparmor= or label=")),
+            _ => {
+                return Err(bad(
+                    "expected no-new-privileges, seccomp=, apparmor= or label=",
+                ))
+            }
         }
     }
     Ok(o)
@@ -108,13 +120,17 @@ fn selinux_labels(parts: &[(String, String)]) -> (String, String) {
         };
         f[i] = v;
     }
-    (f.join(":"), format!("{}:object_r:container_file_t:{}", f[0], f[3]))
+    (
+        f.join(":"),
+        format!("{}:object_r:container_file_t:{}", f[0], f[3]),
+    )
 }
 
 /// Loads a seccomp profile file: OCI `linux.seccomp` JSON, or docker's profile
 /// format (`archMap`, `includes`/`excludes` on capabilities), translated for `caps`.
 fn load_profile(path: &Path, caps: &[String]) -> Result<LinuxSeccomp> {
-    let text = std::fs::read_to_string(path).map_err(|e| err(format!("--security-opt seccomp={}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| err(format!("--security-opt seccomp={}: {e}", path.display())))?;
     let mut v: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| err(format!("--security-opt seccomp={}: {e}", path.display())))?;
     if let Some(obj) = v.as_object_mut() {
@@ -122,13 +138,21 @@ fn load_profile(path: &Path, caps: &[String]) -> Result<LinuxSeccomp> {
             let mut arches = Vec::new();
             for m in map.as_array().into_iter().flatten() {
                 arches.extend(m.get("architecture").cloned());
-                arches.extend(m.get("subArchitectures").and_then(|s| s.as_array()).into_iter().flatten().cloned());
+                arches.extend(
+                    m.get("subArchitectures")
+                        .and_then(|s| s.as_array())
+                        .into_iter()
+                        .flatten()
+                        .cloned(),
+                );
             }
             obj.insert("architectures".into(), serde_json::Value::Array(arches));
         }
         let has = |c: &serde_json::Value| {
             let want = c.as_str().unwrap_or_default().to_ascii_uppercase();
-            caps.iter().any(|h| h.eq_ignore_ascii_case(&want) || h.eq_ignore_ascii_case(&format!("CAP_{want}")))
+            caps.iter().any(|h| {
+                h.eq_ignore_ascii_case(&want) || h.eq_ignore_ascii_case(&format!("CAP_{want}"))
+            })
         };
         if let Some(calls) = obj.get_mut("syscalls").and_then(|s| s.as_array_mut()) {
             calls.retain(|sc| {
@@ -143,14 +167,15 @@ fn load_profile(path: &Path, caps: &[String]) -> Result<LinuxSeccomp> {
                     }
                     // docker's single-name form
                     if let Some(n) = o.remove("name") {
-                        o.entry("names").or_insert_with(|| serde_json::Value::Array(vec![n]));
+                        o.entry("names")
+                            .or_insert_with(|| serde_json::Value::Array(vec![n]));
                     }
                 }
             }
         }
     }
-    let profile: LinuxSeccomp =
-        serde_json::from_value(v).map_err(|e| err(format!("--security-opt seccomp={}: {e}", path.display())))?;
+    let profile: LinuxSeccomp = serde_json::from_value(v)
+        .map_err(|e| err(format!("--security-opt seccomp={}: {e}", path.display())))?;
     // Compile it now so a profile this machine cannot run fails here, not at create.
     berth_container::seccomp::SeccompPlan::new(&profile)
         .map_err(|e| err(format!("--security-opt seccomp={}: {e}", path.display())))?;
@@ -166,22 +191,33 @@ fn parse_device(raw: &str) -> Result<(LinuxDevice, String)> {
         [h, p] if is_perm(p) => (*h, *h, *p),
         [h, c] => (*h, *c, "rwm"),
         [h, c, p] => (*h, *c, *p),
-        _ => return Err(err(format!("--device {raw:?}: expected /dev/HOST[:/dev/CONTAINER[:rwm]]"))),
+        _ => {
+            return Err(err(format!(
+                "--device {raw:?}: expected /dev/HOST[:/dev/CONTAINER[:rwm]]"
+            )))
+        }
     };
     if !is_perm(perms) {
-        return Err(err(format!("--device {raw:?}: bad permissions {perms:?} (a combination of r, w and m)")));
+        return Err(err(format!(
+            "--device {raw:?}: bad permissions {perms:?} (a combination of r, w and m)"
+        )));
     }
     if !ctr.starts_with('/') {
-        return Err(err(format!("--device {raw:?}: the container path {ctr:?} must be absolute")));
+        return Err(err(format!(
+            "--device {raw:?}: the container path {ctr:?} must be absolute"
+        )));
     }
-    let meta = std::fs::metadata(host).map_err(|e| err(format!("--device {raw:?}: {host}: {e}")))?;
+    let meta =
+        std::fs::metadata(host).map_err(|e| err(format!("--device {raw:?}: {host}: {e}")))?;
     let ft = meta.file_type();
     let typ = if ft.is_char_device() {
         LinuxDeviceType::C
     } else if ft.is_block_device() {
         LinuxDeviceType::B
     } else {
-        return Err(err(format!("--device {raw:?}: {host} is not a device node")));
+        return Err(err(format!(
+            "--device {raw:?}: {host} is not a device node"
+        )));
     };
     let rdev = meta.rdev();
     let dev = LinuxDeviceBuilder::default()
@@ -255,7 +291,10 @@ impl SecurityFlags {
         if self.privileged {
             // As docker: /sys writable too.
             if let Some(mounts) = spec.mounts_mut() {
-                for m in mounts.iter_mut().filter(|m| m.typ().as_deref() == Some("sysfs")) {
+                for m in mounts
+                    .iter_mut()
+                    .filter(|m| m.typ().as_deref() == Some("sysfs"))
+                {
                     if let Some(o) = m.options_mut() {
                         o.retain(|o| o != "ro");
                     }
@@ -285,7 +324,9 @@ impl SecurityFlags {
             linux.set_devices(Some(all));
         }
         if !rules.is_empty() {
-            let resources = linux.resources_mut().get_or_insert_with(LinuxResources::default);
+            let resources = linux
+                .resources_mut()
+                .get_or_insert_with(LinuxResources::default);
             let mut list = resources.devices().clone().unwrap_or_default();
             if self.privileged {
                 list.clear();
@@ -318,7 +359,17 @@ mod tests {
     }
 
     fn names(c: &Option<Capabilities>) -> Vec<String> {
-        let mut v: Vec<String> = c.iter().flatten().map(|c| serde_json::to_value(c).unwrap().as_str().unwrap().to_string()).collect();
+        let mut v: Vec<String> = c
+            .iter()
+            .flatten()
+            .map(|c| {
+                serde_json::to_value(c)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
         v.sort();
         v
     }
@@ -326,7 +377,13 @@ mod tests {
     #[test]
     fn default_is_dockers_set_with_empty_inheritable_and_ambient() {
         let s = spec_with(SecurityFlags::default()).unwrap();
-        let c = s.process().as_ref().unwrap().capabilities().clone().unwrap();
+        let c = s
+            .process()
+            .as_ref()
+            .unwrap()
+            .capabilities()
+            .clone()
+            .unwrap();
         let mut want = caps::docker_default();
         want.sort();
         assert_eq!(names(c.bounding()), want);
@@ -339,19 +396,38 @@ mod tests {
 
     #[test]
     fn cap_add_all_drop_chown() {
-        let s = spec_with(SecurityFlags { cap_add: vec!["all".into()], cap_drop: vec!["cap_chown".into()], ..Default::default() }).unwrap();
-        let c = s.process().as_ref().unwrap().capabilities().clone().unwrap();
+        let s = spec_with(SecurityFlags {
+            cap_add: vec!["all".into()],
+            cap_drop: vec!["cap_chown".into()],
+            ..Default::default()
+        })
+        .unwrap();
+        let c = s
+            .process()
+            .as_ref()
+            .unwrap()
+            .capabilities()
+            .clone()
+            .unwrap();
         let b = names(c.bounding());
         assert!(b.contains(&"CAP_SYS_ADMIN".to_string()));
         assert!(!b.contains(&"CAP_CHOWN".to_string()));
-        assert!(spec_with(SecurityFlags { cap_add: vec!["NOPE".into()], ..Default::default() }).is_err());
+        assert!(spec_with(SecurityFlags {
+            cap_add: vec!["NOPE".into()],
+            ..Default::default()
+        })
+        .is_err());
     }
 
     #[test]
     fn privileged_and_opts() {
         let s = spec_with(SecurityFlags {
             privileged: true,
-            security_opt: vec!["apparmor=p1".into(), "label=type:t1".into(), "no-new-privileges=false".into()],
+            security_opt: vec![
+                "apparmor=p1".into(),
+                "label=type:t1".into(),
+                "no-new-privileges=false".into(),
+            ],
             ..Default::default()
         })
         .unwrap();
@@ -360,24 +436,39 @@ mod tests {
         assert_eq!(l.masked_paths().as_ref().unwrap().len(), 0);
         let p = s.process().as_ref().unwrap();
         assert_eq!(p.apparmor_profile().as_deref(), Some("p1"));
-        assert_eq!(p.selinux_label().as_deref(), Some("system_u:system_r:t1:s0"));
+        assert_eq!(
+            p.selinux_label().as_deref(),
+            Some("system_u:system_r:t1:s0")
+        );
         assert_eq!(p.no_new_privileges(), Some(false));
         let rules = l.resources().as_ref().unwrap().devices().clone().unwrap();
         assert_eq!(rules.len(), 1);
         assert!(rules[0].allow());
-        assert!(spec_with(SecurityFlags { security_opt: vec!["bogus".into()], ..Default::default() }).is_err());
+        assert!(spec_with(SecurityFlags {
+            security_opt: vec!["bogus".into()],
+            ..Default::default()
+        })
+        .is_err());
     }
 
     #[test]
     fn device_flag_reads_the_host_node() {
-        let s = spec_with(SecurityFlags { device: vec!["/dev/null:/dev/mynull:r".into()], ..Default::default() }).unwrap();
+        let s = spec_with(SecurityFlags {
+            device: vec!["/dev/null:/dev/mynull:r".into()],
+            ..Default::default()
+        })
+        .unwrap();
         let l = s.linux().as_ref().unwrap();
         let d = &l.devices().as_ref().unwrap()[0];
         assert_eq!(d.path(), Path::new("/dev/mynull"));
         assert_eq!((d.typ(), d.major(), d.minor()), (LinuxDeviceType::C, 1, 3));
         let rules = l.resources().as_ref().unwrap().devices().clone().unwrap();
         assert_eq!(rules.last().unwrap().access().as_deref(), Some("r"));
-        let e = spec_with(SecurityFlags { device: vec!["/etc/hostname".into()], ..Default::default() }).unwrap_err();
+        let e = spec_with(SecurityFlags {
+            device: vec!["/etc/hostname".into()],
+            ..Default::default()
+        })
+        .unwrap_err();
         assert!(e.to_string().contains("not a device"), "{e}");
     }
 }
