@@ -27,7 +27,7 @@ pub fn run(root: &Root, opts: &CreateOptions, detach: bool, keep: bool) -> Resul
     if !keep {
         berth_container::delete(root, &opts.id, true)?;
     }
-    Ok(code?)
+    code
 }
 
 /// Waits for init, forwarding signals and the terminal; returns its exit code (128+signal if killed).
