@@ -179,6 +179,7 @@ pub(crate) fn plan(loc: &impl Locate, r: &LinuxResources, fresh: bool) -> Result
     blkio(&mut p, r)?;
     hugetlb(&mut p, r)?;
     network(&mut p, r)?;
+    rdma(&mut p, r)?;
     unified(&mut p, r)?;
     if let Some(rules) = r.devices() {
         crate::devices::validate(rules)?;
@@ -766,6 +767,37 @@ fn network<L: Locate>(p: &mut Planner<L>, r: &LinuxResources) -> Result<()> {
                 format!("{} {}", pr.name(), pr.priority()),
             );
         }
+    }
+    Ok(())
+}
+
+/// `rdma.max` lines, one per device (same file on v1 and v2).
+fn rdma<L: Locate>(p: &mut Planner<L>, r: &LinuxResources) -> Result<()> {
+    let Some(devices) = r.rdma().as_ref().filter(|m| !m.is_empty()) else {
+        return Ok(());
+    };
+    let (_, dir) = p.dir("rdma", "resources.rdma")?;
+    // Sorted so the write order (and any error) does not depend on HashMap order.
+    let mut names: Vec<&String> = devices.keys().collect();
+    names.sort();
+    for name in names {
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            return Err(invalid(
+                "resources.rdma",
+                name,
+                "must be an RDMA device name",
+            ));
+        }
+        let limit = |v: Option<u32>| v.map_or_else(|| "max".to_string(), |n| n.to_string());
+        let d = &devices[name];
+        p.push(
+            dir.join("rdma.max"),
+            format!(
+                "{name} hca_handle={} hca_object={}",
+                limit(d.hca_handles()),
+                limit(d.hca_objects())
+            ),
+        );
     }
     Ok(())
 }

@@ -22,7 +22,7 @@ fn fake_v2(name: &str) -> (Tree, Manager, PathBuf) {
     fs::create_dir_all(&root).unwrap();
     fs::write(
         root.join("cgroup.controllers"),
-        "cpuset cpu io memory hugetlb pids\n",
+        "cpuset cpu io memory hugetlb pids rdma\n",
     )
     .unwrap();
     fs::write(root.join("cgroup.subtree_control"), "").unwrap();
@@ -80,6 +80,27 @@ fn res(json: &str) -> LinuxResources {
 }
 
 #[test]
+fn rdma_limits_go_to_rdma_max_and_bad_names_write_nothing() {
+    let (_t, m, d) = fake_v2("rdma");
+    m.apply(&res(r#"{"rdma": {"mlx5_1": {"hcaHandles": 3}, "mlx4_0": {"hcaHandles": 2, "hcaObjects": 1000}}}"#))
+        .unwrap();
+    // One write per device, sorted: this plain file keeps only the last (mlx5_1); the kernel keeps each.
+    assert_eq!(
+        read(&d.join("rdma.max")),
+        "mlx5_1 hca_handle=3 hca_object=max"
+    );
+    let e = m
+        .apply(&res(r#"{"rdma": {"bad dev": {"hcaHandles": 1}}}"#))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("resources.rdma") && e.contains("bad dev"), "{e}");
+    assert_eq!(
+        read(&d.join("rdma.max")),
+        "mlx5_1 hca_handle=3 hca_object=max"
+    );
+}
+
+#[test]
 fn layout_and_subtree_control() {
     let (t, m, d) = fake_v2("layout");
     assert!(m.is_unified());
@@ -87,11 +108,11 @@ fn layout_and_subtree_control() {
     assert_eq!(m.path("hugetlb"), Some(d.as_path()));
     assert_eq!(
         read(&t.0.join("cgroup.subtree_control")),
-        "+cpuset +cpu +io +memory +hugetlb +pids"
+        "+cpuset +cpu +io +memory +hugetlb +pids +rdma"
     );
     assert_eq!(
         read(&t.0.join("b/cgroup.subtree_control")),
-        "+cpuset +cpu +io +memory +hugetlb +pids"
+        "+cpuset +cpu +io +memory +hugetlb +pids +rdma"
     );
     // Serializes for the container state file.
     let back: Manager = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
