@@ -841,3 +841,74 @@ fn cve_2021_30465_symlinked_mount_destination_stays_inside_the_rootfs() {
         host_dir.display()
     );
 }
+
+#[test]
+fn cve_2025_52565_dev_console_symlink_cannot_redirect_the_console_mount() {
+    require_root!();
+    // The image's /dev/console points at a host file; a terminal container
+    // bind-mounts its pty over /dev/console. That mount must never land on the host.
+    let env = Env::new("sec-console");
+    let rootfs = private_rootfs(&env);
+    let host_target = env.dir.join("host-file");
+    std::fs::write(&host_target, "host data").unwrap();
+    std::os::unix::fs::symlink(&host_target, rootfs.join("dev/console")).unwrap();
+    let socket = env.dir.join("console.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    // Accept (and hold) a pty master if create gets that far.
+    let acceptor = std::thread::spawn(move || {
+        listener.set_nonblocking(true).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok((s, _)) = listener.accept() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    });
+    let b = spec_bundle(
+        &env,
+        "b",
+        &[],
+        &["sh", "-c", "stat -c '%F' /dev/console"],
+        |s| {
+            s["root"] = json!({ "path": rootfs, "readonly": false });
+            s["process"]["terminal"] = json!(true);
+            // /dev comes from the image, so its planted /dev/console is what the runtime meets.
+            s["mounts"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|m| m["destination"] != "/dev");
+        },
+    );
+    let out = env.run(&[
+        "create",
+        "--console-socket",
+        socket.to_str().unwrap(),
+        "-b",
+        b.to_str().unwrap(),
+        "cons",
+    ]);
+    let host_mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !host_mounts.contains(host_target.to_str().unwrap()),
+        "the pty was mounted over a host file"
+    );
+    assert_eq!(std::fs::read_to_string(&host_target).unwrap(), "host data");
+    if out.status.success() {
+        // Accepted only if the console landed inside the container, on a real device node.
+        let pid = env.state("cons")["pid"].as_i64().unwrap();
+        let console = std::fs::symlink_metadata(format!("/proc/{pid}/root/dev/console")).unwrap();
+        assert!(
+            !console.file_type().is_symlink(),
+            "/dev/console is still the planted symlink"
+        );
+        env.ok(&["delete", "-f", "cons"]);
+    } else {
+        assert_one_line_error(&out, "console");
+        assert_nothing_left(&env, "cons");
+        eprintln!("refused: {}", stderr(&out).trim());
+        return; // the acceptor thread ends on its own deadline
+    }
+    drop(acceptor.join());
+}
