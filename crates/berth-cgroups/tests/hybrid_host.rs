@@ -199,7 +199,13 @@ fn apply_update_and_destroy_on_hybrid_layout() {
         );
     }
 
-    let s = g.m.stats().unwrap();
+    // The child's `head | tr` pipeline may still be running: wait for it to settle to sh + sleep.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut s = g.m.stats().unwrap();
+    while s.pids.current != 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        s = g.m.stats().unwrap();
+    }
     assert!(
         s.memory.usage.usage > 0 && s.memory.usage.limit == 128 * MB as u64,
         "{:?}",
