@@ -7,4 +7,4 @@ scripts/deps.sh
 scripts/make-rootfs.sh tests/rootfs >/dev/null
 cargo build -p berth-shim
 # Integration tests share host resources (cgroups, bridges, ports): one test at a time.
-BERTH_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/berth" cargo test --workspace -- --test-threads=1
+BERTH_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/berth" cargo test --workspace --no-fail-fast -- --test-threads=1
