@@ -75,14 +75,7 @@ pub fn exec(root: &Root, opts: &ExecOptions) -> Result<Execed> {
     }
     let p = &opts.process;
     crate::config::validate_process(p)?;
-    if let Some(profile) = p.apparmor_profile().as_deref().filter(|s| !s.is_empty()) {
-        return invalid!(
-            "process.apparmorProfile: {profile:?}: AppArmor is not enabled on this host"
-        );
-    }
-    if let Some(label) = p.selinux_label().as_deref().filter(|s| !s.is_empty()) {
-        return invalid!("process.selinuxLabel: {label:?}: SELinux is not enabled on this host");
-    }
+    crate::lsm::check_process(p)?;
     let terminal = p.terminal().unwrap_or(false);
     if terminal && opts.console_socket.is_none() && opts.detach {
         return invalid!("cannot allocate tty if berth will detach without setting console socket");
@@ -271,6 +264,8 @@ fn child(a: &Child, chan: &Channel) -> Result<Error> {
         chan.send_with_fd(Tag::Console, "", Some(pty.master.as_raw_fd()))?;
     }
     let program = process::Program::resolve(p)?;
+    // Still root and before seccomp, as for init.
+    crate::lsm::apply_exec_labels(p)?;
     process::become_user(p, a.caps, a.seccomp, a.skip_setgroups)?;
     chan.send(Tag::Ready, "")?;
     Ok(process::finish(p, a.seccomp, &program))

@@ -43,7 +43,15 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
 
 /// The labels a spec asks for, checked against the running kernel.
 pub fn check(spec: &Spec) -> Result<()> {
-    let process = spec.process().as_ref();
+    if let Some(p) = spec.process().as_ref() {
+        check_process(p)?;
+    }
+    check_mount_label(spec)
+}
+
+/// The process's own labels (config.json's, or an `exec` process's).
+pub fn check_process(process: &Process) -> Result<()> {
+    let process = Some(process);
     if let Some(p) = process.and_then(|p| non_empty(p.apparmor_profile())) {
         if !apparmor_enabled() {
             return Err(Error::Invalid(format!(
@@ -60,6 +68,10 @@ pub fn check(spec: &Spec) -> Result<()> {
         }
         check_label("process.selinuxLabel", l)?;
     }
+    Ok(())
+}
+
+fn check_mount_label(spec: &Spec) -> Result<()> {
     if let Some(l) = spec
         .linux()
         .as_ref()
