@@ -345,40 +345,9 @@ fn seccomp_notify_listener_reaches_the_agent_during_create() {
             "syscalls": [{ "names": ["mkdirat"], "action": "SCMP_ACT_NOTIFY" }]
         });
     });
-    let agent = std::thread::spawn(move || {
-        let (conn, _) = listener.accept().unwrap();
-        let mut buf = vec![0u8; 65536];
-        let mut cbuf = [0u8; 64];
-        let mut iov = libc::iovec {
-            iov_base: buf.as_mut_ptr().cast(),
-            iov_len: buf.len(),
-        };
-        // SAFETY: msghdr points at our buffers, which outlive the call.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = cbuf.as_mut_ptr().cast();
-        msg.msg_controllen = cbuf.len();
-        // SAFETY: as above.
-        let n = unsafe { libc::recvmsg(conn.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
-        assert!(n > 0);
-        // SAFETY: the kernel filled the control buffer; the first cmsg carries one fd.
-        let fd = unsafe {
-            let c = libc::CMSG_FIRSTHDR(&msg);
-            assert!(!c.is_null());
-            assert_eq!((*c).cmsg_type, libc::SCM_RIGHTS);
-            *(libc::CMSG_DATA(c) as *const i32)
-        };
-        let what = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap();
-        // SAFETY: we own the received fd.
-        unsafe { libc::close(fd) };
-        (
-            String::from_utf8_lossy(&buf[..n as usize]).into_owned(),
-            what,
-        )
-    });
+    let agent = receive_listener(listener);
     env.ok(&["create", "-b", b.to_str().unwrap(), "nt"]);
-    let (payload, what) = agent.join().unwrap();
+    let (payload, what, _) = agent.join().unwrap();
     let v: Value = serde_json::from_str(&payload).unwrap();
     assert_eq!(v["fds"], json!(["seccompFd"]));
     assert_eq!(v["metadata"], "meta-1");
@@ -911,4 +880,90 @@ fn cve_2025_52565_dev_console_symlink_cannot_redirect_the_console_mount() {
         return; // the acceptor thread ends on its own deadline
     }
     drop(acceptor.join());
+}
+
+/// A seccomp agent: accepts one connection on `listener` and returns the
+/// payload, what the received fd is, and the listener for a next round.
+fn receive_listener(
+    listener: std::os::unix::net::UnixListener,
+) -> std::thread::JoinHandle<(String, PathBuf, std::os::unix::net::UnixListener)> {
+    std::thread::spawn(move || {
+        listener.set_nonblocking(true).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let conn = loop {
+            match listener.accept() {
+                Ok((c, _)) => break c,
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock && Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Err(e) => panic!("no seccomp listener reached the agent: {e}"),
+            }
+        };
+        conn.set_nonblocking(false).unwrap();
+        let mut buf = vec![0u8; 65536];
+        let mut cbuf = [0u8; 64];
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        // SAFETY: msghdr points at our buffers, which outlive the call.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        msg.msg_controllen = cbuf.len();
+        // SAFETY: as above.
+        let n = unsafe { libc::recvmsg(conn.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        assert!(n > 0);
+        // SAFETY: the kernel filled the control buffer; the first cmsg carries one fd.
+        let fd = unsafe {
+            let c = libc::CMSG_FIRSTHDR(&msg);
+            assert!(!c.is_null());
+            assert_eq!((*c).cmsg_type, libc::SCM_RIGHTS);
+            *(libc::CMSG_DATA(c) as *const i32)
+        };
+        let what = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap();
+        // SAFETY: we own the received fd.
+        unsafe { libc::close(fd) };
+        (
+            String::from_utf8_lossy(&buf[..n as usize]).into_owned(),
+            what,
+            listener,
+        )
+    })
+}
+
+#[test]
+fn seccomp_notify_listener_of_an_exec_process_reaches_the_agent() {
+    require_root!();
+    let env = Env::new("sec-notify-exec");
+    let sock = env.dir.join("agent.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let b = spec_bundle(&env, "b", &[], &["sleep", "30"], |s| {
+        s["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "listenerPath": sock,
+            "listenerMetadata": "meta-exec",
+            "syscalls": [{ "names": ["mkdirat"], "action": "SCMP_ACT_NOTIFY" }]
+        });
+    });
+    let agent = receive_listener(listener);
+    env.ok(&["run", "-d", "-b", b.to_str().unwrap(), "ne"]);
+    let (_, _, listener) = agent.join().unwrap();
+    // The exec'd process installs the container's profile too: its listener reaches the agent.
+    let agent = receive_listener(listener);
+    env.ok(&["exec", "-d", "ne", "true"]);
+    let (payload, what, _) = agent.join().unwrap();
+    let v: Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(v["metadata"], "meta-exec");
+    assert_eq!(v["state"]["id"], "ne");
+    assert_ne!(
+        v["pid"],
+        env.state("ne")["pid"],
+        "the exec process's pid, not init's"
+    );
+    assert_eq!(what.to_string_lossy(), "anon_inode:seccomp notify");
+    env.ok(&["delete", "-f", "ne"]);
 }

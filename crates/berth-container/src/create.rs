@@ -274,36 +274,8 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
             None => console = Some(master),
         }
     }
-    let mut msg = parent_end.recv("container init")?;
-    if msg.tag == Tag::SeccompListener {
-        let fd = msg
-            .fd
-            .take()
-            .ok_or_else(|| Error::Init("seccomp listener message carried no fd".into()))?;
-        let plan = seccomp
-            .as_ref()
-            .ok_or_else(|| Error::Init("seccomp listener without linux.seccomp".into()))?;
-        let path = plan.listener_path().ok_or_else(|| {
-            Error::Invalid(
-                "linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used".into(),
-            )
-        })?;
-        let state = serde_json::to_value(saved.oci_state(Status::Creating)).unwrap_or_default();
-        crate::seccomp::send_listener(
-            std::os::fd::AsFd::as_fd(&fd),
-            path,
-            &plan.listener_payload(pid, &state),
-        )?;
-        drop(fd);
-        parent_end.send(Tag::Continue, "")?;
-        msg = parent_end.recv("container init")?;
-    }
-    if msg.tag != Tag::Ready {
-        return Err(Error::Init(format!(
-            "expected Ready while waiting for container init, got {:?}",
-            msg.tag
-        )));
-    }
+    let state = serde_json::to_value(saved.oci_state(Status::Creating)).unwrap_or_default();
+    crate::notify::expect_ready(&parent_end, seccomp.as_ref(), pid, &state, "container init")?;
 
     saved.config = spec;
     let lock = undo.lock.as_ref().expect("lock held until disarmed");

@@ -169,7 +169,8 @@ fn start(saved: &Saved, c: &Child, opts: &ExecOptions) -> Result<(i32, Option<Ow
                 None => console = Some(master),
             }
         }
-        parent_end.expect(Tag::Ready, "the exec process")?;
+        let state = serde_json::to_value(saved.oci_state(Status::Running)).unwrap_or_default();
+        crate::notify::expect_ready(&parent_end, c.seccomp, pid, &state, "the exec process")?;
         wait_for_execve(&parent_end)
     })();
     if let Err(e) = steps {
@@ -266,9 +267,10 @@ fn child(a: &Child, chan: &Channel) -> Result<Error> {
     let program = process::Program::resolve(p)?;
     // Still root and before seccomp, as for init.
     crate::lsm::apply_exec_labels(p)?;
-    process::become_user(p, a.caps, a.seccomp, a.skip_setgroups)?;
+    let listener = process::become_user(p, a.caps, a.seccomp, a.skip_setgroups)?;
+    let late_seccomp = crate::notify::send_listener(p, a.seccomp, listener, chan)?;
     chan.send(Tag::Ready, "")?;
-    Ok(process::finish(p, a.seccomp, &program))
+    Ok(process::finish(p, late_seccomp, &program))
 }
 
 /// `name[:group]` or `uid:group` resolved in the container's /etc/passwd and /etc/group

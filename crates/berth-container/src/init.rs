@@ -191,20 +191,7 @@ fn setup(a: &Args) -> Result<Error> {
         a.seccomp,
         a.ns.joins(LinuxNamespaceType::User) && !new_user,
     )?;
-    // SCMP_ACT_NOTIFY: the filter goes in before Ready so its listener reaches the
-    // parent (and the seccomp agent) while `create` still runs, as runc does.
-    let (listener, late_seccomp) = match a.seccomp {
-        Some(s) if s.needs_notify() && process.no_new_privileges().unwrap_or(false) => {
-            (s.install()?, None)
-        }
-        Some(s) if s.needs_notify() => (listener, None),
-        other => (listener, other),
-    };
-    if let Some(fd) = listener {
-        a.chan
-            .send_with_fd(Tag::SeccompListener, "", Some(fd.as_raw_fd()))?;
-        a.chan.expect(Tag::Continue, "the seccomp agent")?;
-    }
+    let late_seccomp = crate::notify::send_listener(process, a.seccomp, listener, &a.chan)?;
     a.chan.send(Tag::Ready, "")?;
     wait_for_start(&a.fifo)?;
     hooks::run_all(

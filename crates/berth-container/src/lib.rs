@@ -18,6 +18,7 @@ mod init;
 pub mod lifecycle;
 pub mod lsm;
 pub mod namespaces;
+mod notify;
 pub mod process;
 pub mod procfs;
 pub mod rootfs;
