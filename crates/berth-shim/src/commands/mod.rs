@@ -128,17 +128,22 @@ fn list(root: &Root, format: &str, quiet: bool) -> Result<u8> {
                 "root".to_string(),
             ]);
         }
-        let widths: Vec<usize> = (0..6)
-            .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
-            .collect();
-        for r in rows {
-            let line: Vec<String> = r
-                .iter()
-                .zip(&widths)
-                .map(|(c, w)| format!("{c:<w$}"))
-                .collect();
-            println!("{}", line.join("   ").trim_end());
-        }
+        print_table(&rows);
     }
     Ok(0)
+}
+
+/// Prints rows as left-aligned columns three spaces apart, the first row being the header.
+pub fn print_table<const N: usize>(rows: &[[String; N]]) {
+    let widths: Vec<usize> = (0..N)
+        .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
+        .collect();
+    for r in rows {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", line.join("   ").trim_end());
+    }
 }

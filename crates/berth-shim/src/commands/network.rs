@@ -81,17 +81,7 @@ pub fn run(root: &Root, a: &NetworkArgs) -> Result<u8> {
                         if n.bridge_up { "up" } else { "absent" }.to_string(),
                     ]);
                 }
-                let widths: Vec<usize> = (0..5)
-                    .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
-                    .collect();
-                for r in rows {
-                    let line: Vec<String> = r
-                        .iter()
-                        .zip(&widths)
-                        .map(|(c, w)| format!("{c:<w$}"))
-                        .collect();
-                    println!("{}", line.join("   ").trim_end());
-                }
+                super::print_table(&rows);
             }
             Ok(0)
         }
