@@ -295,7 +295,8 @@ fn hooks_run_in_spec_order_with_state_on_stdin() {
     // The hook is a host shell script; startContainer runs inside the container, so its
     // path is the busybox sh there and it writes to a bind-mounted file.
     let hook = |name: &str| json!({ "path": "/bin/sh", "args": ["sh", "-c", format!("read s; echo {name} >> {}; echo \"$s\" >> {}.json", log.display(), log.display())] });
-    let inner = json!({ "path": "/bin/sh", "args": ["sh", "-c", "echo startContainer >> /hooklog/hooks.log"] });
+    // The slow startContainer hook proves poststart waits for the program to start.
+    let inner = json!({ "path": "/bin/sh", "args": ["sh", "-c", "sleep 0.5; echo startContainer >> /hooklog/hooks.log"] });
     let b = env.bundle("b", |s| {
         s["hooks"] = json!({
             "createRuntime": [hook("createRuntime")],

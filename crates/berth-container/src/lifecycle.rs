@@ -35,11 +35,32 @@ pub fn start(root: &Root, id: &str) -> Result<Saved> {
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(&fifo_path)
         .map_err(|e| Error::io("open exec fifo", &fifo_path, e))?;
+    let poststart = config::hooks(&saved.config, "poststart");
+    // poststart hooks run after the user's program has started. Init's end of the
+    // fifo is CLOEXEC, so a reader opened now (while init still holds a writer) sees
+    // POLLHUP once init has exec'd or died. Only paid when there are such hooks.
+    let exec_watch = if poststart.is_empty() {
+        None
+    } else {
+        Some(
+            OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+                .open(&fifo_path)
+                .map_err(|e| Error::io("open exec fifo", &fifo_path, e))?,
+        )
+    };
     fifo.write_all(&[0])
         .map_err(|e| Error::io("write exec fifo", &fifo_path, e))?;
+    drop(fifo);
     std::fs::remove_file(&fifo_path).map_err(|e| Error::io("remove", &fifo_path, e))?;
+    if let Some(watch) = &exec_watch {
+        // events 0: never consume init's byte, only wait for the last writer to go.
+        let mut fds = [PollFd::new(watch.as_fd(), PollFlags::empty())];
+        while let Err(nix::errno::Errno::EINTR) = poll(&mut fds, PollTimeout::NONE) {}
+    }
     let state_json = oci_json(&saved, Status::Running);
-    for hook in config::hooks(&saved.config, "poststart") {
+    for hook in poststart {
         // The runtime spec: a failing poststart hook is a warning, the container runs on.
         if let Err(e) = hooks::run("poststart", hook, &state_json) {
             log::warn!("{e}");
