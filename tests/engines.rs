@@ -421,6 +421,32 @@ struct Docker {
     sock: String,
     exec_root: PathBuf,
     daemon: Daemon,
+    /// Dropped after the daemon: puts the host's FORWARD policy back.
+    _forward: ForwardPolicy,
+}
+
+/// dockerd sets iptables' FORWARD policy to DROP and leaves it so when it
+/// stops; with br_netfilter loaded (dockerd loads it) that drops the bridged
+/// traffic of every later network test. Saved before dockerd starts, restored after.
+struct ForwardPolicy(Option<String>);
+
+impl ForwardPolicy {
+    fn save() -> ForwardPolicy {
+        let out = run("iptables", &["-S", "FORWARD"]);
+        let policy = text(&out)
+            .lines()
+            .find_map(|l| l.strip_prefix("-P FORWARD "))
+            .map(|p| p.trim().to_string());
+        ForwardPolicy(policy)
+    }
+}
+
+impl Drop for ForwardPolicy {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = run("iptables", &["-P", "FORWARD", p]);
+        }
+    }
 }
 
 const DOCKER: &str = "/usr/bin/docker";
@@ -442,6 +468,7 @@ impl Docker {
             "-H".into(),
             format!("unix://{sock}"),
         ];
+        let forward = ForwardPolicy::save();
         let mut daemon = Daemon::spawn("dockerd", "dockerd", &args, s.path("dockerd.log"));
         let host = format!("unix://{sock}");
         daemon.wait(|| run(DOCKER, &["-H", &host, "version"]).status.success());
@@ -449,6 +476,7 @@ impl Docker {
             sock,
             exec_root,
             daemon,
+            _forward: forward,
         }
     }
 

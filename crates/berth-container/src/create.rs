@@ -255,11 +255,17 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     let state_json = serde_json::to_string(&saved.oci_state(Status::Creating)).unwrap_or_default();
     parent_end.send(Tag::Continue, &state_json)?;
     parent_end.expect(Tag::CreateRuntime, "mounts")?;
-    hooks::run_all("prestart", config::hooks(&spec, "prestart"), &state_json)?;
+    hooks::run_all(
+        "prestart",
+        config::hooks(&spec, "prestart"),
+        &state_json,
+        None,
+    )?;
     hooks::run_all(
         "createRuntime",
         config::hooks(&spec, "createRuntime"),
         &state_json,
+        None,
     )?;
     parent_end.send(Tag::Continue, "")?;
 

@@ -28,6 +28,7 @@ use nix::unistd::Pid;
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 use crate::caps::CapPlan;
+use crate::exec_stage::ExecStage;
 use crate::init::fork_with;
 use crate::seccomp::SeccompPlan;
 use crate::state::{self, Root, Saved, Status};
@@ -171,7 +172,7 @@ fn start(saved: &Saved, c: &Child, opts: &ExecOptions) -> Result<(i32, Option<Ow
         }
         let state = serde_json::to_value(saved.oci_state(Status::Running)).unwrap_or_default();
         crate::notify::expect_ready(&parent_end, c.seccomp, pid, &state, "the exec process")?;
-        wait_for_execve(&parent_end)
+        wait_for_execve(&parent_end, c.process)
     })();
     if let Err(e) = steps {
         let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
@@ -185,8 +186,18 @@ fn start(saved: &Saved, c: &Child, opts: &ExecOptions) -> Result<(i32, Option<Ow
 /// means execve closed the (close-on-exec) channel: the program runs.
 const AWAITING_EXECVE: &str = "execve of the exec process";
 
-fn wait_for_execve(chan: &Channel) -> Result<()> {
+/// Success is the end of the stream (the exec stage's execve closed the
+/// channel); a failed execve of the program is the stage's errno.
+fn wait_for_execve(chan: &Channel, p: &Process) -> Result<()> {
     match chan.recv(AWAITING_EXECVE) {
+        Ok(m) if m.tag == Tag::ExecFailed => {
+            let errno = nix::errno::Errno::from_raw(m.payload.parse().unwrap_or(0));
+            let prog = p.args().as_ref().and_then(|a| a.first()).cloned();
+            Err(Error::sys(
+                format!("exec {}", prog.unwrap_or_default()),
+                errno,
+            ))
+        }
         Ok(m) => Err(Error::Init(format!(
             "unexpected {:?} from the exec process",
             m.tag
@@ -219,19 +230,18 @@ struct Child<'a> {
 
 fn child(a: &Child, chan: &Channel) -> Result<Error> {
     nix::sys::prctl::set_dumpable(false).map_err(|e| Error::sys("prctl(PR_SET_DUMPABLE)", e))?;
-    // SAFETY: close_range only changes fd flags.
-    unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            3 + a.preserve_fds,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
+    // The log file's fd is about to be closed: nothing may write to its number.
+    log::set_max_level(log::LevelFilter::Off);
+    // Every fd the caller leaked is really closed before anything of the
+    // container is resolved; only the channel and init's pidfd stay.
+    let first = 3 + a.preserve_fds as i32;
+    process::close_fds_from(first, &[chan.as_raw_fd(), a.pidfd.as_raw_fd()])?;
     // The parent puts us in the cgroup before we touch the container.
     chan.expect(Tag::Continue, "cgroup placement")?;
     nix::sched::setns(a.pidfd.as_fd(), a.flags)
         .map_err(|e| Error::sys(format!("join the container's namespaces {:?}", a.flags), e))?;
+    // Done with init's pidfd: nothing in the container gets to see it.
+    process::close_fds_from(first, &[chan.as_raw_fd()])?;
     if a.joined_user {
         let (u, g) = (nix::unistd::Uid::from_raw(0), nix::unistd::Gid::from_raw(0));
         nix::unistd::setresgid(g, g, g).map_err(|e| Error::sys("setgid 0 in user namespace", e))?;
@@ -264,13 +274,20 @@ fn child(a: &Child, chan: &Channel) -> Result<Error> {
         console::attach_stdio(&pty.slave)?;
         chan.send_with_fd(Tag::Console, "", Some(pty.master.as_raw_fd()))?;
     }
+    let stage = ExecStage::new()?;
     let program = process::Program::resolve(p)?;
     // Still root and before seccomp, as for init.
     crate::lsm::apply_exec_labels(p)?;
     let listener = process::become_user(p, a.caps, a.seccomp, a.skip_setgroups)?;
     let late_seccomp = crate::notify::send_listener(p, a.seccomp, listener, chan)?;
     chan.send(Tag::Ready, "")?;
-    Ok(process::finish(p, late_seccomp, &program))
+    Ok(process::finish(
+        p,
+        late_seccomp,
+        &program,
+        &stage,
+        chan.as_raw_fd(),
+    ))
 }
 
 /// `name[:group]` or `uid:group` resolved in the container's /etc/passwd and /etc/group

@@ -10,19 +10,45 @@ use std::time::{Duration, Instant};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use oci_spec::runtime::Hook;
 
+use crate::exec_stage::ExecStage;
 use crate::{Error, Result};
 
 /// Runs every hook of `kind` in order; the first failure stops the list.
-pub fn run_all(kind: &str, hooks: &[Hook], state_json: &str) -> Result<()> {
+/// Hooks run from inside the container pass the exec stage, so that the
+/// runtime's own image is never what execs them.
+pub fn run_all(
+    kind: &str,
+    hooks: &[Hook],
+    state_json: &str,
+    stage: Option<&ExecStage>,
+) -> Result<()> {
     for hook in hooks {
-        run(kind, hook, state_json)?;
+        run(kind, hook, state_json, stage)?;
     }
     Ok(())
 }
 
-pub fn run(kind: &str, hook: &Hook, state_json: &str) -> Result<()> {
+pub fn run(kind: &str, hook: &Hook, state_json: &str, stage: Option<&ExecStage>) -> Result<()> {
     let path = hook.path();
+    let fail = |why: String| Error::Hook(format!("{kind} hook {}: {why}", path.display()));
     let mut cmd = Command::new(path);
+    if let Some(stage) = stage {
+        let argv: Vec<&str> = match hook.args().as_deref() {
+            Some(a) if !a.is_empty() => a.iter().map(String::as_str).collect(),
+            _ => vec![path.to_str().unwrap_or_default()],
+        };
+        let prog = crate::process::Program {
+            path: path.clone(),
+            argv: crate::process::cstrings(argv, "hook args")?,
+            envp: crate::process::cstrings(
+                hook.env().iter().flatten().map(String::as_str),
+                "hook env",
+            )?,
+        };
+        let exec = stage.prepared(&prog, None)?;
+        // SAFETY: the closure only calls execveat/execve with arrays built before the fork.
+        unsafe { cmd.pre_exec(move || Err(std::io::Error::from(exec.run()))) };
+    }
     if let Some(args) = hook.args() {
         if let Some((argv0, rest)) = args.split_first() {
             cmd.arg0(argv0).args(rest);
@@ -35,7 +61,6 @@ pub fn run(kind: &str, hook: &Hook, state_json: &str) -> Result<()> {
         }
     }
     cmd.stdin(Stdio::piped());
-    let fail = |why: String| Error::Hook(format!("{kind} hook {}: {why}", path.display()));
     let mut child = cmd.spawn().map_err(|e| fail(e.to_string()))?;
     if let Some(mut stdin) = child.stdin.take() {
         // A hook that does not read its stdin is not an error.

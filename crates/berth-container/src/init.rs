@@ -10,6 +10,7 @@ use nix::sched::CloneFlags;
 use oci_spec::runtime::{LinuxNamespaceType, Mount, Spec};
 
 use crate::caps::CapPlan;
+use crate::exec_stage::ExecStage;
 use crate::namespaces::Plan;
 use crate::seccomp::SeccompPlan;
 use crate::sync::{Channel, Tag};
@@ -74,17 +75,17 @@ fn setup(a: &Args) -> Result<Error> {
     let process = spec.process().as_ref().expect("validated: process present");
     // Nothing inside the container may open this process through /proc until exec.
     nix::sys::prctl::set_dumpable(false).map_err(|e| Error::sys("prctl(PR_SET_DUMPABLE)", e))?;
-    // Every fd beyond stdio and the preserved ones is closed by the exec.
-    let first = 3 + a.preserve_fds;
-    // SAFETY: close_range only changes fd flags.
-    unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            first,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
+    // The log file's fd is about to be closed: nothing may write to its number.
+    log::set_max_level(log::LevelFilter::Off);
+    // Every fd beyond stdio and the preserved ones is closed now, before any
+    // path of the container is resolved; only our channel, the fifo and the
+    // namespaces to join stay (those until the later sweep).
+    let first = 3 + a.preserve_fds as i32;
+    let ours = [a.chan.as_raw_fd(), a.fifo.as_raw_fd()];
+    let mut keep = a.ns.fds();
+    keep.extend(ours);
+    process::close_fds_from(first, &keep)?;
+    let stage = ExecStage::new()?;
 
     a.ns.join_all(true)?;
     // pid: by the parent's clone or just before the second fork; cgroup: after placement.
@@ -157,6 +158,7 @@ fn setup(a: &Args) -> Result<Error> {
         "createContainer",
         crate::config::hooks(spec, "createContainer"),
         &state_json,
+        Some(&stage),
     )?;
     rootfs::enter(a.rootfs, a.no_pivot)?;
     if process.terminal().unwrap_or(false) {
@@ -182,6 +184,8 @@ fn setup(a: &Args) -> Result<Error> {
             )
         };
     }
+    // Whatever setup opened and kept is gone before the cwd is resolved.
+    process::close_fds_from(first, &[ours[0], ours[1], stage.as_raw_fd()])?;
     let program = process::Program::resolve(process)?;
     // Labels take effect at execve; written while still root, before seccomp (as runc).
     crate::lsm::apply_exec_labels(process)?;
@@ -198,8 +202,15 @@ fn setup(a: &Args) -> Result<Error> {
         "startContainer",
         crate::config::hooks(spec, "startContainer"),
         &state_json,
+        Some(&stage),
     )?;
-    Ok(process::finish(process, late_seccomp, &program))
+    Ok(process::finish(
+        process,
+        late_seccomp,
+        &program,
+        &stage,
+        a.chan.as_raw_fd(),
+    ))
 }
 
 fn namespaces_time() -> CloneFlags {

@@ -12,6 +12,7 @@ pub mod console;
 pub mod create;
 pub mod devices;
 pub mod exec;
+pub mod exec_stage;
 pub mod hooks;
 pub mod id;
 mod init;

@@ -62,7 +62,7 @@ pub fn start(root: &Root, id: &str) -> Result<Saved> {
     let state_json = oci_json(&saved, Status::Running);
     for hook in poststart {
         // The runtime spec: a failing poststart hook is a warning, the container runs on.
-        if let Err(e) = hooks::run("poststart", hook, &state_json) {
+        if let Err(e) = hooks::run("poststart", hook, &state_json, None) {
             log::warn!("{e}");
         }
     }
@@ -190,7 +190,7 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
     }
     let state_json = oci_json(&saved, Status::Stopped);
     for hook in config::hooks(&saved.config, "poststop") {
-        if let Err(e) = hooks::run("poststop", hook, &state_json) {
+        if let Err(e) = hooks::run("poststop", hook, &state_json, None) {
             log::warn!("{e}");
         }
     }

@@ -117,6 +117,11 @@ impl Plan {
         Ok(())
     }
 
+    /// The fds of the namespaces to join (init keeps them open until it has joined).
+    pub fn fds(&self) -> Vec<std::os::fd::RawFd> {
+        self.join.iter().map(|j| j.file.as_raw_fd()).collect()
+    }
+
     pub fn joined(&self, t: LinuxNamespaceType) -> Option<&Joined> {
         self.join.iter().find(|j| j.typ == t)
     }

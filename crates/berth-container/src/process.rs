@@ -2,7 +2,7 @@
 //! lookup, rlimits, user and groups, and the final execve.
 
 use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::RawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -10,6 +10,7 @@ use nix::unistd::{Gid, Uid};
 use oci_spec::runtime::{PosixRlimit, PosixRlimitType, Process};
 
 use crate::caps::CapPlan;
+use crate::exec_stage::ExecStage;
 use crate::seccomp::SeccompPlan;
 use crate::{invalid, Error, Result};
 
@@ -148,16 +149,6 @@ pub fn cstrings<'a>(items: impl IntoIterator<Item = &'a str>, field: &str) -> Re
         .collect()
 }
 
-/// Replaces this process with the program. Only returns on failure.
-pub fn exec(path: &Path, args: &[CString], env: &[CString]) -> Error {
-    let Ok(cpath) = CString::new(path.as_os_str().as_bytes()) else {
-        return Error::Invalid(format!("exec: {path:?} contains a NUL byte"));
-    };
-    match nix::unistd::execve(&cpath, args, env) {
-        Err(e) => Error::sys(format!("exec {}", path.display()), e),
-    }
-}
-
 /// Home directory of `uid` from the container's /etc/passwd, if listed.
 pub fn home_of(uid: u32) -> Option<String> {
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
@@ -214,8 +205,7 @@ pub fn become_user(
     if let Some(mask) = p.user().umask() {
         nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
     }
-    nix::unistd::chdir(p.cwd())
-        .map_err(|e| Error::sys(format!("process.cwd: chdir {}", p.cwd().display()), e))?;
+    enter_cwd(p.cwd())?;
     if no_new_privs(p) {
         nix::sys::prctl::set_no_new_privs()
             .map_err(|e| Error::sys("prctl(PR_SET_NO_NEW_PRIVS)", e))?;
@@ -227,15 +217,66 @@ fn no_new_privs(p: &Process) -> bool {
     p.no_new_privileges().unwrap_or(false)
 }
 
-/// The last steps: signal reset, seccomp (when no_new_privs deferred it) and execve. Only returns an error.
-pub fn finish(p: &Process, seccomp: Option<&SeccompPlan>, prog: &Program) -> Error {
+/// chdir, then proof that the cwd lies inside the process's root: a path
+/// such as /proc/self/fd/N can name a directory outside it, and `..` from
+/// there walks the host (CVE-2024-21626). getcwd fails for such a cwd.
+pub fn enter_cwd(cwd: &Path) -> Result<()> {
+    nix::unistd::chdir(cwd)
+        .map_err(|e| Error::sys(format!("process.cwd: chdir {}", cwd.display()), e))?;
+    match nix::unistd::getcwd() {
+        Ok(p) if p.is_absolute() => Ok(()),
+        _ => invalid!(
+            "process.cwd: {} is outside the container's root",
+            cwd.display()
+        ),
+    }
+}
+
+/// Really closes every fd from `first` up except `keep`: an fd the caller
+/// leaked must be gone before the container's cwd or program is resolved,
+/// not merely close-on-exec (CVE-2024-21626).
+pub fn close_fds_from(first: RawFd, keep: &[RawFd]) -> Result<()> {
+    let mut keep: Vec<RawFd> = keep.iter().copied().filter(|&k| k >= first).collect();
+    keep.sort_unstable();
+    keep.dedup();
+    let mut lo = first as u32;
+    for k in keep {
+        if k as u32 > lo {
+            close_range(lo, k as u32 - 1)?;
+        }
+        lo = k as u32 + 1;
+    }
+    close_range(lo, u32::MAX)
+}
+
+fn close_range(lo: u32, hi: u32) -> Result<()> {
+    // SAFETY: close_range only closes fds of this process; none in the range is used again.
+    if unsafe { libc::syscall(libc::SYS_close_range, lo, hi, 0) } != 0 {
+        return Err(Error::sys(
+            format!("close_range {lo}..{hi}"),
+            nix::errno::Errno::last(),
+        ));
+    }
+    Ok(())
+}
+
+/// The last steps: signal reset, seccomp (when no_new_privs deferred it), and
+/// the exec stage, which execs the program and reports a failure on `status`.
+/// Only returns an error.
+pub fn finish(
+    p: &Process,
+    seccomp: Option<&SeccompPlan>,
+    prog: &Program,
+    stage: &ExecStage,
+    status: RawFd,
+) -> Error {
     reset_signals();
     if let (Some(s), true) = (seccomp, no_new_privs(p)) {
         if let Err(e) = s.install() {
             return e;
         }
     }
-    exec(&prog.path, &prog.argv, &prog.envp)
+    stage.exec(prog, Some(status))
 }
 
 /// Ignored signals and the signal mask survive execve: the runtime's (Rust ignores

@@ -30,6 +30,8 @@ pub enum Tag {
     Continue,
     /// init -> parent: carries the SCMP_ACT_NOTIFY listener fd for linux.seccomp.listenerPath.
     SeccompListener,
+    /// the exec stage -> parent: the program's execve failed; payload: the errno.
+    ExecFailed = crate::exec_stage::EXEC_FAILED_TAG,
 }
 
 impl Tag {
@@ -44,6 +46,7 @@ impl Tag {
             Failed,
             Continue,
             SeccompListener,
+            ExecFailed,
         ]
         .into_iter()
         .find(|t| *t as u8 == b)
@@ -51,6 +54,12 @@ impl Tag {
 }
 
 pub struct Channel(OwnedFd);
+
+impl AsRawFd for Channel {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
 
 pub fn pair() -> Result<(Channel, Channel)> {
     let (a, b) = socketpair(
@@ -135,7 +144,13 @@ impl Channel {
                 buf[0]
             ))
         })?;
-        let payload = String::from_utf8_lossy(&buf[1..n]).into_owned();
+        let payload = match tag {
+            // The exec stage sends the errno as 4 raw bytes; it becomes its decimal text.
+            Tag::ExecFailed if n == 5 => {
+                i32::from_le_bytes([buf[1], buf[2], buf[3], buf[4]]).to_string()
+            }
+            _ => String::from_utf8_lossy(&buf[1..n]).into_owned(),
+        };
         if tag == Tag::Failed {
             return Err(Error::Init(payload));
         }
