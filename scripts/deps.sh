@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages berth's demo and tests need, if missing.
+# Installs the Debian packages berth's demo and tests need, if missing
+# (gcc and libc6-dev build the static attacker of tests/escapes.rs).
 set -euo pipefail
 need=()
-for pkg in busybox-static iproute2 nftables iptables procps; do
+for pkg in busybox-static iproute2 nftables iptables procps gcc libc6-dev; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

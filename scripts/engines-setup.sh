@@ -14,8 +14,8 @@
 #   --install-only      only install the packages
 #
 # Exit status: 0 when the engines are installed (and configured), 77 when they
-# are missing and cannot be installed (no access to Debian's archive), which the
-# tests read as "skip".
+# are missing and Debian's archive cannot be reached (the tests skip, and say
+# so), 1 when installing failed otherwise (the tests fail).
 #
 # The machine this targets has no CAP_SYS_RESOURCE: an rlimit above the host's
 # hard limit cannot be set by anyone, so the engines' default ulimits are set to
@@ -61,13 +61,23 @@ if [ ${#need[@]} -gt 0 ]; then
         chmod +x /usr/sbin/policy-rc.d
         made_policy=1
     fi
+    # Only an archive that cannot be reached is a reason to skip (77); any other
+    # install failure (a package, a held dpkg lock past its wait) is an error.
+    reachable=1
     ok=1
-    timeout 300 apt-get update -qq >/dev/null 2>&1 || true
-    DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq "${need[@]}" >/dev/null 2>&1 || ok=0
+    timeout 300 apt-get -o DPkg::Lock::Timeout=120 update -qq >/dev/null 2>&1 || reachable=0
+    if [ "$reachable" = 1 ]; then
+        DEBIAN_FRONTEND=noninteractive timeout 900 apt-get -o DPkg::Lock::Timeout=120 \
+            install -y -qq "${need[@]}" >/dev/null 2>&1 || ok=0
+    fi
     [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
-    if [ "$ok" = 0 ]; then
-        echo "engines-setup: could not install ${need[*]} from Debian's archive" >&2
+    if [ "$reachable" = 0 ]; then
+        echo "engines-setup: Debian's archive is unreachable; cannot install ${need[*]}" >&2
         exit 77
+    fi
+    if [ "$ok" = 0 ]; then
+        echo "engines-setup: installing ${need[*]} from Debian's archive failed" >&2
+        exit 1
     fi
 fi
 [ "$install_only" = 1 ] && exit 0

@@ -26,10 +26,18 @@ static ENGINES: Mutex<()> = Mutex::new(());
 // ---------------------------------------------------------------------------
 // setup and skipping
 
-fn skip(test: &str) -> Option<String> {
+/// Why a test cannot run here, and whether CI could have provided it.
+enum Skip {
+    /// A requirement this machine type meets: a failure under BERTH_NO_SKIP=1.
+    Here(String),
+    /// Outside the machine: Debian's archive unreachable, a foreign dockerd.
+    Outside(String),
+}
+
+fn skip(test: &str) -> Option<Skip> {
     // SAFETY: geteuid cannot fail.
     if unsafe { libc::geteuid() } != 0 {
-        return Some("needs root to run container engines".into());
+        return Some(Skip::Here("needs root to run container engines".into()));
     }
     let st = Command::new(common::repo().join("scripts/engines-setup.sh"))
         .arg("--install-only")
@@ -38,25 +46,27 @@ fn skip(test: &str) -> Option<String> {
     match st.code() {
         Some(0) => {}
         Some(77) => {
-            return Some(
+            return Some(Skip::Outside(
                 "docker.io/podman/containerd are not installed and Debian's archive is unreachable"
                     .into(),
-            )
+            ))
         }
         _ => panic!("scripts/engines-setup.sh --install-only failed: {st}"),
     }
     if !Path::new("/bin/busybox").exists() {
-        return Some("no /bin/busybox (busybox-static) for the image rootfs".into());
+        return Some(Skip::Here(
+            "no /bin/busybox (busybox-static) for the image rootfs".into(),
+        ));
     }
     // A dockerd already on this host owns docker0 and its iptables chains: a
     // second one would fight it.
     if test.contains("docker") || test.contains("swarm") {
         let other = run("pgrep", &["-x", "dockerd"]);
         if other.status.success() {
-            return Some(format!(
+            return Some(Skip::Outside(format!(
                 "a dockerd not started by this test is running (pid {}); stop it to run this test",
                 text(&other).trim()
-            ));
+            )));
         }
     }
     None
@@ -64,9 +74,10 @@ fn skip(test: &str) -> Option<String> {
 
 macro_rules! skip_unless_ready {
     ($name:expr) => {
-        if let Some(why) = skip($name) {
-            eprintln!("SKIP {}: {why}", $name);
-            return;
+        match skip($name) {
+            Some(Skip::Here(why)) => return berth_testkit::skip(&why),
+            Some(Skip::Outside(why)) => return berth_testkit::skip_even_in_ci(&why),
+            None => {}
         }
     };
 }

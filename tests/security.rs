@@ -364,7 +364,7 @@ fn device_flag_creates_the_host_node_and_the_cgroup_denies_others() {
         .into_iter()
         .find(|p| Path::new(p).exists());
     let Some(host) = host else {
-        eprintln!("SKIP: no /dev/fuse, /dev/net/tun or /dev/kvm on this host");
+        berth_testkit::skip("no /dev/fuse, /dev/net/tun or /dev/kvm on this host");
         return;
     };
     let rdev = std::fs::metadata(host).unwrap().rdev();
@@ -445,7 +445,7 @@ fn device_flag_creates_the_host_node_and_the_cgroup_denies_others() {
 fn user_namespace_maps_ids_and_files_are_owned_accordingly() {
     require_root!();
     if !Path::new("/proc/self/ns/user").exists() {
-        eprintln!("SKIP: no user namespaces");
+        berth_testkit::skip("no user namespaces");
         return;
     }
     let env = Env::new("sec-userns");
@@ -536,8 +536,8 @@ fn lsm_labels_on_a_kernel_without_lsms_are_refused_at_create() {
         create_fails(&env, &b, "l3", "linux.mountLabel");
     }
     if apparmor && selinux {
-        eprintln!(
-            "SKIP: this kernel runs both AppArmor and SELinux; the error path cannot be tested"
+        berth_testkit::skip(
+            "this kernel runs both AppArmor and SELinux; the error path cannot be tested",
         );
     }
 }

@@ -46,7 +46,7 @@ pub fn skip_reason() -> Option<String> {
 macro_rules! require_root {
     () => {
         if let Some(why) = common::skip_reason() {
-            eprintln!("SKIP {}: {why}", module_path!());
+            berth_testkit::skip(&why);
             return;
         }
     };

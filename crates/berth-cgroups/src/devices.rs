@@ -334,7 +334,7 @@ pub(crate) mod tests {
     #[test]
     fn kernel_verifier_accepts_program() {
         if unsafe { libc::geteuid() } != 0 {
-            eprintln!("skipping: loading a bpf program needs root");
+            berth_testkit::skip("loading a bpf program needs root");
             return;
         }
         let rules = vec![
@@ -352,7 +352,7 @@ pub(crate) mod tests {
         use std::io::Write as _;
         let unified = Path::new("/sys/fs/cgroup/unified");
         if unsafe { libc::geteuid() } != 0 || !unified.join("cgroup.procs").exists() {
-            eprintln!("skipping: needs root and cgroup2 at /sys/fs/cgroup/unified");
+            berth_testkit::skip("needs root and cgroup2 at /sys/fs/cgroup/unified");
             return;
         }
         let dir = unified.join(format!("berth-bpf-test-{}", std::process::id()));

@@ -12,7 +12,8 @@ fn root_or_skip(test: &str) -> bool {
     let root = unsafe { libc::geteuid() } == 0
         && Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists();
     if !root {
-        eprintln!("skipping {test}: needs root and a v1 memory hierarchy at /sys/fs/cgroup/memory");
+        let _ = test;
+        berth_testkit::skip("needs root and a v1 memory hierarchy at /sys/fs/cgroup/memory");
     }
     root
 }

@@ -17,7 +17,7 @@ fn is_root() -> bool {
     if nix::unistd::geteuid().is_root() {
         return true;
     }
-    eprintln!("skipping: needs root (mount namespaces, mknod, pivot_root)");
+    berth_testkit::skip("needs root (mount namespaces, mknod, pivot_root)");
     false
 }
 

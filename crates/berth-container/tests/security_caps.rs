@@ -12,7 +12,7 @@ use oci_spec::runtime::LinuxCapabilities;
 fn can_run() -> bool {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipping: capability tests need root");
+        berth_testkit::skip("capability tests need root");
         return false;
     }
     true
@@ -156,7 +156,7 @@ fn exec_status(plan: &CapPlan, non_root: bool) -> (String, i32) {
 #[test]
 fn ambient_capability_reaches_a_non_root_program() {
     if !can_run() || !std::path::Path::new("/bin/cat").exists() {
-        eprintln!("skipping: needs root and /bin/cat");
+        berth_testkit::skip("needs root and /bin/cat");
         return;
     }
     let c = caps(
@@ -178,7 +178,7 @@ fn ambient_capability_reaches_a_non_root_program() {
 fn docker_default_as_root_keeps_inheritable_empty() {
     // CVE-2022-29162: inheritable must stay empty unless asked for.
     if !can_run() || !std::path::Path::new("/bin/cat").exists() {
-        eprintln!("skipping: needs root and /bin/cat");
+        berth_testkit::skip("needs root and /bin/cat");
         return;
     }
     let names = docker_default();

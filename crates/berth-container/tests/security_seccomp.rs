@@ -90,7 +90,7 @@ fn seccomp_available() -> bool {
         .map(|s| s.contains("Seccomp:"))
         .unwrap_or(false);
     if !ok {
-        eprintln!("skipping: kernel without seccomp");
+        berth_testkit::skip("kernel without seccomp");
     }
     ok
 }

@@ -16,12 +16,13 @@ use serde_json::{json, Value};
 
 fn can_run(test: &str) -> bool {
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipping {test}: needs root (netlink, namespaces, nftables)");
+        let _ = test;
+        berth_testkit::skip("needs root (netlink, namespaces, nftables)");
         return false;
     }
     for tool in ["/usr/sbin/ip", "/usr/sbin/nft", "/usr/bin/busybox"] {
         if !Path::new(tool).exists() {
-            eprintln!("skipping {test}: {tool} is not installed");
+            berth_testkit::skip(&format!("{tool} is not installed"));
             return false;
         }
     }
@@ -606,7 +607,7 @@ fn podman_cni_backend() {
         ),
     ] {
         if !p.exists() {
-            eprintln!("skipping podman_cni_backend: {why}");
+            berth_testkit::skip(why);
             return;
         }
     }

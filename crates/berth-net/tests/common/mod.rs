@@ -13,7 +13,8 @@ use berth_net::{parse_cidr, Ipv4Cidr, NetworkConfig};
 /// Whether the test can run; prints why when it cannot.
 pub fn can_run(test: &str) -> bool {
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipping {test}: needs root (netlink, namespaces, nftables)");
+        let _ = test;
+        berth_testkit::skip("needs root (netlink, namespaces, nftables)");
         return false;
     }
     for tool in [
@@ -24,7 +25,7 @@ pub fn can_run(test: &str) -> bool {
         "/usr/sbin/ip",
     ] {
         if !Path::new(tool).exists() {
-            eprintln!("skipping {test}: {tool} is not installed");
+            berth_testkit::skip(&format!("{tool} is not installed"));
             return false;
         }
     }
