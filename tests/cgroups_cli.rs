@@ -873,3 +873,32 @@ fn delete_removes_every_cgroup_dir_including_sub_cgroups() {
     }
     assert!(!env.root.join(&id).exists());
 }
+
+#[test]
+fn systemd_cgroup_driver_requests_are_refused() {
+    require_root!();
+    // berth has no systemd driver: silently writing cgroupfs would put the
+    // container where the engine never looks for it.
+    let env = Env::new("cg-systemd");
+    let b = env.bundle("b", |s| common::args(s, &["true"]));
+    let bundle = b.to_str().unwrap();
+    rejected(
+        &env,
+        &["--systemd-cgroup", "run", "-b", bundle, "sd1"],
+        "--systemd-cgroup",
+    );
+    assert!(!env.root.join("sd1").exists());
+    let b = env.bundle("slice", |s| {
+        common::args(s, &["true"]);
+        s["linux"]["cgroupsPath"] = serde_json::json!("system.slice:berth:sd2");
+    });
+    rejected(
+        &env,
+        &["run", "-b", b.to_str().unwrap(), "sd2"],
+        "system.slice:berth:sd2",
+    );
+    assert!(!env.root.join("sd2").exists());
+    for d in common::cgroup_dirs("system.slice:berth:sd2") {
+        assert!(!d.exists(), "{} was made", d.display());
+    }
+}

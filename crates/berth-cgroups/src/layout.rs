@@ -191,7 +191,23 @@ pub(crate) fn check_inner(inner: &str) -> Result<()> {
             "must be non-empty and contain no '..' components",
         ));
     }
+    if is_systemd_form(inner) {
+        return Err(crate::error::invalid(
+            "linux.cgroupsPath",
+            inner,
+            "is systemd's slice:prefix:name form, and berth has no systemd cgroup driver (give a cgroupfs path)",
+        ));
+    }
     Ok(())
+}
+
+/// `slice:prefix:name` as runc's systemd driver reads it: three ':'-separated
+/// parts, no '/', and a first part that is empty or a `.slice` unit.
+fn is_systemd_form(inner: &str) -> bool {
+    let parts: Vec<&str> = inner.split(':').collect();
+    parts.len() == 3
+        && !inner.contains('/')
+        && (parts[0].is_empty() || parts[0].ends_with(".slice"))
 }
 
 pub(crate) fn is_under(p: &Path, base: &Path) -> bool {
@@ -201,6 +217,21 @@ pub(crate) fn is_under(p: &Path, base: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn systemd_cgroups_paths_are_refused() {
+        for p in [
+            "system.slice:docker:abc",
+            ":berth:x",
+            "machine.slice:libpod:c1",
+        ] {
+            let e = check_inner(p).unwrap_err().to_string();
+            assert!(e.contains("systemd") && e.contains(p), "{e}");
+        }
+        for p in ["/berth/x", "a:b", "kubepods/burstable:x:y", "x:y:z"] {
+            assert!(check_inner(p).is_ok(), "{p}");
+        }
+    }
 
     const HYBRID: &str = "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
 32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu

@@ -26,7 +26,7 @@ pub struct Cli {
     /// Enable debug logging
     #[arg(long, global = true)]
     debug: bool,
-    /// Accepted for runc compatibility; berth manages cgroupfs directly
+    /// runc's flag for its systemd cgroup driver: refused, berth has none (it manages cgroupfs)
     #[arg(long = "systemd-cgroup", global = true)]
     systemd_cgroup: bool,
     /// Accepted for runc compatibility (checkpointing is not supported)
@@ -136,9 +136,13 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     if cli.systemd_cgroup {
-        log::debug!(
-            "--systemd-cgroup given: berth writes cgroupfs directly (no systemd on this host)"
+        // Accepting it and writing cgroupfs anyway would put the container
+        // where the engine (and systemd) will never look for it.
+        logging::fatal(
+            "--systemd-cgroup: berth has no systemd cgroup driver; configure the engine for cgroupfs",
+            to_file,
         );
+        return ExitCode::from(1);
     }
     match commands::dispatch(&cli) {
         Ok(code) => ExitCode::from(code),
