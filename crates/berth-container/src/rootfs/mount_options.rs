@@ -78,69 +78,84 @@ enum Opt {
     Rec(u64, u64),
 }
 
-fn lookup(name: &str) -> Option<Opt> {
+/// Every option name berth understands, with what it does. `features`
+/// reports these names, so what it advertises is what this table parses.
+#[rustfmt::skip]
+const OPTIONS: &[(&str, Opt)] = {
     use Opt::*;
-    Some(match name {
-        "defaults" => Nop,
-        "ro" => Set(libc::MS_RDONLY, libc::MOUNT_ATTR_RDONLY),
-        "rw" => Clear(libc::MS_RDONLY, libc::MOUNT_ATTR_RDONLY),
-        "nosuid" => Set(libc::MS_NOSUID, libc::MOUNT_ATTR_NOSUID),
-        "suid" => Clear(libc::MS_NOSUID, libc::MOUNT_ATTR_NOSUID),
-        "nodev" => Set(libc::MS_NODEV, libc::MOUNT_ATTR_NODEV),
-        "dev" => Clear(libc::MS_NODEV, libc::MOUNT_ATTR_NODEV),
-        "noexec" => Set(libc::MS_NOEXEC, libc::MOUNT_ATTR_NOEXEC),
-        "exec" => Clear(libc::MS_NOEXEC, libc::MOUNT_ATTR_NOEXEC),
-        "nosymfollow" => Set(libc::MS_NOSYMFOLLOW, libc::MOUNT_ATTR_NOSYMFOLLOW),
-        "symfollow" => Clear(libc::MS_NOSYMFOLLOW, libc::MOUNT_ATTR_NOSYMFOLLOW),
-        "nodiratime" => Set(libc::MS_NODIRATIME, libc::MOUNT_ATTR_NODIRATIME),
-        "diratime" => Clear(libc::MS_NODIRATIME, libc::MOUNT_ATTR_NODIRATIME),
-        "noatime" => Atime(libc::MS_NOATIME, libc::MOUNT_ATTR_NOATIME),
-        "relatime" => Atime(libc::MS_RELATIME, libc::MOUNT_ATTR_RELATIME),
-        "strictatime" => Atime(libc::MS_STRICTATIME, libc::MOUNT_ATTR_STRICTATIME),
+    &[
+        ("defaults", Nop),
+        ("ro", Set(libc::MS_RDONLY, libc::MOUNT_ATTR_RDONLY)),
+        ("rw", Clear(libc::MS_RDONLY, libc::MOUNT_ATTR_RDONLY)),
+        ("nosuid", Set(libc::MS_NOSUID, libc::MOUNT_ATTR_NOSUID)),
+        ("suid", Clear(libc::MS_NOSUID, libc::MOUNT_ATTR_NOSUID)),
+        ("nodev", Set(libc::MS_NODEV, libc::MOUNT_ATTR_NODEV)),
+        ("dev", Clear(libc::MS_NODEV, libc::MOUNT_ATTR_NODEV)),
+        ("noexec", Set(libc::MS_NOEXEC, libc::MOUNT_ATTR_NOEXEC)),
+        ("exec", Clear(libc::MS_NOEXEC, libc::MOUNT_ATTR_NOEXEC)),
+        ("nosymfollow", Set(libc::MS_NOSYMFOLLOW, libc::MOUNT_ATTR_NOSYMFOLLOW)),
+        ("symfollow", Clear(libc::MS_NOSYMFOLLOW, libc::MOUNT_ATTR_NOSYMFOLLOW)),
+        ("nodiratime", Set(libc::MS_NODIRATIME, libc::MOUNT_ATTR_NODIRATIME)),
+        ("diratime", Clear(libc::MS_NODIRATIME, libc::MOUNT_ATTR_NODIRATIME)),
+        ("noatime", Atime(libc::MS_NOATIME, libc::MOUNT_ATTR_NOATIME)),
+        ("relatime", Atime(libc::MS_RELATIME, libc::MOUNT_ATTR_RELATIME)),
+        ("strictatime", Atime(libc::MS_STRICTATIME, libc::MOUNT_ATTR_STRICTATIME)),
         // Turning one atime mode off falls back to the kernel default (relatime).
-        "atime" => Clear(libc::MS_NOATIME, 0),
-        "norelatime" => Clear(libc::MS_RELATIME, 0),
-        "nostrictatime" => Clear(libc::MS_STRICTATIME, 0),
+        ("atime", Clear(libc::MS_NOATIME, 0)),
+        ("norelatime", Clear(libc::MS_RELATIME, 0)),
+        ("nostrictatime", Clear(libc::MS_STRICTATIME, 0)),
         // Superblock flags: meaningful for new mounts only, bind mounts ignore them.
-        "sync" => Set(libc::MS_SYNCHRONOUS, 0),
-        "async" => Clear(libc::MS_SYNCHRONOUS, 0),
-        "dirsync" => Set(libc::MS_DIRSYNC, 0),
-        "mand" => Set(libc::MS_MANDLOCK, 0),
-        "nomand" => Clear(libc::MS_MANDLOCK, 0),
-        "silent" => Set(libc::MS_SILENT, 0),
-        "loud" => Clear(libc::MS_SILENT, 0),
-        "iversion" => Set(libc::MS_I_VERSION, 0),
-        "noiversion" => Clear(libc::MS_I_VERSION, 0),
-        "lazytime" => Set(libc::MS_LAZYTIME, 0),
-        "nolazytime" => Clear(libc::MS_LAZYTIME, 0),
-        "bind" => Bind(false),
-        "rbind" => Bind(true),
-        "private" => Prop(libc::MS_PRIVATE),
-        "rprivate" => Prop(libc::MS_PRIVATE | libc::MS_REC),
-        "shared" => Prop(libc::MS_SHARED),
-        "rshared" => Prop(libc::MS_SHARED | libc::MS_REC),
-        "slave" => Prop(libc::MS_SLAVE),
-        "rslave" => Prop(libc::MS_SLAVE | libc::MS_REC),
-        "unbindable" => Prop(libc::MS_UNBINDABLE),
-        "runbindable" => Prop(libc::MS_UNBINDABLE | libc::MS_REC),
-        "rro" => Rec(libc::MOUNT_ATTR_RDONLY, 0),
-        "rrw" => Rec(0, libc::MOUNT_ATTR_RDONLY),
-        "rnosuid" => Rec(libc::MOUNT_ATTR_NOSUID, 0),
-        "rsuid" => Rec(0, libc::MOUNT_ATTR_NOSUID),
-        "rnodev" => Rec(libc::MOUNT_ATTR_NODEV, 0),
-        "rdev" => Rec(0, libc::MOUNT_ATTR_NODEV),
-        "rnoexec" => Rec(libc::MOUNT_ATTR_NOEXEC, 0),
-        "rexec" => Rec(0, libc::MOUNT_ATTR_NOEXEC),
-        "rnodiratime" => Rec(libc::MOUNT_ATTR_NODIRATIME, 0),
-        "rdiratime" => Rec(0, libc::MOUNT_ATTR_NODIRATIME),
-        "rnosymfollow" => Rec(libc::MOUNT_ATTR_NOSYMFOLLOW, 0),
-        "rsymfollow" => Rec(0, libc::MOUNT_ATTR_NOSYMFOLLOW),
-        "rnoatime" => Rec(libc::MOUNT_ATTR_NOATIME, ATIME_MASK),
-        "rrelatime" => Rec(libc::MOUNT_ATTR_RELATIME, ATIME_MASK),
-        "rstrictatime" => Rec(libc::MOUNT_ATTR_STRICTATIME, ATIME_MASK),
-        "ratime" | "rnorelatime" | "rnostrictatime" => Rec(libc::MOUNT_ATTR_RELATIME, ATIME_MASK),
-        _ => return None,
-    })
+        ("sync", Set(libc::MS_SYNCHRONOUS, 0)),
+        ("async", Clear(libc::MS_SYNCHRONOUS, 0)),
+        ("dirsync", Set(libc::MS_DIRSYNC, 0)),
+        ("mand", Set(libc::MS_MANDLOCK, 0)),
+        ("nomand", Clear(libc::MS_MANDLOCK, 0)),
+        ("silent", Set(libc::MS_SILENT, 0)),
+        ("loud", Clear(libc::MS_SILENT, 0)),
+        ("iversion", Set(libc::MS_I_VERSION, 0)),
+        ("noiversion", Clear(libc::MS_I_VERSION, 0)),
+        ("lazytime", Set(libc::MS_LAZYTIME, 0)),
+        ("nolazytime", Clear(libc::MS_LAZYTIME, 0)),
+        ("bind", Bind(false)),
+        ("rbind", Bind(true)),
+        ("private", Prop(libc::MS_PRIVATE)),
+        ("rprivate", Prop(libc::MS_PRIVATE | libc::MS_REC)),
+        ("shared", Prop(libc::MS_SHARED)),
+        ("rshared", Prop(libc::MS_SHARED | libc::MS_REC)),
+        ("slave", Prop(libc::MS_SLAVE)),
+        ("rslave", Prop(libc::MS_SLAVE | libc::MS_REC)),
+        ("unbindable", Prop(libc::MS_UNBINDABLE)),
+        ("runbindable", Prop(libc::MS_UNBINDABLE | libc::MS_REC)),
+        ("rro", Rec(libc::MOUNT_ATTR_RDONLY, 0)),
+        ("rrw", Rec(0, libc::MOUNT_ATTR_RDONLY)),
+        ("rnosuid", Rec(libc::MOUNT_ATTR_NOSUID, 0)),
+        ("rsuid", Rec(0, libc::MOUNT_ATTR_NOSUID)),
+        ("rnodev", Rec(libc::MOUNT_ATTR_NODEV, 0)),
+        ("rdev", Rec(0, libc::MOUNT_ATTR_NODEV)),
+        ("rnoexec", Rec(libc::MOUNT_ATTR_NOEXEC, 0)),
+        ("rexec", Rec(0, libc::MOUNT_ATTR_NOEXEC)),
+        ("rnodiratime", Rec(libc::MOUNT_ATTR_NODIRATIME, 0)),
+        ("rdiratime", Rec(0, libc::MOUNT_ATTR_NODIRATIME)),
+        ("rnosymfollow", Rec(libc::MOUNT_ATTR_NOSYMFOLLOW, 0)),
+        ("rsymfollow", Rec(0, libc::MOUNT_ATTR_NOSYMFOLLOW)),
+        ("rnoatime", Rec(libc::MOUNT_ATTR_NOATIME, ATIME_MASK)),
+        ("rrelatime", Rec(libc::MOUNT_ATTR_RELATIME, ATIME_MASK)),
+        ("rstrictatime", Rec(libc::MOUNT_ATTR_STRICTATIME, ATIME_MASK)),
+        ("ratime", Rec(libc::MOUNT_ATTR_RELATIME, ATIME_MASK)),
+        ("rnorelatime", Rec(libc::MOUNT_ATTR_RELATIME, ATIME_MASK)),
+        ("rnostrictatime", Rec(libc::MOUNT_ATTR_RELATIME, ATIME_MASK)),
+    ]
+};
+
+fn lookup(name: &str) -> Option<Opt> {
+    OPTIONS.iter().find(|(n, _)| *n == name).map(|(_, o)| *o)
+}
+
+/// The option names `parse` accepts as flags, propagation, bind or recursive attributes.
+pub fn known_options() -> Vec<&'static str> {
+    let mut names: Vec<&str> = OPTIONS.iter().map(|(n, _)| *n).collect();
+    names.sort_unstable();
+    names
 }
 
 /// Which data options a file-system type takes: bare words and `key=` keys.

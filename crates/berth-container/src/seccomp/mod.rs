@@ -144,6 +144,68 @@ fn action_value(action: Action, errno_ret: Option<u32>, field: &str) -> Result<u
     })
 }
 
+/// Every OCI seccomp action. `covers_every_action` turns a variant added to
+/// oci-spec into a compile error here, so the list cannot fall behind.
+const ACTIONS: [Action; 9] = [
+    Action::ScmpActKill,
+    Action::ScmpActKillThread,
+    Action::ScmpActKillProcess,
+    Action::ScmpActTrap,
+    Action::ScmpActErrno,
+    Action::ScmpActNotify,
+    Action::ScmpActTrace,
+    Action::ScmpActLog,
+    Action::ScmpActAllow,
+];
+
+#[allow(dead_code)]
+fn covers_every_action(a: Action) {
+    match a {
+        Action::ScmpActKill
+        | Action::ScmpActKillThread
+        | Action::ScmpActKillProcess
+        | Action::ScmpActTrap
+        | Action::ScmpActErrno
+        | Action::ScmpActNotify
+        | Action::ScmpActTrace
+        | Action::ScmpActLog
+        | Action::ScmpActAllow => {}
+    }
+}
+
+/// The actions a profile may use: those `action_value` translates.
+pub fn supported_actions() -> Vec<String> {
+    ACTIONS
+        .iter()
+        .filter(|a| action_value(**a, None, "features").is_ok())
+        .map(|a| a.to_string())
+        .collect()
+}
+
+/// The argument operators `translate_args` handles (its match is exhaustive over oci-spec's).
+pub fn supported_operators() -> Vec<String> {
+    [
+        Op::ScmpCmpNe,
+        Op::ScmpCmpLt,
+        Op::ScmpCmpLe,
+        Op::ScmpCmpEq,
+        Op::ScmpCmpGe,
+        Op::ScmpCmpGt,
+        Op::ScmpCmpMaskedEq,
+    ]
+    .iter()
+    .map(|o| o.to_string())
+    .collect()
+}
+
+/// The architectures a profile may list: the native one and its compatibility ABIs.
+pub fn supported_archs() -> Vec<String> {
+    std::iter::once(native::ARCH)
+        .chain(native::COMPAT.iter().copied())
+        .map(arch_name)
+        .collect()
+}
+
 /// Kernel precedence: lower (as signed) is more restrictive.
 fn precedence(ret: u32) -> i32 {
     ret as i32

@@ -1,30 +1,32 @@
-//! `berth features`: what this build supports, in the shape `runc features` prints.
+//! `berth features`: what this build supports, in the shape `runc features`
+//! prints. Each list comes from the code that implements it (mount options
+//! from the option parser's table, seccomp actions, operators and
+//! architectures from the translator, cgroup controllers from berth-cgroups),
+//! so the output cannot advertise what berth refuses.
 
+use berth_container::rootfs::mount_options;
+use berth_container::seccomp;
 use serde_json::{json, Value};
 
 pub fn features() -> Value {
+    let controllers = berth_cgroups::V1_CONTROLLERS;
     json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": "1.2.1",
         "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
-        "mountOptions": [
-            "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "iversion",
-            "lazytime", "loud", "mand", "noatime", "nodev", "nodiratime", "noexec", "noiversion",
-            "nolazytime", "nomand", "norelatime", "nostrictatime", "nosuid", "private", "rbind",
-            "relatime", "remount", "ro", "rprivate", "rshared", "rslave", "runbindable", "rw",
-            "shared", "silent", "slave", "strictatime", "suid", "sync", "unbindable"
-        ],
+        "mountOptions": mount_options::known_options(),
         "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
             "capabilities": berth_container::caps::all_known(),
-            "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": false },
+            "cgroup": {
+                "v1": true, "v2": true, "systemd": false, "systemdUser": false,
+                "rdma": controllers.contains(&"rdma")
+            },
             "seccomp": {
                 "enabled": true,
-                "actions": ["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
-                            "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"],
-                "operators": ["SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
-                              "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"],
-                "archs": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
+                "actions": seccomp::supported_actions(),
+                "operators": seccomp::supported_operators(),
+                "archs": seccomp::supported_archs()
             },
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false },
@@ -36,4 +38,72 @@ pub fn features() -> Value {
             "io.github.berth.version": env!("CARGO_PKG_VERSION")
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_container::oci_spec::runtime::LinuxSeccomp;
+
+    fn strings(v: &Value) -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn every_advertised_mount_option_is_accepted() {
+        let f = features();
+        let opts = strings(&f["mountOptions"]);
+        assert!(!opts.contains(&"remount".to_string()), "remount is refused");
+        for o in opts {
+            // bind mounts take every flag, propagation and recursive attribute.
+            let parsed = mount_options::parse(Some("bind"), &[o.clone()]);
+            assert!(parsed.is_ok(), "{o}: {parsed:?}");
+        }
+    }
+
+    #[test]
+    fn every_advertised_seccomp_action_builds_a_filter() {
+        let f = features();
+        let actions = strings(&f["linux"]["seccomp"]["actions"]);
+        assert!(actions.contains(&"SCMP_ACT_NOTIFY".to_string()));
+        for a in actions {
+            let listener = if a == "SCMP_ACT_NOTIFY" {
+                r#","listenerPath":"/run/agent.sock""#
+            } else {
+                ""
+            };
+            let text = format!(
+                r#"{{"defaultAction":"SCMP_ACT_ALLOW"{listener},"syscalls":[{{"names":["getcwd"],"action":"{a}"}}]}}"#
+            );
+            let profile: LinuxSeccomp = serde_json::from_str(&text).unwrap();
+            let plan = seccomp::SeccompPlan::new(&profile);
+            assert!(plan.is_ok(), "{a}: {:?}", plan.err());
+        }
+        for op in strings(&f["linux"]["seccomp"]["operators"]) {
+            let text = format!(
+                r#"{{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{{"names":["getcwd"],"action":"SCMP_ACT_ERRNO","args":[{{"index":0,"value":1,"valueTwo":1,"op":"{op}"}}]}}]}}"#
+            );
+            let profile: LinuxSeccomp = serde_json::from_str(&text).unwrap();
+            assert!(seccomp::SeccompPlan::new(&profile).is_ok(), "{op}");
+        }
+        // Compatibility ABIs are listed beside the native one, as docker's profile does.
+        let archs = strings(&f["linux"]["seccomp"]["archs"]);
+        for arch in &archs {
+            let native = &archs[0];
+            let text = format!(
+                r#"{{"defaultAction":"SCMP_ACT_ALLOW","architectures":["{native}","{arch}"]}}"#
+            );
+            let profile: LinuxSeccomp = serde_json::from_str(&text).unwrap();
+            assert!(seccomp::SeccompPlan::new(&profile).is_ok(), "{arch}");
+        }
+    }
+
+    #[test]
+    fn rdma_is_reported_because_rdma_max_is_written() {
+        assert_eq!(features()["linux"]["cgroup"]["rdma"], json!(true));
+    }
 }
