@@ -60,7 +60,7 @@ mod tests {
         assert!(!opts.contains(&"remount".to_string()), "remount is refused");
         for o in opts {
             // bind mounts take every flag, propagation and recursive attribute.
-            let parsed = mount_options::parse(Some("bind"), &[o.clone()]);
+            let parsed = mount_options::parse(Some("bind"), std::slice::from_ref(&o));
             assert!(parsed.is_ok(), "{o}: {parsed:?}");
         }
     }
