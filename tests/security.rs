@@ -695,7 +695,11 @@ fn cve_2025_31133_dev_null_symlink_cannot_unmask_or_redirect() {
     // The image's /dev/null points at a host-writable procfs file; masking binds /dev/null.
     let env = Env::new("sec-devnull");
     let rootfs = private_rootfs(&env);
-    std::os::unix::fs::symlink("/proc/sys/kernel/core_pattern", rootfs.join("dev/null")).unwrap();
+    // /dev is a bind mount of a host directory, so berth makes no device nodes
+    // of its own there and the masking code meets the planted symlink itself.
+    let devdir = env.dir.join("dev");
+    std::fs::create_dir_all(&devdir).unwrap();
+    std::os::unix::fs::symlink("/proc/sys/kernel/core_pattern", devdir.join("null")).unwrap();
     let before = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap();
     let masked: Vec<&str> = [
         "/proc/timer_list",
@@ -713,11 +717,9 @@ fn cve_2025_31133_dev_null_symlink_cannot_unmask_or_redirect() {
     );
     let b = spec_bundle(&env, "b", &[], &["sh", "-c", &script], |s| {
         s["root"] = json!({ "path": rootfs, "readonly": false });
-        // /dev comes from the image, as with a bind-mounted /dev.
-        s["mounts"]
-            .as_array_mut()
-            .unwrap()
-            .retain(|m| m["destination"] != "/dev");
+        let m = s["mounts"].as_array_mut().unwrap();
+        m.retain(|m| m["destination"] != "/dev");
+        m.insert(1, json!({ "destination": "/dev", "type": "bind", "source": devdir, "options": ["rbind"] }));
         s["linux"]["maskedPaths"] = json!(masked);
     });
     let out = env.run(&["run", "-b", b.to_str().unwrap(), "dn"]);
@@ -784,7 +786,10 @@ fn cve_2025_52565_dev_console_symlink_cannot_redirect_the_console_mount() {
     let rootfs = private_rootfs(&env);
     let host_target = env.dir.join("host-file");
     std::fs::write(&host_target, "host data").unwrap();
-    std::os::unix::fs::symlink(&host_target, rootfs.join("dev/console")).unwrap();
+    // The symlink must resolve after pivot_root too (to a file of the image),
+    // or a runtime that follows it fails with ENOENT and looks like a refusal.
+    std::fs::write(rootfs.join("etc/target"), "image data").unwrap();
+    std::os::unix::fs::symlink("/etc/target", rootfs.join("dev/console")).unwrap();
     let socket = env.dir.join("console.sock");
     let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
     // Accept (and hold) a pty master if create gets that far.
@@ -839,6 +844,8 @@ fn cve_2025_52565_dev_console_symlink_cannot_redirect_the_console_mount() {
         env.ok(&["delete", "-f", "cons"]);
     } else {
         assert_one_line_error(&out, "console");
+        // Refused because the target is a symlink, not because it was missing.
+        assert!(stderr(&out).contains("ELOOP"), "{}", stderr(&out));
         assert_nothing_left(&env, "cons");
         eprintln!("refused: {}", stderr(&out).trim());
         return; // the acceptor thread ends on its own deadline
