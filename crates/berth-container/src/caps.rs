@@ -348,19 +348,7 @@ fn names(mask: u64) -> Vec<String> {
         .collect()
 }
 
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    pid: libc::c_int,
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct CapData {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
-}
+use crate::sys::{CapData, CapHeader};
 
 const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 
@@ -384,17 +372,14 @@ fn capset(effective: u64, permitted: u64, inheritable: u64) -> Result<()> {
             inheritable: hi(inheritable),
         },
     ];
-    // SAFETY: header and a two-element data array of the V3 layout, both live for the call.
-    let r = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, data.as_ptr()) };
-    if r != 0 {
-        return Err(Error::sys(
+    crate::sys::capset(&mut hdr, &data).map_err(|e| {
+        Error::sys(
             format!(
                 "capset(effective={effective:#x}, permitted={permitted:#x}, inheritable={inheritable:#x})"
             ),
-            nix::Error::last(),
-        ));
-    }
-    Ok(())
+            e,
+        )
+    })
 }
 
 #[cfg(test)]

@@ -12,12 +12,12 @@ use oci_spec::runtime::{LinuxNamespaceType, Mount, MountBuilder, Spec};
 
 use crate::caps::CapPlan;
 use crate::config::{self, Bundle};
-use crate::init;
+use crate::launch::{self, messages::ToChild, InitJob, Job, Kind};
 use crate::namespaces::Plan;
 use crate::seccomp::SeccompPlan;
 use crate::state::{self, Lock, Root, Saved, Status, EXEC_FIFO};
-use crate::sync::{self, Tag};
-use crate::{hooks, invalid, Error, Result};
+use crate::sync;
+use crate::{hooks, invalid, sys, Error, Result};
 
 #[derive(Clone, Debug, Default)]
 pub struct CreateOptions {
@@ -176,24 +176,31 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     } else {
         0
     };
-    let first = match init::fork_with(clone_flags)? {
+    let forked = sys::fork_with(clone_flags).map_err(|e| Error::sys("clone container init", e))?;
+    let first = match forked {
         None => {
             drop(parent_end);
-            init::run(init::Args {
-                spec: &spec,
-                rootfs: &rootfs,
-                ns: &ns,
-                caps: &caps,
-                seccomp: seccomp.as_ref(),
-                chan: child_end,
-                fifo,
-                second_fork,
-                no_pivot: opts.no_pivot,
-                no_new_keyring: opts.no_new_keyring,
-                preserve_fds: opts.preserve_fds,
-                extra_mounts: &extra_mounts,
-                lock_fd: undo.lock.as_ref().map_or(-1, Lock::raw_fd),
-            })
+            launch::child::run(
+                Job {
+                    process,
+                    caps: &caps,
+                    seccomp: seccomp.as_ref(),
+                    preserve_fds: opts.preserve_fds,
+                    chan: child_end,
+                    kind: Kind::Init(InitJob {
+                        spec: &spec,
+                        rootfs: &rootfs,
+                        ns: &ns,
+                        fifo,
+                        second_fork,
+                        no_pivot: opts.no_pivot,
+                        no_new_keyring: opts.no_new_keyring,
+                        extra_mounts: &extra_mounts,
+                        lock_fd: undo.lock.as_ref().map_or(-1, Lock::raw_fd),
+                    }),
+                },
+                1,
+            )
         }
         Some(pid) => pid,
     };
@@ -203,85 +210,25 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     // Placing the first child places everything it forks.
     cgroup.add_process(first)?;
 
-    let pid = loop {
-        let msg = parent_end.recv("container namespaces")?;
-        match msg.tag {
-            Tag::NeedMaps => {
-                write_id_maps(first, &spec)?;
-                parent_end.send(Tag::Continue, "")?;
-            }
-            Tag::Pid if second_fork => {
-                let pid: i32 = msg
-                    .payload
-                    .parse()
-                    .map_err(|_| Error::Init(format!("bad pid {:?}", msg.payload)))?;
-                let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(first), None);
-                undo.children = vec![pid];
-                break pid;
-            }
-            Tag::Pid => break first,
-            other => {
-                return Err(Error::Init(format!(
-                    "unexpected {other:?} before namespaces were ready"
-                )))
-            }
-        }
-    };
-    let start_time = crate::procfs::stat(pid)
-        .map(|(_, t)| t)
-        .ok_or_else(|| Error::Init("container init exited during setup".into()))?;
-    if let Some(adj) = process.oom_score_adj() {
-        let path = format!("/proc/{pid}/oom_score_adj");
-        fs::write(&path, adj.to_string())
-            .map_err(|e| Error::io("process.oomScoreAdj: write", path, e))?;
-    }
-    if let Some(p) = &prepared {
-        berth_net::attach(root.path(), &opts.id, p, pid)?;
-    }
-
-    let mut saved = Saved {
-        oci_version: spec.version().clone(),
-        id: opts.id.clone(),
-        pid,
-        start_time,
+    let mut talk = InitTalk {
+        root,
+        opts,
+        spec: &spec,
         bundle,
         rootfs: rootfs.clone(),
-        created: state::now_rfc3339(),
-        annotations: spec.annotations().clone().unwrap_or_default(),
         cgroup,
-        network: prepared.is_some(),
-        config: Spec::default(),
+        prepared: prepared.as_ref(),
+        seccomp: seccomp.as_ref(),
+        first,
+        undo: &mut undo,
+        saved: None,
+        state_json: String::new(),
+        console: None,
     };
-    let state_json = serde_json::to_string(&saved.oci_state(Status::Creating)).unwrap_or_default();
-    parent_end.send(Tag::Continue, &state_json)?;
-    parent_end.expect(Tag::CreateRuntime, "mounts")?;
-    hooks::run_all(
-        "prestart",
-        config::hooks(&spec, "prestart"),
-        &state_json,
-        None,
-    )?;
-    hooks::run_all(
-        "createRuntime",
-        config::hooks(&spec, "createRuntime"),
-        &state_json,
-        None,
-    )?;
-    parent_end.send(Tag::Continue, "")?;
-
-    let mut console = None;
-    if terminal {
-        let msg = parent_end.expect(Tag::Console, "the container's terminal")?;
-        let master = msg
-            .fd
-            .ok_or_else(|| Error::Init("terminal message carried no fd".into()))?;
-        match &opts.console_socket {
-            Some(sock) => crate::console::send_to_socket(sock, raw(&master))?,
-            None => console = Some(master),
-        }
-    }
-    let state = serde_json::to_value(saved.oci_state(Status::Creating)).unwrap_or_default();
-    crate::notify::expect_ready(&parent_end, seccomp.as_ref(), pid, &state, "container init")?;
+    launch::parent::converse(&parent_end, first, &mut talk)?;
+    let InitTalk { saved, console, .. } = talk;
+    let mut saved = saved.ok_or_else(|| Error::Init("container init never sent its pid".into()))?;
+    let pid = saved.pid;
 
     saved.config = spec;
     let lock = undo.lock.as_ref().expect("lock held until disarmed");
@@ -295,6 +242,102 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     undo.network = false;
     undo.children.clear();
     Ok(Created { saved, console })
+}
+
+/// The runtime's side of init's launch (see `launch`'s header).
+struct InitTalk<'t, 'a> {
+    root: &'t Root,
+    opts: &'t CreateOptions,
+    spec: &'t Spec,
+    bundle: PathBuf,
+    rootfs: PathBuf,
+    cgroup: berth_cgroups::Manager,
+    prepared: Option<&'t berth_net::Prepared>,
+    seccomp: Option<&'t SeccompPlan>,
+    first: i32,
+    undo: &'t mut Undo<'a>,
+    saved: Option<Saved>,
+    state_json: String,
+    console: Option<OwnedFd>,
+}
+
+impl InitTalk<'_, '_> {
+    fn state_value(&self) -> serde_json::Value {
+        self.saved
+            .as_ref()
+            .map(|s| serde_json::to_value(s.oci_state(Status::Creating)).unwrap_or_default())
+            .unwrap_or_default()
+    }
+}
+
+impl launch::parent::Conversation for InitTalk<'_, '_> {
+    fn who(&self) -> &'static str {
+        "container init"
+    }
+
+    fn write_id_maps(&mut self) -> Result<()> {
+        write_id_maps(self.first, self.spec)
+    }
+
+    fn pid_known(&mut self, pid: i32) -> Result<ToChild> {
+        self.undo.children = vec![pid];
+        let start_time = crate::procfs::stat(pid)
+            .map(|(_, t)| t)
+            .ok_or_else(|| Error::Init("container init exited during setup".into()))?;
+        let process = self
+            .spec
+            .process()
+            .as_ref()
+            .expect("validated: process present");
+        if let Some(adj) = process.oom_score_adj() {
+            let path = format!("/proc/{pid}/oom_score_adj");
+            fs::write(&path, adj.to_string())
+                .map_err(|e| Error::io("process.oomScoreAdj: write", path, e))?;
+        }
+        if let Some(p) = self.prepared {
+            berth_net::attach(self.root.path(), &self.opts.id, p, pid)?;
+        }
+        let saved = Saved {
+            oci_version: self.spec.version().clone(),
+            id: self.opts.id.clone(),
+            pid,
+            start_time,
+            bundle: self.bundle.clone(),
+            rootfs: self.rootfs.clone(),
+            created: state::now_rfc3339(),
+            annotations: self.spec.annotations().clone().unwrap_or_default(),
+            cgroup: self.cgroup.clone(),
+            network: self.prepared.is_some(),
+            config: Spec::default(),
+        };
+        self.state_json =
+            serde_json::to_string(&saved.oci_state(Status::Creating)).unwrap_or_default();
+        self.saved = Some(saved);
+        Ok(ToChild::Setup {
+            state_json: self.state_json.clone(),
+        })
+    }
+
+    fn run_create_hooks(&mut self) -> Result<()> {
+        for kind in ["prestart", "createRuntime"] {
+            hooks::run_all(kind, config::hooks(self.spec, kind), &self.state_json, None)?;
+        }
+        Ok(())
+    }
+
+    fn console(&mut self, master: OwnedFd) -> Result<()> {
+        match &self.opts.console_socket {
+            Some(sock) => crate::console::send_to_socket(sock, raw(&master)),
+            None => {
+                self.console = Some(master);
+                Ok(())
+            }
+        }
+    }
+
+    fn seccomp_listener(&mut self, pid: i32, listener: OwnedFd) -> Result<()> {
+        crate::notify::deliver(self.seccomp, pid, &self.state_value(), listener)
+    }
 }
 
 fn raw(fd: &OwnedFd) -> RawFd {

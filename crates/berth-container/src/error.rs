@@ -38,6 +38,10 @@ pub enum Error {
     /// The container's init process reported an error during setup.
     #[error("container init: {0}")]
     Init(String),
+    /// An exec'd process never started (what failed is inside). runc's CLI
+    /// exits 255 for this; the library only says it.
+    #[error("{0}")]
+    NotStarted(String),
     #[error(transparent)]
     Cgroup(#[from] berth_cgroups::Error),
     #[error(transparent)]

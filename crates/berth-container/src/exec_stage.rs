@@ -21,11 +21,11 @@
 //!   sends `[Tag::ExecFailed, errno as u32 LE]` and exits 255.
 
 use std::ffi::{CStr, CString};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 
 use crate::process::Program;
-use crate::{Error, Result};
+use crate::{sys, Error, Result};
 
 #[cfg(not(target_arch = "x86_64"))]
 compile_error!("berth's exec stage is written for x86_64 only");
@@ -166,18 +166,9 @@ pub struct ExecStage {
 
 impl ExecStage {
     pub fn new() -> Result<ExecStage> {
-        // SAFETY: memfd_create takes a NUL-terminated name and flags.
-        let raw = unsafe {
-            libc::memfd_create(
-                c"berth-exec".as_ptr(),
-                libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
-            )
-        };
-        if raw < 0 {
-            return Err(Error::sys("memfd_create for the exec stage", errno()));
-        }
-        // SAFETY: a fresh fd we own.
-        let memfd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let memfd = sys::memfd_create(c"berth-exec", libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING)
+            .map_err(|e| Error::sys("memfd_create for the exec stage", e))?;
+        let raw = memfd.as_raw_fd();
         let img = image();
         let written =
             nix::unistd::write(&memfd, &img).map_err(|e| Error::sys("write the exec stage", e))?;
@@ -188,7 +179,7 @@ impl ExecStage {
             libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
         // SAFETY: F_ADD_SEALS takes an int of seal bits.
         if unsafe { libc::fcntl(raw, libc::F_ADD_SEALS, seals) } != 0 {
-            return Err(Error::sys("seal the exec stage", errno()));
+            return Err(Error::sys("seal the exec stage", nix::errno::Errno::last()));
         }
         Ok(ExecStage { memfd })
     }
@@ -266,22 +257,12 @@ impl PreparedExec {
     /// Allocation-free, so it can run in a `pre_exec` closure.
     pub fn run(&self) -> nix::errno::Errno {
         let (fd, argv, envp) = (self.memfd, &self.argv, &self.envp);
-        // SAFETY: argv and envp are NULL-terminated arrays of C strings that outlive the call.
-        unsafe {
-            libc::syscall(
-                libc::SYS_execveat,
-                fd,
-                c"".as_ptr(),
-                argv.as_ptr(),
-                envp.as_ptr(),
-                libc::AT_EMPTY_PATH,
-            )
-        };
-        let first = errno();
+        let first = sys::execveat_fd(fd, argv, envp);
         let mut path = *b"/proc/self/fd/\0\0\0\0\0\0\0\0\0\0\0";
         write_decimal(&mut path[14..], fd as u32);
-        // SAFETY: as above; path is NUL-terminated.
-        unsafe { libc::execve(path.as_ptr().cast(), argv.as_ptr(), envp.as_ptr()) };
+        if let Ok(path) = CStr::from_bytes_until_nul(&path) {
+            sys::execve(path, argv, envp);
+        }
         first
     }
 }
@@ -309,10 +290,6 @@ fn write_decimal(out: &mut [u8], mut n: u32) {
     for i in 0..len {
         out[i] = digits[len - 1 - i];
     }
-}
-
-fn errno() -> nix::errno::Errno {
-    nix::errno::Errno::last()
 }
 
 #[cfg(test)]

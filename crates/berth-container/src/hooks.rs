@@ -2,7 +2,7 @@
 //! args and env, and is killed when its timeout passes.
 
 use std::io::Write;
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -90,13 +90,7 @@ pub fn run(kind: &str, hook: &Hook, state_json: &str, stage: Option<&ExecStage>)
 
 /// Waits for `pid` to exit (without reaping it) until `deadline`; false on timeout.
 fn wait_until(pid: i32, deadline: Instant) -> std::io::Result<bool> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
-    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if raw < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: raw is a fresh fd we own.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
+    let pidfd = crate::sys::pidfd_open(pid)?;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {

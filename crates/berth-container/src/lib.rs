@@ -15,7 +15,7 @@ pub mod exec;
 pub mod exec_stage;
 pub mod hooks;
 pub mod id;
-mod init;
+pub(crate) mod launch;
 pub mod lifecycle;
 pub mod lsm;
 pub mod namespaces;
@@ -26,6 +26,7 @@ pub mod rootfs;
 pub mod seccomp;
 pub mod state;
 mod sync;
+mod sys;
 
 pub use create::{create, CreateOptions, Created};
 pub use error::{Error, Result};

@@ -2,7 +2,7 @@
 
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
@@ -93,21 +93,8 @@ pub fn parse_signal(s: &str) -> Result<i32> {
 }
 
 fn signal_pidfd(fd: &OwnedFd, sig: i32) -> Result<()> {
-    // SAFETY: pidfd_send_signal(pidfd, sig, NULL info, 0 flags).
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            fd.as_raw_fd(),
-            sig,
-            0usize,
-            0u32,
-        )
-    };
-    if r < 0 {
-        return Err(Error::sys(
-            format!("send signal {sig}"),
-            nix::errno::Errno::last(),
-        ));
+    if let Err(e) = crate::sys::pidfd_send_signal(fd.as_fd(), sig) {
+        return Err(Error::sys(format!("send signal {sig}"), e));
     }
     Ok(())
 }

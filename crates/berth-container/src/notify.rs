@@ -1,14 +1,15 @@
 //! SCMP_ACT_NOTIFY hand-over, shared by init and exec: the container process
 //! installs its filter before it reports Ready and sends the listener fd up the
-//! sync channel; the runtime passes it to the seccomp agent at `listenerPath`
+//! launch channel; the runtime passes it to the seccomp agent at `listenerPath`
 //! while it still runs, as runc does.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 
 use oci_spec::runtime::Process;
 
+use crate::launch::messages::{ToChild, ToParent};
 use crate::seccomp::SeccompPlan;
-use crate::sync::{Channel, Tag};
+use crate::sync::Channel;
 use crate::{Error, Result};
 
 /// Child side, after `become_user` (which returns a listener when it installed
@@ -27,43 +28,23 @@ pub(crate) fn send_listener<'a>(
         other => (listener, other),
     };
     if let Some(fd) = listener {
-        chan.send_with_fd(Tag::SeccompListener, "", Some(fd.as_raw_fd()))?;
-        chan.expect(Tag::Continue, "the seccomp agent")?;
+        chan.tell_parent(ToParent::SeccompListener(fd))?;
+        chan.expect_parent(ToChild::ListenerDelivered, "the seccomp agent")?;
     }
     Ok(late)
 }
 
-/// Parent side: waits for Ready, handing a listener that arrives first to the agent.
-pub(crate) fn expect_ready(
-    chan: &Channel,
+/// Parent side: hands the listener of process `pid` to the agent at `listenerPath`.
+pub(crate) fn deliver(
     seccomp: Option<&SeccompPlan>,
     pid: i32,
     state: &serde_json::Value,
-    who: &str,
+    listener: OwnedFd,
 ) -> Result<()> {
-    let mut msg = chan.recv(who)?;
-    if msg.tag == Tag::SeccompListener {
-        let fd = msg
-            .fd
-            .take()
-            .ok_or_else(|| Error::Init("seccomp listener message carried no fd".into()))?;
-        let plan =
-            seccomp.ok_or_else(|| Error::Init("seccomp listener without linux.seccomp".into()))?;
-        let path = plan.listener_path().ok_or_else(|| {
-            Error::Invalid(
-                "linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used".into(),
-            )
-        })?;
-        crate::seccomp::send_listener(fd.as_fd(), path, &plan.listener_payload(pid, state))?;
-        drop(fd);
-        chan.send(Tag::Continue, "")?;
-        msg = chan.recv(who)?;
-    }
-    if msg.tag != Tag::Ready {
-        return Err(Error::Init(format!(
-            "expected Ready while waiting for {who}, got {:?}",
-            msg.tag
-        )));
-    }
-    Ok(())
+    let plan =
+        seccomp.ok_or_else(|| Error::Init("seccomp listener without linux.seccomp".into()))?;
+    let path = plan.listener_path().ok_or_else(|| {
+        Error::Invalid("linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used".into())
+    })?;
+    crate::seccomp::send_listener(listener.as_fd(), path, &plan.listener_payload(pid, state))
 }

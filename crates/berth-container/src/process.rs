@@ -250,14 +250,7 @@ pub fn close_fds_from(first: RawFd, keep: &[RawFd]) -> Result<()> {
 }
 
 fn close_range(lo: u32, hi: u32) -> Result<()> {
-    // SAFETY: close_range only closes fds of this process; none in the range is used again.
-    if unsafe { libc::syscall(libc::SYS_close_range, lo, hi, 0) } != 0 {
-        return Err(Error::sys(
-            format!("close_range {lo}..{hi}"),
-            nix::errno::Errno::last(),
-        ));
-    }
-    Ok(())
+    crate::sys::close_range(lo, hi).map_err(|e| Error::sys(format!("close_range {lo}..{hi}"), e))
 }
 
 /// The last steps: signal reset, seccomp (when no_new_privs deferred it), and
@@ -285,34 +278,11 @@ pub fn finish(
 /// goes back to its default, through the raw syscall because libc refuses the ones
 /// it reserves. Best effort: a seccomp profile may forbid these calls.
 pub fn reset_signals() {
-    /// The kernel's `struct sigaction` (x86_64 and the generic layout).
-    #[repr(C)]
-    struct KernelSigaction {
-        handler: usize,
-        flags: libc::c_ulong,
-        restorer: usize,
-        mask: u64,
-    }
-    let dfl = KernelSigaction {
-        handler: libc::SIG_DFL,
-        flags: 0,
-        restorer: 0,
-        mask: 0,
-    };
     for sig in 1..=libc::SIGRTMAX() {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
-        // SAFETY: rt_sigaction reads a kernel sigaction of the given size; no handler is installed.
-        unsafe {
-            libc::syscall(
-                libc::SYS_rt_sigaction,
-                sig,
-                &dfl as *const KernelSigaction,
-                0usize,
-                8usize,
-            )
-        };
+        let _ = crate::sys::default_signal_action(sig);
     }
     let _ = nix::sys::signal::sigprocmask(
         nix::sys::signal::SigmaskHow::SIG_SETMASK,

@@ -231,14 +231,7 @@ impl Saved {
     /// A pidfd for init, if it is still the process that was created: the
     /// pidfd pins the process, so once checked the answer cannot go stale.
     pub fn pidfd(&self) -> Option<std::os::fd::OwnedFd> {
-        use std::os::fd::FromRawFd;
-        // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
-        let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, self.pid, 0) };
-        if raw < 0 {
-            return None;
-        }
-        // SAFETY: a fresh fd we own.
-        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(raw as i32) };
+        let fd = crate::sys::pidfd_open(self.pid).ok()?;
         procfs::is_same_live_process(self.pid, self.start_time).then_some(fd)
     }
 

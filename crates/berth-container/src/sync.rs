@@ -1,5 +1,6 @@
-//! The parent <-> init channel: a SOCK_SEQPACKET socketpair, one message per
-//! packet (a tag byte and a UTF-8 payload), optionally carrying one fd.
+//! The transport between the runtime and a process it launches: a
+//! SOCK_SEQPACKET socketpair, one packet per message (a tag byte and a body),
+//! optionally carrying one fd. What the packets mean is `launch::messages`.
 
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -10,48 +11,6 @@ use nix::sys::socket::{
 };
 
 use crate::{Error, Result};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Tag {
-    /// init -> parent: write my uid/gid maps, then reply Continue.
-    NeedMaps = 1,
-    /// init's first fork -> parent: the pid of the real init (second-fork path).
-    Pid,
-    /// init -> parent: namespaces and mounts are ready; run createRuntime hooks.
-    CreateRuntime,
-    /// init -> parent: carries the pty master.
-    Console,
-    /// init -> parent: set up, waiting for start.
-    Ready,
-    /// either way: the payload is an error message.
-    Failed,
-    /// parent -> init: go on (payload: OCI state JSON for hooks, where needed).
-    Continue,
-    /// init -> parent: carries the SCMP_ACT_NOTIFY listener fd for linux.seccomp.listenerPath.
-    SeccompListener,
-    /// the exec stage -> parent: the program's execve failed; payload: the errno.
-    ExecFailed = crate::exec_stage::EXEC_FAILED_TAG,
-}
-
-impl Tag {
-    fn from_u8(b: u8) -> Option<Tag> {
-        use Tag::*;
-        [
-            NeedMaps,
-            Pid,
-            CreateRuntime,
-            Console,
-            Ready,
-            Failed,
-            Continue,
-            SeccompListener,
-            ExecFailed,
-        ]
-        .into_iter()
-        .find(|t| *t as u8 == b)
-    }
-}
 
 pub struct Channel(OwnedFd);
 
@@ -72,20 +31,17 @@ pub fn pair() -> Result<(Channel, Channel)> {
     Ok((Channel(a), Channel(b)))
 }
 
-pub struct Message {
-    pub tag: Tag,
-    pub payload: String,
+/// One received packet.
+pub struct Packet {
+    pub tag: u8,
+    pub body: Vec<u8>,
     pub fd: Option<OwnedFd>,
 }
 
 impl Channel {
-    pub fn send(&self, tag: Tag, payload: &str) -> Result<()> {
-        self.send_with_fd(tag, payload, None)
-    }
-
-    pub fn send_with_fd(&self, tag: Tag, payload: &str, fd: Option<RawFd>) -> Result<()> {
-        let head = [tag as u8];
-        let iov = [IoSlice::new(&head), IoSlice::new(payload.as_bytes())];
+    pub fn send_packet(&self, tag: u8, body: &[u8], fd: Option<RawFd>) -> Result<()> {
+        let head = [tag];
+        let iov = [IoSlice::new(&head), IoSlice::new(body)];
         let fds;
         let cmsg: &[ControlMessage] = match fd {
             Some(f) => {
@@ -95,12 +51,13 @@ impl Channel {
             None => &[],
         };
         sendmsg::<()>(self.0.as_raw_fd(), &iov, cmsg, MsgFlags::empty(), None)
-            .map_err(|e| Error::sys("send to container init", e))?;
+            .map_err(|e| Error::sys("send on the launch channel", e))?;
         Ok(())
     }
 
-    /// Receives one message; a closed peer is an error naming what was awaited.
-    pub fn recv(&self, awaiting: &str) -> Result<Message> {
+    /// Receives one packet; None when the peer closed its end (or exec'd,
+    /// since the channel is close-on-exec).
+    pub fn recv_packet(&self, awaiting: &str) -> Result<Option<Packet>> {
         let mut buf = vec![0u8; 64 * 1024];
         let mut cmsg_buf = nix::cmsg_space!(RawFd);
         let (n, fd) = {
@@ -134,38 +91,10 @@ impl Channel {
             (msg.bytes, fd)
         };
         if n == 0 {
-            return Err(Error::Init(format!(
-                "container init exited before {awaiting}"
-            )));
+            return Ok(None);
         }
-        let tag = Tag::from_u8(buf[0]).ok_or_else(|| {
-            Error::Init(format!(
-                "bad message tag {} while waiting for {awaiting}",
-                buf[0]
-            ))
-        })?;
-        let payload = match tag {
-            // The exec stage sends the errno as 4 raw bytes; it becomes its decimal text.
-            Tag::ExecFailed if n == 5 => {
-                i32::from_le_bytes([buf[1], buf[2], buf[3], buf[4]]).to_string()
-            }
-            _ => String::from_utf8_lossy(&buf[1..n]).into_owned(),
-        };
-        if tag == Tag::Failed {
-            return Err(Error::Init(payload));
-        }
-        Ok(Message { tag, payload, fd })
-    }
-
-    /// Receives a message and checks its tag.
-    pub fn expect(&self, tag: Tag, awaiting: &str) -> Result<Message> {
-        let m = self.recv(awaiting)?;
-        if m.tag != tag {
-            return Err(Error::Init(format!(
-                "expected {tag:?} while waiting for {awaiting}, got {:?}",
-                m.tag
-            )));
-        }
-        Ok(m)
+        buf.truncate(n);
+        let tag = buf.remove(0);
+        Ok(Some(Packet { tag, body: buf, fd }))
     }
 }

@@ -8,7 +8,7 @@
 //! mounted with mount(2) onto `/proc/self/fd/N` of the resolved destination.
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -34,18 +34,7 @@ pub(super) fn open_tree(
 ) -> nix::Result<OwnedFd> {
     let c = cstr(path)?;
     let dfd = dir.map(|d| d.as_raw_fd()).unwrap_or(libc::AT_FDCWD);
-    // SAFETY: valid NUL-terminated path; the kernel returns a new fd or -1.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_open_tree,
-            dfd,
-            c.as_ptr(),
-            flags | libc::OPEN_TREE_CLOEXEC,
-        )
-    };
-    Errno::result(r)?;
-    // SAFETY: open_tree returned a fresh fd that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(r as libc::c_int) })
+    crate::sys::open_tree(dfd, &c, flags)
 }
 
 /// Clone the mount (tree) at `fd` itself.
@@ -64,19 +53,7 @@ pub(super) fn clone_fd(fd: BorrowedFd<'_>, recursive: bool) -> nix::Result<Owned
 
 /// move_mount(2) the detached tree `from` onto the file or directory `to`.
 pub(super) fn move_mount(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> nix::Result<()> {
-    let empty = c"";
-    // SAFETY: both fds are valid, paths are empty C strings.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_move_mount,
-            from.as_raw_fd(),
-            empty.as_ptr(),
-            to.as_raw_fd(),
-            empty.as_ptr(),
-            libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
-        )
-    };
-    Errno::result(r).map(drop)
+    crate::sys::move_mount(from, to)
 }
 
 /// mount_setattr(2) on the mount `fd` refers to.
@@ -96,18 +73,7 @@ pub(super) fn mount_setattr(
     if recursive {
         flags |= libc::AT_RECURSIVE as libc::c_uint;
     }
-    // SAFETY: valid fd, empty path, attr points to a live struct of the size passed.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            fd.as_raw_fd(),
-            c"".as_ptr(),
-            flags,
-            &mut attr as *mut libc::mount_attr,
-            std::mem::size_of::<libc::mount_attr>(),
-        )
-    };
-    Errno::result(r).map(drop)
+    crate::sys::mount_setattr(fd, flags, &mut attr)
 }
 
 /// Change propagation of the mount at `fd` (must be the mount's root).

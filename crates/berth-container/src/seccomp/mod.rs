@@ -21,7 +21,7 @@ mod syscalls;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::IoSlice;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{
@@ -220,16 +220,7 @@ pub fn parse_action(name: &str) -> Result<Action> {
 /// Ask the kernel whether it implements a return action.
 fn action_available(ret: u32) -> bool {
     let action: u32 = ret & libc::SECCOMP_RET_ACTION_FULL;
-    // SAFETY: SECCOMP_GET_ACTION_AVAIL reads one u32 that lives for the call.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_seccomp,
-            libc::SECCOMP_GET_ACTION_AVAIL,
-            0,
-            &action as *const u32,
-        )
-    };
-    r == 0
+    crate::sys::seccomp_action_available(action)
 }
 
 /// One syscall's rules inside an action group. `None`: matches unconditionally.
@@ -476,36 +467,25 @@ impl SeccompPlan {
             len: self.prog.len() as libc::c_ushort,
             filter: self.prog.as_ptr() as *mut libc::sock_filter,
         };
-        // SAFETY: fprog points at our program, which lives for the call; the
-        // kernel copies it.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_seccomp,
-                libc::SECCOMP_SET_MODE_FILTER,
-                self.flags,
-                &fprog as *const libc::sock_fprog,
-            )
-        };
-        if r < 0 {
-            let e = nix::Error::last();
-            let why = if e == nix::Error::EACCES {
-                " (needs no_new_privs or CAP_SYS_ADMIN)"
-            } else {
-                ""
-            };
-            return Err(Error::sys(format!("install seccomp filter{why}"), e));
-        }
-        if self.notify {
-            // SAFETY: with NEW_LISTENER the kernel returns a new fd that we own.
-            return Ok(Some(unsafe { OwnedFd::from_raw_fd(r as libc::c_int) }));
-        }
-        if r > 0 {
-            return Err(Error::Sys {
-                op: format!("install seccomp filter: thread {r} could not be synchronized (TSYNC)"),
+        use crate::sys::FilterInstalled;
+        match crate::sys::seccomp_set_filter(self.flags, &fprog, self.notify) {
+            Err(e) => {
+                let why = if e == nix::Error::EACCES {
+                    " (needs no_new_privs or CAP_SYS_ADMIN)"
+                } else {
+                    ""
+                };
+                Err(Error::sys(format!("install seccomp filter{why}"), e))
+            }
+            Ok(FilterInstalled::Listener(fd)) => Ok(Some(fd)),
+            Ok(FilterInstalled::Done) => Ok(None),
+            Ok(FilterInstalled::UnsyncedThread(tid)) => Err(Error::Sys {
+                op: format!(
+                    "install seccomp filter: thread {tid} could not be synchronized (TSYNC)"
+                ),
                 source: nix::Error::EAGAIN,
-            });
+            }),
         }
-        Ok(None)
     }
 
     /// The payload the OCI spec asks to send with the listener fd

@@ -3,6 +3,7 @@
 //! chaining of action groups are checked without the kernel.
 
 use super::*;
+use std::os::fd::FromRawFd;
 
 /// Run `prog` on (arch, nr, args) the way the kernel's seccomp does.
 fn run(prog: &[libc::sock_filter], arch: u32, nr: i64, args: [u64; 6]) -> u32 {

@@ -91,7 +91,7 @@ pub fn run(root: &Root, a: &ExecArgs) -> Result<u8> {
     let execed = match berth_container::exec::exec(root, &opts) {
         Ok(e) => e,
         // Like runc: the process could not be started (no such command, user, ...): 255.
-        Err(berth_container::Error::Init(msg)) => {
+        Err(berth_container::Error::NotStarted(msg)) => {
             return Err(super::ExitError::new(
                 255,
                 format!("exec failed: unable to start container process: {msg}"),
