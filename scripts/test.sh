@@ -20,6 +20,9 @@ set +e
 BERTH_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/berth" \
     cargo test --workspace --no-fail-fast -- --test-threads=1 2>&1 | tee "$work/log"
 status=${PIPESTATUS[0]}
+# The library without its networking feature (no berth-net, tokio, rtnetlink) must build and pass.
+cargo test -p berth-container --no-default-features --lib 2>&1 | tee -a "$work/log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 set -e
 
 sum() { grep -E '^test result:' "$work/log" | grep -oE "[0-9]+ $1" | awk '{s += $1} END {print s + 0}'; }

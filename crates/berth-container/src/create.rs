@@ -17,7 +17,7 @@ use crate::namespaces::Plan;
 use crate::seccomp::SeccompPlan;
 use crate::state::{self, Lock, Root, Saved, Status, EXEC_FIFO};
 use crate::sync;
-use crate::{hooks, invalid, sys, Error, Result};
+use crate::{hooks, invalid, network, sys, Error, Result};
 
 #[derive(Clone, Debug, Default)]
 pub struct CreateOptions {
@@ -59,7 +59,7 @@ impl Drop for Undo<'_> {
             let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
         }
         if self.network {
-            if let Err(e) = berth_net::teardown(self.root.path(), self.id) {
+            if let Err(e) = network::teardown(self.root.path(), self.id) {
                 log::warn!("cleanup: {e}");
             }
         }
@@ -101,28 +101,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
         None => None,
     };
     crate::lsm::check(&spec)?;
-    let net_cfg = berth_net::NetworkConfig::from_annotations(
-        spec.annotations().as_ref().unwrap_or(&Default::default()),
-    )?;
-    if let Some(cfg) = &net_cfg {
-        // Without a namespace of its own, attach would configure the host's.
-        let own_netns =
-            ns.creates(LinuxNamespaceType::Network) || ns.joins(LinuxNamespaceType::Network);
-        match cfg.mode {
-            berth_net::Mode::Bridge | berth_net::Mode::None if !own_netns => {
-                return invalid!(
-                    "berth.network.mode={}: linux.namespaces has no network namespace",
-                    cfg.mode
-                )
-            }
-            berth_net::Mode::Host if own_netns => {
-                return invalid!(
-                    "berth.network.mode=host: linux.namespaces must not have a network namespace"
-                )
-            }
-            _ => {}
-        }
-    }
+    let net_cfg = network::config(&spec, &ns)?;
 
     let lock = Lock::create(root, &opts.id)?;
     let state_dir = lock.path.clone();
@@ -138,7 +117,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     let mut extra_mounts = Vec::new();
     let mut prepared = None;
     if let Some(cfg) = &net_cfg {
-        let p = berth_net::prepare(root.path(), &opts.id, cfg, &state_dir)?;
+        let p = network::prepare(root.path(), &opts.id, cfg, &state_dir)?;
         undo.network = true;
         for (host, dest) in p.files() {
             extra_mounts.push(bind_mount(&host, dest)?);
@@ -252,7 +231,7 @@ struct InitTalk<'t, 'a> {
     bundle: PathBuf,
     rootfs: PathBuf,
     cgroup: berth_cgroups::Manager,
-    prepared: Option<&'t berth_net::Prepared>,
+    prepared: Option<&'t network::Network>,
     seccomp: Option<&'t SeccompPlan>,
     first: i32,
     undo: &'t mut Undo<'a>,
@@ -295,7 +274,7 @@ impl launch::parent::Conversation for InitTalk<'_, '_> {
                 .map_err(|e| Error::io("process.oomScoreAdj: write", path, e))?;
         }
         if let Some(p) = self.prepared {
-            berth_net::attach(self.root.path(), &self.opts.id, p, pid)?;
+            p.attach(self.root.path(), &self.opts.id, pid)?;
         }
         let saved = Saved {
             oci_version: self.spec.version().clone(),

@@ -44,6 +44,7 @@ pub enum Error {
     NotStarted(String),
     #[error(transparent)]
     Cgroup(#[from] berth_cgroups::Error),
+    #[cfg(feature = "net")]
     #[error(transparent)]
     Net(#[from] berth_net::Error),
 }

@@ -19,6 +19,7 @@ pub(crate) mod launch;
 pub mod lifecycle;
 pub mod lsm;
 pub mod namespaces;
+mod network;
 mod notify;
 pub mod process;
 pub mod procfs;

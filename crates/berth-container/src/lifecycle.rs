@@ -173,7 +173,7 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
     }
     saved.cgroup.destroy()?;
     if saved.network {
-        berth_net::teardown(root.path(), id)?;
+        crate::network::teardown(root.path(), id)?;
     }
     let state_json = oci_json(&saved, Status::Stopped);
     for hook in config::hooks(&saved.config, "poststop") {
