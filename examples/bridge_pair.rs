@@ -46,7 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
     )?;
     start(&root, "pair-b")?;
-    let code = common::wait_exit(c.saved.pid);
+    let code = common::wait_exit(c.saved.pid());
     println!("ping from pair-b to pair-a exited with {code}");
     delete(&root, "pair-b", true)?;
     delete(&root, "pair-a", true)?;

@@ -5,7 +5,7 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use berth::container::{create, delete, start, CreateOptions, Root};
+use berth::container::{create, delete, start, Container, CreateOptions, Root};
 use serde_json::json;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,18 +29,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..Default::default()
         },
     )?;
-    let cg = created
-        .saved
-        .cgroup
-        .path("memory")
-        .expect("memory controller")
+    let cg = Container::load(&root, id)?
+        .cgroup_path("memory")
+        .ok_or("no memory controller")?
         .to_path_buf();
     println!(
         "memory.limit_in_bytes = {}",
         std::fs::read_to_string(cg.join("memory.limit_in_bytes"))?.trim()
     );
     start(&root, id)?;
-    let code = common::wait_exit(created.saved.pid);
+    let code = common::wait_exit(created.saved.pid());
     println!("container exited with {code}");
     delete(&root, id, true)?;
     Ok(())

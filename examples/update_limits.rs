@@ -1,10 +1,11 @@
-//! Changes the memory limit and CPU shares of a running container.
+//! Changes the memory limit and CPU shares of a running container, as `berth update` does:
+//! under the container's lock, all or nothing, and merged into its saved config.
 //! `cargo run --example update_limits` (root; `scripts/make-rootfs.sh` first).
 
 #[path = "common/mod.rs"]
 mod common;
 
-use berth::container::{create, delete, start, state, CreateOptions, Root};
+use berth::container::{create, delete, start, Container, CreateOptions, Root};
 use serde_json::json;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,20 +25,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
     )?;
     start(&root, "update-limits")?;
-    let saved = state::peek(&root, "update-limits")?;
+    let mut c = Container::load(&root, "update-limits")?;
     let resources: berth::oci_spec::runtime::LinuxResources = serde_json::from_value(
         json!({ "memory": { "limit": 128 << 20 }, "cpu": { "shares": 256 } }),
     )?;
-    saved.cgroup.update(&resources)?;
-    let mem = saved.cgroup.path("memory").expect("memory controller");
-    let cpu = saved.cgroup.path("cpu").expect("cpu controller");
+    c.update(&resources)?;
+    let file = |ctrl: &str, name: &str| -> Result<String, Box<dyn std::error::Error>> {
+        let dir = c.cgroup_path(ctrl).ok_or(format!("no {ctrl} controller"))?;
+        Ok(std::fs::read_to_string(dir.join(name))?.trim().to_string())
+    };
     println!(
         "memory.limit_in_bytes = {}",
-        std::fs::read_to_string(mem.join("memory.limit_in_bytes"))?.trim()
+        file("memory", "memory.limit_in_bytes")?
     );
+    println!("cpu.shares = {}", file("cpu", "cpu.shares")?);
+    // What later commands (and `berth state`'s config) see: a fresh load of the saved state.
+    let saved = Container::load(&root, "update-limits")?.resources();
     println!(
-        "cpu.shares = {}",
-        std::fs::read_to_string(cpu.join("cpu.shares"))?.trim()
+        "saved memory.limit = {:?}, cpu.shares = {:?}",
+        saved.memory().as_ref().and_then(|m| m.limit()),
+        saved.cpu().as_ref().and_then(|c| c.shares())
     );
     delete(&root, "update-limits", true)?;
     Ok(())

@@ -66,4 +66,9 @@ fn update_limits_changes_the_cgroup() {
         out.contains("memory.limit_in_bytes = 134217728") && out.contains("cpu.shares = 256"),
         "{out}"
     );
+    // The update is merged into the saved config, as `berth update` does.
+    assert!(
+        out.contains("saved memory.limit = Some(134217728), cpu.shares = Some(256)"),
+        "{out}"
+    );
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod caps;
 pub mod config;
 pub mod console;
+pub mod container;
 pub mod create;
 pub mod devices;
 pub mod exec;
@@ -29,6 +30,7 @@ pub mod state;
 mod sync;
 mod sys;
 
+pub use container::{Container, Event, Events};
 pub use create::{create, CreateOptions, Created};
 pub use error::{Error, Result};
 pub use lifecycle::{delete, kill, list, parse_signal, start};

@@ -40,28 +40,29 @@ impl std::fmt::Display for Status {
     }
 }
 
-/// What berth keeps about a container between commands.
+/// What berth keeps about a container between commands. The fields stay inside the crate so
+/// that the cgroup and the saved config change only under the lock (see `Container`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Saved {
     #[serde(rename = "ociVersion")]
-    pub oci_version: String,
-    pub id: String,
+    pub(crate) oci_version: String,
+    pub(crate) id: String,
     /// Init's pid in the host pid namespace.
-    pub pid: i32,
+    pub(crate) pid: i32,
     /// Init's start time (clock ticks since boot): guards against pid reuse.
-    pub start_time: u64,
-    pub bundle: PathBuf,
-    pub rootfs: PathBuf,
+    pub(crate) start_time: u64,
+    pub(crate) bundle: PathBuf,
+    pub(crate) rootfs: PathBuf,
     /// RFC 3339 creation time.
-    pub created: String,
+    pub(crate) created: String,
     #[serde(default)]
-    pub annotations: HashMap<String, String>,
-    pub cgroup: berth_cgroups::Manager,
+    pub(crate) annotations: HashMap<String, String>,
+    pub(crate) cgroup: berth_cgroups::Manager,
     /// Whether berth-net set up networking and must tear it down.
     #[serde(default)]
-    pub network: bool,
+    pub(crate) network: bool,
     /// The config the container was created from (exec and delete hooks need it).
-    pub config: Spec,
+    pub(crate) config: Spec,
 }
 
 /// The OCI state JSON as `berth state` prints it and hooks receive it.
@@ -112,14 +113,14 @@ impl Root {
 }
 
 /// A held lock on one container's state directory; released on drop.
-pub struct Lock {
+pub(crate) struct Lock {
     dir: File,
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
 }
 
 impl Lock {
     /// Creates the directory for a new container (fails if the id exists) and locks it.
-    pub fn create(root: &Root, id: &str) -> Result<Lock> {
+    pub(crate) fn create(root: &Root, id: &str) -> Result<Lock> {
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o711)
@@ -137,7 +138,7 @@ impl Lock {
     }
 
     /// Locks the directory of an existing container.
-    pub fn existing(root: &Root, id: &str) -> Result<Lock> {
+    pub(crate) fn existing(root: &Root, id: &str) -> Result<Lock> {
         crate::id::validate(id)?;
         Self::open(root.dir(id), id)
     }
@@ -164,11 +165,11 @@ impl Lock {
         Ok(Lock { dir, path })
     }
 
-    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+    pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
         self.dir.as_raw_fd()
     }
 
-    pub fn save(&self, saved: &Saved) -> Result<()> {
+    pub(crate) fn save(&self, saved: &Saved) -> Result<()> {
         let tmp = self.path.join(".state.json.tmp");
         let json =
             serde_json::to_vec(saved).map_err(|e| Error::Invalid(format!("encode state: {e}")))?;
@@ -178,12 +179,12 @@ impl Lock {
         fs::rename(&tmp, self.path.join(STATE_FILE)).map_err(|e| Error::io("rename", &tmp, e))
     }
 
-    pub fn load(&self, id: &str) -> Result<Saved> {
+    pub(crate) fn load(&self, id: &str) -> Result<Saved> {
         load_file(&self.path, id)
     }
 
     /// Removes the state directory; the lock goes with it.
-    pub fn remove(self) -> Result<()> {
+    pub(crate) fn remove(self) -> Result<()> {
         fs::remove_dir_all(&self.path).map_err(|e| Error::io("remove state dir", &self.path, e))?;
         drop(self.dir);
         Ok(())
@@ -204,12 +205,30 @@ fn load_file(dir: &Path, id: &str) -> Result<Saved> {
 }
 
 /// Reads a container's saved state without taking its lock (for `state` and `list`).
-pub fn peek(root: &Root, id: &str) -> Result<Saved> {
+pub(crate) fn peek(root: &Root, id: &str) -> Result<Saved> {
     crate::id::validate(id)?;
     load_file(&root.dir(id), id)
 }
 
 impl Saved {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Init's pid in the host pid namespace.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    pub fn bundle(&self) -> &Path {
+        &self.bundle
+    }
+
+    /// RFC 3339 creation time.
+    pub fn created(&self) -> &str {
+        &self.created
+    }
+
     pub fn state_dir(&self, root: &Root) -> PathBuf {
         root.dir(&self.id)
     }

@@ -23,7 +23,7 @@ pub fn run(root: &Root, opts: &CreateOptions, detach: bool, keep: bool) -> Resul
     if detach {
         return Ok(0);
     }
-    let code = supervise(created.saved.pid, created.console);
+    let code = supervise(created.saved.pid(), created.console);
     if !keep {
         berth_container::delete(root, &opts.id, true)?;
     }

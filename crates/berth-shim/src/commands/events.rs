@@ -1,12 +1,12 @@
 //! `berth events`: resource usage and OOM notifications of a container, one JSON object per
 //! line, as `runc events` prints them. `--stats` prints one stats event and exits; otherwise
-//! stats are printed every `--interval` and an `oom` event whenever the memory cgroup records
-//! an OOM kill, until the container stops.
+//! it prints what `Container::events` yields (stats every `--interval`, an `oom` event
+//! whenever the memory cgroup records an OOM kill) until the container stops.
 
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use berth_container::{Root, Status};
+use berth_container::{Container, Root, Status};
 use serde::Serialize;
 
 use super::Result;
@@ -83,15 +83,14 @@ fn emit(out: &mut impl Write, e: &Event) -> bool {
 
 pub fn run(root: &Root, a: &EventsArgs) -> Result<u8> {
     let interval = parse_duration(&a.interval)?;
-    let saved = berth_container::state::peek(root, &a.id)?;
-    if saved.status(root) == Status::Stopped {
+    let c = Container::load(root, &a.id)?;
+    if c.status() == Status::Stopped {
         return Err(format!("container with id {} is not running", a.id).into());
     }
-    let cg = &saved.cgroup;
-    let id = saved.id.as_str();
+    let id = c.id();
     let mut out = std::io::stdout().lock();
     if a.stats {
-        let s = cg.stats()?;
+        let s = c.stats()?;
         emit(
             &mut out,
             &Event {
@@ -102,60 +101,34 @@ pub fn run(root: &Root, a: &EventsArgs) -> Result<u8> {
         );
         return Ok(0);
     }
-    let mut ooms = cg.oom_kill_count().ok();
-    if ooms.is_none() {
-        log::debug!("events: no memory controller for {id}: oom events are not reported");
-    }
-    let mut check_oom = |out: &mut std::io::StdoutLock| -> bool {
-        if let (Some(seen), Ok(now)) = (ooms, cg.oom_kill_count()) {
-            if now > seen {
-                ooms = Some(now);
-                return emit(
-                    out,
-                    &Event {
-                        typ: "oom",
-                        id,
-                        data: None,
-                    },
-                );
+    for ev in c.events(interval) {
+        let printed = match ev {
+            Ok(berth_container::Event::Stats(s)) => emit(
+                &mut out,
+                &Event {
+                    typ: "stats",
+                    id,
+                    data: Some(&s),
+                },
+            ),
+            Ok(berth_container::Event::Oom) => emit(
+                &mut out,
+                &Event {
+                    typ: "oom",
+                    id,
+                    data: None,
+                },
+            ),
+            Err(e) => {
+                log::error!("events: stats of {id}: {e}");
+                true
             }
-        }
-        true
-    };
-    let poll = interval.min(Duration::from_millis(100));
-    let mut next_stats = Instant::now() + interval;
-    loop {
-        std::thread::sleep(poll);
-        if !check_oom(&mut out) {
-            return Ok(0);
-        }
-        if saved.status(root) == Status::Stopped {
-            // An OOM kill of init shows up in the counter before the process is gone.
-            check_oom(&mut out);
-            return Ok(0);
-        }
-        if Instant::now() >= next_stats {
-            match cg.stats() {
-                Ok(s) => {
-                    if !emit(
-                        &mut out,
-                        &Event {
-                            typ: "stats",
-                            id,
-                            data: Some(&s),
-                        },
-                    ) {
-                        return Ok(0);
-                    }
-                }
-                Err(e) => log::error!("events: stats of {id}: {e}"),
-            }
-            next_stats += interval;
-            if next_stats < Instant::now() {
-                next_stats = Instant::now() + interval;
-            }
+        };
+        if !printed {
+            break;
         }
     }
+    Ok(0)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ pub mod spec_resources;
 pub mod spec_security;
 pub mod update;
 
-use berth_container::{CreateOptions, Root, Status};
+use berth_container::{Container, CreateOptions, Root, Status};
 
 use crate::{Cli, Command, CreateArgs};
 
@@ -56,12 +56,8 @@ pub fn dispatch(cli: &Cli) -> Result<u8> {
             keep,
         } => crate::foreground::run(&root, &options(create, !detach), *detach, *keep),
         Command::State { id } => {
-            let saved = berth_container::state::peek(&root, id)?;
-            let status = saved.status(&root);
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&saved.oci_state(status))?
-            );
+            let c = Container::load(&root, id)?;
+            println!("{}", serde_json::to_string_pretty(&c.state())?);
             Ok(0)
         }
         Command::Kill { all, id, signal } => {
@@ -105,7 +101,7 @@ fn list(root: &Root, format: &str, quiet: bool) -> Result<u8> {
     let all = berth_container::list(root)?;
     if quiet {
         for c in &all {
-            println!("{}", c.saved.id);
+            println!("{}", c.saved.id());
         }
     } else if format == "json" {
         let states: Vec<_> = all.iter().map(|c| c.saved.oci_state(c.status)).collect();
@@ -117,14 +113,14 @@ fn list(root: &Root, format: &str, quiet: bool) -> Result<u8> {
             let pid = if c.status == Status::Stopped {
                 0
             } else {
-                c.saved.pid
+                c.saved.pid()
             };
             rows.push([
-                c.saved.id.clone(),
+                c.saved.id().to_string(),
                 pid.to_string(),
                 c.status.to_string(),
-                c.saved.bundle.display().to_string(),
-                c.saved.created.clone(),
+                c.saved.bundle().display().to_string(),
+                c.saved.created().to_string(),
                 "root".to_string(),
             ]);
         }

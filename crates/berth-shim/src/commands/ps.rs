@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use berth_container::Root;
+use berth_container::{Container, Root};
 
 use super::Result;
 
@@ -24,10 +24,7 @@ pub struct PsArgs {
 }
 
 pub fn run(root: &Root, a: &PsArgs) -> Result<u8> {
-    let saved = berth_container::state::peek(root, &a.id)?;
-    let mut pids = saved.cgroup.pids()?;
-    pids.sort_unstable();
-    pids.dedup();
+    let pids = Container::load(root, &a.id)?.processes()?;
     if a.format == "json" {
         println!("{}", serde_json::to_string(&pids)?);
         return Ok(0);

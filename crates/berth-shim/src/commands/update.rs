@@ -1,14 +1,13 @@
 //! `berth update`: changes the cgroup limits of a live container, as `runc update` does.
 //!
-//! Only the fields given are changed; the cgroup manager applies them all or none. The new
-//! values are then merged into the saved config so later commands see them.
+//! This file turns flags or `-r` JSON into the resources to change; `Container::update`
+//! applies them all or none and merges them into the saved config.
 
 use std::io::Read;
 use std::path::Path;
 
 use berth_cgroups::parse_memory_size;
-use berth_container::state::Lock;
-use berth_container::{Root, Status};
+use berth_container::{Container, Root};
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxResources};
 
 use super::Result;
@@ -313,109 +312,8 @@ fn drop_zeros(mut r: LinuxResources) -> LinuxResources {
     r
 }
 
-/// Merges the fields set in `new` into `old` (the saved config's resources).
-fn merge(old: &mut LinuxResources, new: &LinuxResources) {
-    if let Some(c) = new.cpu() {
-        let mut o = old.cpu().clone().unwrap_or_default();
-        macro_rules! take {
-            ($get:ident, $set:ident) => {
-                if c.$get().is_some() {
-                    o.$set(c.$get().clone());
-                }
-            };
-        }
-        take!(shares, set_shares);
-        take!(quota, set_quota);
-        take!(period, set_period);
-        take!(burst, set_burst);
-        take!(realtime_period, set_realtime_period);
-        take!(realtime_runtime, set_realtime_runtime);
-        take!(cpus, set_cpus);
-        take!(mems, set_mems);
-        take!(idle, set_idle);
-        old.set_cpu(Some(o));
-    }
-    if let Some(m) = new.memory() {
-        let mut o = old.memory().unwrap_or_default();
-        macro_rules! take {
-            ($get:ident, $set:ident) => {
-                if m.$get().is_some() {
-                    o.$set(m.$get());
-                }
-            };
-        }
-        take!(limit, set_limit);
-        take!(reservation, set_reservation);
-        take!(swap, set_swap);
-        take!(swappiness, set_swappiness);
-        take!(disable_oom_killer, set_disable_oom_killer);
-        take!(kernel_tcp, set_kernel_tcp);
-        old.set_memory(Some(o));
-    }
-    if let Some(p) = new.pids() {
-        if p.limit() != 0 {
-            old.set_pids(Some(*p));
-        }
-    }
-    if let Some(b) = new.block_io() {
-        let mut o = old.block_io().clone().unwrap_or_default();
-        if b.weight().is_some() {
-            o.set_weight(b.weight());
-        }
-        if b.leaf_weight().is_some() {
-            o.set_leaf_weight(b.leaf_weight());
-        }
-        if b.weight_device().as_ref().is_some_and(|v| !v.is_empty()) {
-            o.set_weight_device(b.weight_device().clone());
-        }
-        if b.throttle_read_bps_device()
-            .as_ref()
-            .is_some_and(|v| !v.is_empty())
-        {
-            o.set_throttle_read_bps_device(b.throttle_read_bps_device().clone());
-        }
-        if b.throttle_write_bps_device()
-            .as_ref()
-            .is_some_and(|v| !v.is_empty())
-        {
-            o.set_throttle_write_bps_device(b.throttle_write_bps_device().clone());
-        }
-        if b.throttle_read_iops_device()
-            .as_ref()
-            .is_some_and(|v| !v.is_empty())
-        {
-            o.set_throttle_read_iops_device(b.throttle_read_iops_device().clone());
-        }
-        if b.throttle_write_iops_device()
-            .as_ref()
-            .is_some_and(|v| !v.is_empty())
-        {
-            o.set_throttle_write_iops_device(b.throttle_write_iops_device().clone());
-        }
-        old.set_block_io(Some(o));
-    }
-    if let Some(h) = new.hugepage_limits() {
-        if !h.is_empty() {
-            let mut o = old.hugepage_limits().clone().unwrap_or_default();
-            for l in h {
-                o.retain(|x| x.page_size() != l.page_size());
-                o.push(l.clone());
-            }
-            old.set_hugepage_limits(Some(o));
-        }
-    }
-    if let Some(n) = new.network() {
-        old.set_network(Some(n.clone()));
-    }
-    if let Some(u) = new.unified() {
-        let mut o = old.unified().clone().unwrap_or_default();
-        o.extend(u.iter().map(|(k, v)| (k.clone(), v.clone())));
-        old.set_unified(Some(o));
-    }
-}
-
 pub fn run(root: &Root, a: &UpdateArgs) -> Result<u8> {
-    let mut r = match &a.resources {
+    let r = match &a.resources {
         Some(src) => {
             if a.any_flag() {
                 log::warn!("--resources given: the other update flags are ignored");
@@ -424,34 +322,7 @@ pub fn run(root: &Root, a: &UpdateArgs) -> Result<u8> {
         }
         None => a.flag_resources()?,
     };
-    let lock = Lock::existing(root, &a.id)?;
-    let mut saved = lock.load(&a.id)?;
-    if saved.status(root) == Status::Stopped {
-        return Err("container not running".into());
-    }
-    let current = saved
-        .config
-        .linux()
-        .as_ref()
-        .and_then(|l| l.resources().clone())
-        .unwrap_or_default();
-    // Swap alone is checked against (and ordered with) the memory limit in force.
-    if let Some(m) = *r.memory() {
-        if m.swap().is_some() && m.limit().is_none() {
-            if let Some(l) = current.memory().as_ref().and_then(|cm| cm.limit()) {
-                let mut m2 = m;
-                m2.set_limit(Some(l));
-                r.set_memory(Some(m2));
-            }
-        }
-    }
-    saved.cgroup.update(&r)?;
-    let mut merged = current;
-    merge(&mut merged, &r);
-    if let Some(linux) = saved.config.linux_mut() {
-        linux.set_resources(Some(merged));
-    }
-    lock.save(&saved)?;
+    Container::load(root, &a.id)?.update(&r)?;
     Ok(0)
 }
 
@@ -535,18 +406,5 @@ mod tests {
             (None, None, None)
         );
         assert_eq!(r.block_io().as_ref().unwrap().weight(), None);
-    }
-
-    #[test]
-    fn merge_keeps_unchanged_fields() {
-        let mut old: LinuxResources =
-            serde_json::from_str(r#"{"memory":{"limit":1000000,"reservation":5},"cpu":{"shares":100,"quota":50000},"pids":{"limit":20}}"#).unwrap();
-        let new = flags(&["--memory", "2m", "--cpu-share", "300"]).unwrap();
-        merge(&mut old, &new);
-        let m = old.memory().as_ref().unwrap();
-        assert_eq!((m.limit(), m.reservation()), (Some(2 << 20), Some(5)));
-        let c = old.cpu().as_ref().unwrap();
-        assert_eq!((c.shares(), c.quota()), (Some(300), Some(50000)));
-        assert_eq!(old.pids().as_ref().unwrap().limit(), 20);
     }
 }
