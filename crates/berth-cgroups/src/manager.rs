@@ -230,7 +230,7 @@ impl Manager {
             self.write(w)?;
         }
         if let Some((dir, rules)) = &plan.devices {
-            crate::devices::attach(dir, rules)?;
+            crate::device_filter::attach(dir, rules)?;
         }
         Ok(())
     }

@@ -182,7 +182,7 @@ pub(crate) fn plan(loc: &impl Locate, r: &LinuxResources, fresh: bool) -> Result
     rdma(&mut p, r)?;
     unified(&mut p, r)?;
     if let Some(rules) = r.devices() {
-        crate::devices::validate(rules)?;
+        crate::device_filter::validate(rules)?;
         let (v, dir) = p.dir("devices", "resources.devices").or_else(|e| {
             // Pure v2 has no devices controller: device programs attach to the v2 directory.
             p.loc.locate("").map(|(v, d)| (v, d.to_owned())).ok_or(e)
@@ -195,7 +195,7 @@ pub(crate) fn plan(loc: &impl Locate, r: &LinuxResources, fresh: bool) -> Result
                     } else {
                         "devices.deny"
                     };
-                    p.push(dir.join(file), crate::devices::v1_line(rule));
+                    p.push(dir.join(file), crate::device_filter::v1_line(rule));
                 }
             }
             Version::V2 => p.plan.devices = Some((dir, rules.clone())),

@@ -1,8 +1,8 @@
 //! cgroup v2 code paths, run against a fake cgroup2 tree in a temp dir (this host's v2
 //! hierarchy only carries hugetlb). The manager is pointed at it through `from_mountinfo`.
 
-use crate::devices::tests::{rule, run};
-use crate::devices::{ACC_READ, ACC_WRITE, DEV_CHAR};
+use crate::device_filter::tests::{rule, run};
+use crate::device_filter::{ACC_READ, ACC_WRITE, DEV_CHAR};
 use crate::{Manager, Version};
 use oci_spec::runtime::*;
 use std::fs;
@@ -294,7 +294,7 @@ fn devices_go_to_bpf_on_v2() {
     assert!(plan.writes.is_empty(), "no devices.* files on v2");
     let (dir, got) = plan.devices.unwrap();
     assert_eq!(dir, d);
-    let prog = crate::devices::program(&got);
+    let prog = crate::device_filter::program(&got);
     assert_eq!(run(&prog, DEV_CHAR, ACC_READ | ACC_WRITE, 1, 3), 1);
     assert_eq!(run(&prog, DEV_CHAR, ACC_READ, 1, 5), 0);
 }

@@ -137,7 +137,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     )?;
     cgroup.create()?;
     undo.cgroup = Some(cgroup.clone());
-    let resources = crate::devices::cgroup_resources(&spec);
+    let resources = crate::device_access::cgroup_resources(&spec);
     cgroup.apply(&resources)?;
 
     let fifo_path = state_dir.join(EXEC_FIFO);

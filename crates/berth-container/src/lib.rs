@@ -11,7 +11,7 @@ pub mod config;
 pub mod console;
 pub mod container;
 pub mod create;
-pub mod devices;
+pub mod device_access;
 pub mod exec;
 pub mod exec_stage;
 pub mod hooks;

@@ -10,7 +10,7 @@
 //! symlink or a race cannot redirect a mount to a host path.
 
 mod cgroup;
-mod devices;
+mod device_nodes;
 mod masked;
 pub mod mount_options;
 mod mounts;
@@ -28,7 +28,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Mount, Spec};
 
 use crate::{invalid, Error, Result};
 
-pub use devices::{mount_console, DEFAULT_DEVICES};
+pub use device_nodes::{mount_console, DEFAULT_DEVICES};
 pub use mount_options::MountOptions;
 pub use pivot::enter;
 use safe_path::clean;
@@ -151,7 +151,7 @@ pub fn validate(spec: &Spec) -> Result<()> {
         if !cleaned.starts_with("/dev") || cleaned == Path::new("/dev") {
             return invalid!("{field}.path {:?} must be below /dev", d.path());
         }
-        if devices::sflag(d.typ()).is_none() {
+        if device_nodes::sflag(d.typ()).is_none() {
             return invalid!(
                 "{field}.type {:?} must be one of c, b, u, p",
                 d.typ().as_str()
@@ -305,7 +305,7 @@ fn prepare_inner(ctx: &RootfsCtx) -> Result<()> {
     if !dev_is_bind {
         let has_kcore = nix::unistd::access("/proc/kcore", nix::unistd::AccessFlags::F_OK).is_ok();
         let devs = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
-        devices::setup(root.as_fd(), devs, ctx.in_user_ns, has_kcore)?;
+        device_nodes::setup(root.as_fd(), devs, ctx.in_user_ns, has_kcore)?;
     }
     if let Some(f) = prop_flag {
         mounts::set_propagation(root.as_fd(), f).map_err(sys("apply linux.rootfsPropagation"))?;
