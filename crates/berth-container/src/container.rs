@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use oci_spec::runtime::{LinuxResources, Spec};
 
+use crate::error::Operation;
 use crate::state::{self, Lock, OciState, Root, Saved, Status};
 use crate::{Error, Result};
 
@@ -67,7 +68,7 @@ impl Container {
         match saved.status(&self.root) {
             Status::Running | Status::Created => {}
             // runc answers the same for a paused container.
-            _ => return Err(Error::State("container not running".into())),
+            status => return Err(self.wrong(Operation::Pause, status)),
         }
         Ok(saved.cgroup.freeze()?)
     }
@@ -75,8 +76,9 @@ impl Container {
     /// Thaws a paused container.
     pub fn resume(&self) -> Result<()> {
         let (_lock, saved) = self.locked()?;
-        if saved.status(&self.root) != Status::Paused {
-            return Err(Error::State("container not paused".into()));
+        let status = saved.status(&self.root);
+        if status != Status::Paused {
+            return Err(self.wrong(Operation::Resume, status));
         }
         Ok(saved.cgroup.thaw()?)
     }
@@ -87,7 +89,7 @@ impl Container {
     pub fn update(&mut self, resources: &LinuxResources) -> Result<()> {
         let (lock, mut saved) = self.locked()?;
         if saved.status(&self.root) == Status::Stopped {
-            return Err(Error::State("container not running".into()));
+            return Err(self.wrong(Operation::Update, Status::Stopped));
         }
         let current = resources_of(&saved.config);
         let mut r = resources.clone();
@@ -147,6 +149,14 @@ impl Container {
     }
 
     /// Takes the lock and reads the state as it is now.
+    fn wrong(&self, op: Operation, status: Status) -> Error {
+        Error::WrongState {
+            id: self.id().to_string(),
+            op,
+            status,
+        }
+    }
+
     fn locked(&self) -> Result<(Lock, Saved)> {
         let lock = Lock::existing(&self.root, self.id())?;
         let saved = lock.load(self.id())?;

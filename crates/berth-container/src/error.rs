@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::state::Status;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Bad input from config.json or the command line; the message names the field and value.
@@ -29,9 +31,16 @@ pub enum Error {
     /// A container with this id already exists.
     #[error("container with id \"{0}\" already exists")]
     Exists(String),
-    /// The container is in a state that does not allow the operation.
-    #[error("{0}")]
-    State(String),
+    /// The container's status does not allow the operation (in runc's words).
+    #[error("{}", wrong_state(*op, *status, id))]
+    WrongState {
+        id: String,
+        op: Operation,
+        status: Status,
+    },
+    /// init outlived the wait after SIGKILL (`delete -f`).
+    #[error("container {id}: init did not exit after SIGKILL")]
+    KillTimeout { id: String },
     /// A hook failed or timed out.
     #[error("{0}")]
     Hook(String),
@@ -50,6 +59,37 @@ pub enum Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// A lifecycle operation, for [`Error::WrongState`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Start,
+    Exec,
+    Kill,
+    Pause,
+    Resume,
+    Update,
+    Delete,
+}
+
+/// runc's message for `op` on a container in `status`.
+fn wrong_state(op: Operation, status: Status, id: &str) -> String {
+    match (op, status) {
+        (Operation::Start, Status::Stopped) => "cannot start a container that has stopped".into(),
+        (Operation::Start, _) => "cannot start an already running container".into(),
+        (Operation::Exec, Status::Paused) => {
+            "cannot exec in a paused container (use --ignore-paused to force)".into()
+        }
+        (Operation::Exec, _) => "cannot exec in a stopped container".into(),
+        (Operation::Resume, _) => "container not paused".into(),
+        (Operation::Delete, _) => {
+            format!("cannot delete container {id} that is not stopped: {status}")
+        }
+        (Operation::Kill | Operation::Pause | Operation::Update, _) => {
+            "container not running".into()
+        }
+    }
+}
 
 impl Error {
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {

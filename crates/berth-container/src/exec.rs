@@ -52,11 +52,9 @@ pub fn container_process(root: &Root, id: &str) -> Result<Process> {
 pub fn exec(root: &Root, opts: &ExecOptions) -> Result<Execed> {
     let saved = state::peek(root, &opts.id)?;
     match saved.status(root) {
-        Status::Stopped => return Err(Error::State("cannot exec in a stopped container".into())),
-        Status::Paused if !opts.ignore_paused => {
-            return Err(Error::State(
-                "cannot exec in a paused container (use --ignore-paused to force)".into(),
-            ))
+        status @ Status::Stopped => return Err(wrong_state(&opts.id, status)),
+        status @ Status::Paused if !opts.ignore_paused => {
+            return Err(wrong_state(&opts.id, status))
         }
         _ => {}
     }
@@ -82,7 +80,7 @@ pub fn exec(root: &Root, opts: &ExecOptions) -> Result<Execed> {
     };
     let pidfd = saved
         .pidfd()
-        .ok_or_else(|| Error::State("cannot exec in a stopped container".into()))?;
+        .ok_or_else(|| wrong_state(&opts.id, Status::Stopped))?;
     let flags = namespace_flags(&saved);
     let joined_user = flags.contains(CloneFlags::CLONE_NEWUSER);
     // In a user namespace whose setgroups is "deny", setgroups(2) fails: keep the groups.
@@ -307,4 +305,12 @@ fn namespace_flags(saved: &Saved) -> CloneFlags {
         }
     }
     flags
+}
+
+fn wrong_state(id: &str, status: Status) -> Error {
+    Error::WrongState {
+        id: id.to_string(),
+        op: crate::error::Operation::Exec,
+        status,
+    }
 }

@@ -32,7 +32,7 @@ mod sys;
 
 pub use container::{Container, Event, Events};
 pub use create::{create, CreateOptions, Created};
-pub use error::{Error, Result};
+pub use error::{Error, Operation, Result};
 pub use lifecycle::{delete, kill, list, parse_signal, start};
 pub use oci_spec;
 pub use state::{Root, Saved, Status};

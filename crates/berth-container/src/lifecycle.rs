@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
+use crate::error::Operation;
 use crate::state::{self, Lock, Root, Saved, Status, EXEC_FIFO};
 use crate::{config, hooks, Error, Result};
 
@@ -17,16 +18,7 @@ pub fn start(root: &Root, id: &str) -> Result<Saved> {
     let saved = lock.load(id)?;
     match saved.status(root) {
         Status::Created => {}
-        Status::Stopped => {
-            return Err(Error::State(
-                "cannot start a container that has stopped".into(),
-            ))
-        }
-        _ => {
-            return Err(Error::State(
-                "cannot start an already running container".into(),
-            ))
-        }
+        status => return Err(wrong(id, Operation::Start, status)),
     }
     let fifo_path = lock.path.join(EXEC_FIFO);
     // O_NONBLOCK: opening for write fails with ENXIO, instead of hanging, if init is gone.
@@ -104,13 +96,13 @@ pub fn kill(root: &Root, id: &str, sig: i32, all: bool) -> Result<()> {
     let status = saved.status(root);
     if all {
         if status == Status::Stopped && saved.cgroup.pids().map(|p| p.is_empty()).unwrap_or(true) {
-            return Err(Error::State("container not running".into()));
+            return Err(wrong(id, Operation::Kill, status));
         }
         return Ok(saved.cgroup.kill_all(sig)?);
     }
     let fd = match (status, saved.pidfd()) {
         (Status::Stopped, _) | (_, None) => {
-            return Err(Error::State("container not running".into()))
+            return Err(wrong(id, Operation::Kill, Status::Stopped))
         }
         (_, Some(fd)) => fd,
     };
@@ -149,9 +141,7 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
     };
     let status = saved.status(root);
     if matches!(status, Status::Running | Status::Paused) && !force {
-        return Err(Error::State(format!(
-            "cannot delete container {id} that is not stopped: {status}"
-        )));
+        return Err(wrong(id, Operation::Delete, status));
     }
     if status != Status::Stopped {
         if status == Status::Paused {
@@ -160,9 +150,7 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
         if let Some(fd) = saved.pidfd() {
             signal_pidfd(&fd, libc::SIGKILL)?;
             if !wait_exit(&fd, Duration::from_secs(10)) {
-                return Err(Error::State(format!(
-                    "container {id}: init did not exit after SIGKILL"
-                )));
+                return Err(Error::KillTimeout { id: id.to_string() });
             }
         }
     }
@@ -200,4 +188,12 @@ pub fn list(root: &Root) -> Result<Vec<Listed>> {
         }
     }
     Ok(out)
+}
+
+fn wrong(id: &str, op: Operation, status: Status) -> Error {
+    Error::WrongState {
+        id: id.to_string(),
+        op,
+        status,
+    }
 }
