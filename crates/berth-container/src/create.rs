@@ -15,9 +15,9 @@ use crate::config::{self, Bundle};
 use crate::launch::{self, messages::ToChild, InitJob, Job, Kind};
 use crate::namespaces::Plan;
 use crate::seccomp::SeccompPlan;
-use crate::state::{self, Lock, Root, Saved, Status, EXEC_FIFO};
+use crate::state::{self, Intent, Lock, Root, Saved, Status, EXEC_FIFO};
 use crate::sync;
-use crate::{hooks, invalid, network, sys, Error, Result};
+use crate::{fault, hooks, invalid, network, sys, Error, Result};
 
 #[derive(Clone, Debug, Default)]
 pub struct CreateOptions {
@@ -103,8 +103,24 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     crate::lsm::check(&spec)?;
     let net_cfg = network::config(&spec, &ns)?;
 
+    let linux = spec.linux().as_ref();
+    let cgroup = berth_cgroups::Manager::new(
+        linux
+            .and_then(|l| l.cgroups_path().as_deref())
+            .and_then(Path::to_str),
+        &opts.id,
+    )?;
     let lock = Lock::create(root, &opts.id)?;
     let state_dir = lock.path.clone();
+    // Intent first: a create killed from here on leaves a record that
+    // `delete -f` undoes (every resource below is named in it before it exists).
+    let intent = Intent {
+        cgroup: Some(cgroup.clone()),
+        network: net_cfg.is_some(),
+        pid: None,
+    };
+    lock.record_intent(&intent)?;
+    fault::point("intent-recorded");
     let mut undo = Undo {
         root,
         id: &opts.id,
@@ -117,8 +133,9 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     let mut extra_mounts = Vec::new();
     let mut prepared = None;
     if let Some(cfg) = &net_cfg {
-        let p = network::prepare(root.path(), &opts.id, cfg, &state_dir)?;
         undo.network = true;
+        let p = network::prepare(root.path(), &opts.id, cfg, &state_dir)?;
+        fault::point("network-prepared");
         for (host, dest) in p.files() {
             extra_mounts.push(bind_mount(&host, dest)?);
         }
@@ -128,14 +145,8 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
         prepared = Some(p);
     }
 
-    let linux = spec.linux().as_ref();
-    let cgroup = berth_cgroups::Manager::new(
-        linux
-            .and_then(|l| l.cgroups_path().as_deref())
-            .and_then(Path::to_str),
-        &opts.id,
-    )?;
     cgroup.create()?;
+    fault::point("cgroup-created");
     undo.cgroup = Some(cgroup.clone());
     let resources = crate::device_access::cgroup_resources(&spec);
     cgroup.apply(&resources)?;
@@ -188,6 +199,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     undo.children.push(first);
     // Placing the first child places everything it forks.
     cgroup.add_process(first)?;
+    fault::point("init-forked");
 
     let mut talk = InitTalk {
         root,
@@ -203,11 +215,13 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
         saved: None,
         state_json: String::new(),
         console: None,
+        intent,
     };
     launch::parent::converse(&parent_end, first, &mut talk)?;
     let InitTalk { saved, console, .. } = talk;
     let mut saved = saved.ok_or_else(|| Error::Init("container init never sent its pid".into()))?;
     let pid = saved.pid;
+    fault::point("init-ready");
 
     saved.config = spec;
     let lock = undo.lock.as_ref().expect("lock held until disarmed");
@@ -238,6 +252,7 @@ struct InitTalk<'t, 'a> {
     saved: Option<Saved>,
     state_json: String,
     console: Option<OwnedFd>,
+    intent: Intent,
 }
 
 impl InitTalk<'_, '_> {
@@ -263,6 +278,11 @@ impl launch::parent::Conversation for InitTalk<'_, '_> {
         let start_time = crate::procfs::stat(pid)
             .map(|(_, t)| t)
             .ok_or_else(|| Error::Init("container init exited during setup".into()))?;
+        self.intent.pid = Some((pid, start_time));
+        if let Some(lock) = &self.undo.lock {
+            lock.record_intent(&self.intent)?;
+        }
+        fault::point("pid-recorded");
         let process = self
             .spec
             .process()
@@ -275,6 +295,7 @@ impl launch::parent::Conversation for InitTalk<'_, '_> {
         }
         if let Some(p) = self.prepared {
             p.attach(self.root.path(), &self.opts.id, pid)?;
+            fault::point("network-attached");
         }
         let saved = Saved {
             oci_version: self.spec.version().clone(),
@@ -301,6 +322,7 @@ impl launch::parent::Conversation for InitTalk<'_, '_> {
         for kind in ["prestart", "createRuntime"] {
             hooks::run_all(kind, config::hooks(self.spec, kind), &self.state_json, None)?;
         }
+        fault::point("create-hooks-done");
         Ok(())
     }
 

@@ -31,6 +31,9 @@ pub enum Error {
     /// A container with this id already exists.
     #[error("container with id \"{0}\" already exists")]
     Exists(String),
+    /// An earlier create of this id never finished (it was killed, or it is still running).
+    #[error("container with id \"{0}\" already exists from a create that did not finish: `berth delete -f {0}` removes what it made")]
+    Unfinished(String),
     /// The container's status does not allow the operation (in runc's words).
     #[error("{}", wrong_state(*op, *status, id))]
     WrongState {

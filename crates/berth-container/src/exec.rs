@@ -19,7 +19,7 @@ use crate::launch::{self, ExecJob, Job, Kind};
 use crate::seccomp::SeccompPlan;
 use crate::state::{self, Root, Saved, Status};
 use crate::sync::{self, Channel};
-use crate::{console, invalid, sys, Error, Result};
+use crate::{console, fault, invalid, sys, Error, Result};
 
 #[derive(Clone, Debug, Default)]
 pub struct ExecOptions {
@@ -145,6 +145,7 @@ fn start(
         Some(sub) => saved.cgroup.add_process_to(first, sub),
         None => saved.cgroup.add_process(first),
     };
+    fault::point("exec-forked");
     if let Err(e) = placed
         .map_err(Error::from)
         .and_then(|()| parent_end.tell_child(&ToChild::InCgroup))
@@ -187,6 +188,7 @@ impl launch::parent::Conversation for ExecTalk<'_> {
     }
 
     fn pid_known(&mut self, _pid: i32) -> Result<ToChild> {
+        fault::point("exec-pid-recorded");
         Ok(ToChild::PidRecorded)
     }
 

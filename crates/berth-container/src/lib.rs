@@ -14,6 +14,7 @@ pub mod create;
 pub mod device_access;
 pub mod exec;
 pub mod exec_stage;
+mod fault;
 pub mod hooks;
 pub mod id;
 pub(crate) mod launch;

@@ -135,8 +135,9 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
     };
     let saved = match lock.load(id) {
         Ok(s) => s,
-        // A directory without state is a create that never finished: nothing runs, remove it.
-        Err(Error::NotFound(_)) => return lock.remove(),
+        // A directory without state is a create that never finished (killed,
+        // or failed without its own undo): undo what its intent names.
+        Err(Error::NotFound(_)) => return undo_unfinished_create(root, id, lock),
         Err(e) => return Err(e),
     };
     let status = saved.status(root);
@@ -167,6 +168,32 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
     for hook in config::hooks(&saved.config, "poststop") {
         if let Err(e) = hooks::run("poststop", hook, &state_json, None) {
             log::warn!("{e}");
+        }
+    }
+    lock.remove()
+}
+
+/// Undoes a create that died before saving its state, from its intent
+/// record. Each step tolerates what was never made.
+fn undo_unfinished_create(root: &Root, id: &str, lock: Lock) -> Result<()> {
+    if let Some(intent) = lock.load_intent()? {
+        if let Some((pid, start_time)) = intent.pid {
+            if let Ok(fd) = crate::sys::pidfd_open(pid) {
+                if crate::procfs::is_same_live_process(pid, start_time) {
+                    signal_pidfd(&fd, libc::SIGKILL)?;
+                    wait_exit(&fd, Duration::from_secs(10));
+                }
+            }
+        }
+        if let Some(cgroup) = &intent.cgroup {
+            // Anything of the container that was placed (init before it reported its pid).
+            if cgroup.pids().is_ok_and(|p| !p.is_empty()) {
+                let _ = cgroup.kill_all(libc::SIGKILL);
+            }
+            cgroup.destroy()?;
+        }
+        if intent.network {
+            crate::network::teardown(root.path(), id)?;
         }
     }
     lock.remove()

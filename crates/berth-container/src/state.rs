@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::{procfs, Error, Result};
 
 pub const STATE_FILE: &str = "state.json";
+const INTENT_FILE: &str = "intent.json";
 pub const EXEC_FIFO: &str = "exec.fifo";
 
 /// Status as the OCI runtime spec (and runc, which adds `paused`) reports it.
@@ -63,6 +64,17 @@ pub struct Saved {
     pub(crate) network: bool,
     /// The config the container was created from (exec and delete hooks need it).
     pub(crate) config: Spec,
+}
+
+/// What a create in progress has made or is about to make. It is recorded
+/// before each resource exists, so `delete -f` can undo a create that was
+/// killed half-way; every undo step tolerates a resource that was never made.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Intent {
+    pub cgroup: Option<berth_cgroups::Manager>,
+    pub network: bool,
+    /// The container process and its start time, once known.
+    pub pid: Option<(i32, u64)>,
 }
 
 /// The OCI state JSON as `berth state` prints it and hooks receive it.
@@ -130,7 +142,11 @@ impl Lock {
         match fs::DirBuilder::new().mode(0o711).create(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(Error::Exists(id.to_string()))
+                return Err(if path.join(STATE_FILE).exists() {
+                    Error::Exists(id.to_string())
+                } else {
+                    Error::Unfinished(id.to_string())
+                });
             }
             Err(e) => return Err(Error::io("create state dir", &path, e)),
         }
@@ -170,13 +186,35 @@ impl Lock {
     }
 
     pub(crate) fn save(&self, saved: &Saved) -> Result<()> {
-        let tmp = self.path.join(".state.json.tmp");
+        self.write_json(STATE_FILE, saved)
+    }
+
+    /// Records what a create is about to make, before it makes it.
+    pub(crate) fn record_intent(&self, intent: &Intent) -> Result<()> {
+        self.write_json(INTENT_FILE, intent)
+    }
+
+    /// The intent of a create that never saved its state; None if it recorded none.
+    pub(crate) fn load_intent(&self) -> Result<Option<Intent>> {
+        let file = self.path.join(INTENT_FILE);
+        match fs::read(&file) {
+            Ok(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| Error::Invalid(format!("{}: {e}", file.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("read", &file, e)),
+        }
+    }
+
+    /// Written whole or not at all: a temporary file renamed over `name`.
+    fn write_json(&self, name: &str, value: &impl Serialize) -> Result<()> {
+        let tmp = self.path.join(format!(".{name}.tmp"));
         let json =
-            serde_json::to_vec(saved).map_err(|e| Error::Invalid(format!("encode state: {e}")))?;
+            serde_json::to_vec(value).map_err(|e| Error::Invalid(format!("encode {name}: {e}")))?;
         let mut f = File::create(&tmp).map_err(|e| Error::io("write", &tmp, e))?;
         f.write_all(&json)
             .map_err(|e| Error::io("write", &tmp, e))?;
-        fs::rename(&tmp, self.path.join(STATE_FILE)).map_err(|e| Error::io("rename", &tmp, e))
+        fs::rename(&tmp, self.path.join(name)).map_err(|e| Error::io("rename", &tmp, e))
     }
 
     pub(crate) fn load(&self, id: &str) -> Result<Saved> {
