@@ -244,3 +244,136 @@ fn exec_killed_before_its_process_starts_leaves_no_process() {
     env.ok(&["delete", "-f", "x1"]);
     assert!(leftovers(&env, "x1", &marker).is_empty());
 }
+
+/// What many cycles could leak, counted host-wide for berth's bridge and cgroups.
+#[derive(Debug, PartialEq, Eq)]
+struct Footprint {
+    leases: usize,
+    host_ports: usize,
+    nft_rules: usize,
+    veths: usize,
+    cgroup_dirs: usize,
+    state_entries: usize,
+    mounts: usize,
+}
+
+fn footprint(env: &Env) -> Footprint {
+    let net = env.root.join("net");
+    let count = |text: String, needle: &str| text.matches(needle).count();
+    let rules = Command::new("nft")
+        .args(["list", "ruleset"])
+        .output()
+        .unwrap();
+    let cgroup_dirs = common::cgroup_dirs("/berth")
+        .into_iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flat_map(|rd| rd.flatten())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .count();
+    Footprint {
+        leases: count(
+            std::fs::read_to_string(net.join(format!("bridges/{BRIDGE}.json"))).unwrap_or_default(),
+            "\"ip\"",
+        ),
+        host_ports: count(
+            std::fs::read_to_string(net.join("ports.json")).unwrap_or_default(),
+            "\"port\"",
+        ),
+        nft_rules: count(
+            String::from_utf8_lossy(&rules.stdout).into_owned(),
+            "\"berth:",
+        ),
+        veths: std::fs::read_dir("/sys/class/net")
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                std::fs::read_link(e.path().join("master")).is_ok_and(|m| m.ends_with(BRIDGE))
+            })
+            .count(),
+        cgroup_dirs,
+        state_entries: std::fs::read_dir(&env.root)
+            .map(|rd| rd.flatten().filter(|e| e.file_name() != "net").count())
+            .unwrap_or(0),
+        mounts: count(
+            std::fs::read_to_string("/proc/self/mountinfo").unwrap(),
+            env.dir.to_str().unwrap(),
+        ),
+    }
+}
+
+#[test]
+fn create_start_delete_cycles_in_parallel_leak_nothing() {
+    require_root!();
+    // CI: 4 workers x 10 cycles. bench/cycles.sh: BERTH_WORKERS=8 BERTH_CYCLES=125 (1000).
+    let workers: usize = std::env::var("BERTH_WORKERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
+    let cycles: usize = std::env::var("BERTH_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let env = Env::new("crash-cycles");
+    let marker = format!("crash-cycles-{}", std::process::id());
+    let dir = env.dir.join("b");
+    std::fs::create_dir_all(&dir).unwrap();
+    env.ok(&[
+        "spec",
+        "-b",
+        dir.to_str().unwrap(),
+        "--network",
+        "bridge",
+        "--bridge",
+        BRIDGE,
+        "--subnet",
+        SUBNET,
+        "-p",
+        "127.0.0.1::80",
+    ]);
+    let path = dir.join("config.json");
+    let mut s: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    s["root"] = json!({ "path": common::rootfs(), "readonly": true });
+    s["process"]["terminal"] = json!(false);
+    s["process"]["args"] = json!(["sh", "-c", format!("exec sleep 600 # {marker}")]);
+    std::fs::write(&path, serde_json::to_vec_pretty(&s).unwrap()).unwrap();
+
+    // One warm-up cycle makes the bridge and berth's nft tables, which stay by design.
+    env.ok(&["run", "-d", "-b", dir.to_str().unwrap(), "warm"]);
+    // The counters see a live container (so a zero below means something).
+    let live = footprint(&env);
+    assert!(
+        live.leases == 1
+            && live.host_ports == 1
+            && live.nft_rules > 0
+            && live.veths == 1
+            && live.cgroup_dirs > 0
+            && live.state_entries == 1,
+        "{live:?}"
+    );
+    env.ok(&["delete", "-f", "warm"]);
+    let before = footprint(&env);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for w in 0..workers {
+            let (env, dir) = (&env, &dir);
+            scope.spawn(move || {
+                for c in 0..cycles {
+                    let id = format!("w{w}c{c}");
+                    let b = dir.to_str().unwrap();
+                    env.ok(&["create", "-b", b, &id]);
+                    env.ok(&["start", &id]);
+                    env.ok(&["delete", "-f", &id]);
+                }
+            });
+        }
+    });
+    let elapsed = started.elapsed();
+    let after = footprint(&env);
+    eprintln!(
+        "{} cycles ({workers} in parallel) in {:.1}s; before {before:?}; after {after:?}",
+        workers * cycles,
+        elapsed.as_secs_f64()
+    );
+    assert_eq!(after, before, "growth after {} cycles", workers * cycles);
+    assert!(leftovers(&env, "w0c0", &marker).is_empty());
+}
