@@ -20,6 +20,7 @@ pub mod lifecycle;
 pub mod lsm;
 pub mod namespaces;
 mod notify;
+pub mod passwd;
 pub mod process;
 pub mod procfs;
 pub mod rootfs;
