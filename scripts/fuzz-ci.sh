@@ -33,8 +33,8 @@ export RUSTFLAGS="-Cpasses=sancov-module \
 -Cllvm-args=-sanitizer-coverage-trace-compares \
 -Cllvm-args=-sanitizer-coverage-stack-depth \
 --cfg fuzzing -Cdebug-assertions"
-# fuzz/ is its own workspace: keep its instrumented build apart from the main one.
-export CARGO_TARGET_DIR=$PWD/target
+# Apart from the main workspace's build and from cargo-fuzz's (sanitizer) build in fuzz/target.
+export CARGO_TARGET_DIR=$PWD/target/ci
 echo "== building the fuzz targets"
 cargo build --locked --release --target "$triple" --bins
 bin=$CARGO_TARGET_DIR/$triple/release
@@ -97,7 +97,7 @@ for t in "${targets[@]}"; do
     grep -av '^#[0-9]' "$d/log" | tail -n 40 | sed 's/^/    /'
     for a in "$d"/crash-* "$d"/timeout-* "$d"/oom-* "$d"/leak-*; do
         [ -e "$a" ] || continue
-        echo "    input $(basename "$a") (base64; save it and run fuzz/target/$triple/release/$t FILE):"
+        echo "    input $(basename "$a") (base64; save it and run fuzz/target/ci/$triple/release/$t FILE):"
         base64 -w 76 "$a" | head -n 40 | sed 's/^/      /'
     done
 done
