@@ -3,7 +3,8 @@
 //! only control files directly inside the container's cgroup directories.
 //! Planned against two fake cgroup trees made once in $TMPDIR: a pure v2 host
 //! and a hybrid one shaped like berth's CI machines (v1 controllers, hugetlb
-//! on cgroup2). Planning reads the trees and writes nothing.
+//! on cgroup2). Planning reads the trees and writes nothing. The trees stay
+//! behind (scripts/fuzz-ci.sh points TMPDIR at a directory it removes).
 //!
 //! What this cannot reach: the CLI's own handling in update.rs (zeros read as
 //! "unchanged", the merge into the saved config), which is not a library API yet.
