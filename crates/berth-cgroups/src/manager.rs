@@ -239,14 +239,7 @@ impl Manager {
     /// first and restored (newest first) if a later write fails. Device rules are not updated
     /// (as with `runc update`); they are ignored with a debug log.
     pub fn update(&self, r: &LinuxResources) -> Result<()> {
-        let mut r = r.clone();
-        if r.devices().is_some() {
-            log::debug!(
-                "cgroup update: device rules are only applied at create time; ignoring them"
-            );
-            r.set_devices(None);
-        }
-        let plan = resources::plan(self, &r, false)?;
+        let plan = self.update_plan(r)?;
         let mut old: Vec<(PathBuf, String)> = Vec::new();
         for w in &plan.writes {
             if !old.iter().any(|(p, _)| p == &w.path) {
@@ -274,6 +267,25 @@ impl Manager {
             }
         }
         Ok(())
+    }
+
+    /// What [`update`](Self::update) would write for `r`, as (control file, value) in write
+    /// order, without writing anything: `r` is validated exactly as `update` validates it
+    /// (reading the current values that a new limit is checked against).
+    pub fn plan_update(&self, r: &LinuxResources) -> Result<Vec<(PathBuf, String)>> {
+        let plan = self.update_plan(r)?;
+        Ok(plan.writes.into_iter().map(|w| (w.path, w.value)).collect())
+    }
+
+    fn update_plan(&self, r: &LinuxResources) -> Result<resources::Plan> {
+        let mut r = r.clone();
+        if r.devices().is_some() {
+            log::debug!(
+                "cgroup update: device rules are only applied at create time; ignoring them"
+            );
+            r.set_devices(None);
+        }
+        resources::plan(self, &r, false)
     }
 
     /// Writes one value, turning the kernel's EBUSY on a v1 memory limit into a clear error.

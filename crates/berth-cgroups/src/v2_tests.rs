@@ -181,6 +181,34 @@ fn update_keeps_quota_when_only_period_changes_and_rolls_back() {
 }
 
 #[test]
+fn plan_update_lists_the_writes_of_update_and_makes_none() {
+    let (_t, m, d) = fake_v2("plan");
+    let r = res(
+        r#"{"cpu": {"shares": 1024, "period": 50000}, "pids": {"limit": 7},
+        "devices": [{"allow": false, "access": "rwm"}]}"#,
+    );
+    let plan = m.plan_update(&r).unwrap();
+    // Device rules are left out, as update leaves them out.
+    let want: Vec<(PathBuf, String)> = vec![
+        (d.join("cpu.weight"), "39".into()),
+        (d.join("cpu.max"), "max 50000".into()),
+        (d.join("pids.max"), "7".into()),
+    ];
+    assert_eq!(plan, want);
+    assert_eq!(read(&d.join("cpu.max")), "max 100000");
+    assert_eq!(read(&d.join("pids.max")), "max");
+    m.update(&r).unwrap();
+    for (f, v) in &want {
+        assert_eq!(&read(f), v);
+    }
+    let e = m
+        .plan_update(&res(r#"{"cpu": {"shares": 1}}"#))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("cpu.shares"), "{e}");
+}
+
+#[test]
 fn invalid_input_writes_nothing() {
     let (_t, m, d) = fake_v2("invalid");
     for (json, needle) in [

@@ -87,6 +87,13 @@ pub fn validate(spec: &Spec) -> Result<()> {
     crate::rootfs::validate(spec)
 }
 
+/// Parses and validates the process JSON of `exec -p`. Pure: the fuzz target calls it.
+pub fn parse_process(bytes: &[u8]) -> std::result::Result<oci_spec::runtime::Process, String> {
+    let p = serde_json::from_slice(bytes).map_err(|e| format!("invalid process JSON: {e}"))?;
+    validate_process(&p).map_err(|e| e.to_string())?;
+    Ok(p)
+}
+
 /// Checks on a process, for config.json's and for `exec`'s.
 pub fn validate_process(process: &oci_spec::runtime::Process) -> Result<()> {
     match process.args() {
@@ -131,4 +138,41 @@ pub fn hooks<'a>(spec: &'a Spec, kind: &str) -> &'a [oci_spec::runtime::Hook] {
         .find(|(n, _)| *n == kind)
         .map(|(_, l)| l)
         .unwrap_or(&[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_process_checks_what_exec_needs() {
+        let p = parse_process(
+            br#"{"user": {"uid": 1, "gid": 2}, "args": ["sh", "-c", "true"], "env": ["A=1"], "cwd": "/tmp"}"#,
+        )
+        .unwrap();
+        assert_eq!(p.args().as_deref().unwrap()[0], "sh");
+        assert_eq!((p.user().uid(), p.user().gid()), (1, 2));
+        for (bad, want) in [
+            (r#"{not json"#, "invalid process JSON: "),
+            (
+                r#"{"user": {"uid": 0, "gid": 0}, "cwd": "/"}"#,
+                "process.args",
+            ),
+            (
+                r#"{"user": {"uid": 0, "gid": 0}, "args": [""], "cwd": "/"}"#,
+                "process.args",
+            ),
+            (
+                r#"{"user": {"uid": 0, "gid": 0}, "args": ["true"], "cwd": "rel"}"#,
+                "process.cwd",
+            ),
+            (
+                r#"{"user": {"uid": 0, "gid": 0}, "args": ["true"], "cwd": "/", "env": ["NOEQUALS"]}"#,
+                "process.env",
+            ),
+        ] {
+            let e = parse_process(bad.as_bytes()).unwrap_err();
+            assert!(e.starts_with(want), "{bad}: {e}");
+        }
+    }
 }

@@ -23,6 +23,7 @@ pub mod lsm;
 pub mod namespaces;
 mod network;
 mod notify;
+pub mod passwd;
 pub mod process;
 pub mod procfs;
 pub mod rootfs;

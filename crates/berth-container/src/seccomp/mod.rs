@@ -16,6 +16,7 @@
 //! ABIs (and through any other foreign ABI) kill the process, as a libseccomp
 //! filter does for an architecture it was not told about.
 
+mod docker;
 mod profile;
 mod syscalls;
 
@@ -35,6 +36,7 @@ use seccompiler::{
 
 use crate::{invalid, Error, Result};
 
+pub use docker::parse_profile;
 pub use profile::{default_profile, profile_for_caps};
 
 // Classic BPF opcodes (linux/filter.h).

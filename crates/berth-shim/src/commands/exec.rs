@@ -111,8 +111,8 @@ pub fn run(root: &Root, a: &ExecArgs) -> Result<u8> {
 fn build_process(root: &Root, a: &ExecArgs) -> Result<(Process, Option<String>)> {
     if let Some(path) = &a.process {
         let bytes = std::fs::read(path).map_err(|e| format!("exec -p {}: {e}", path.display()))?;
-        let p: Process = serde_json::from_slice(&bytes)
-            .map_err(|e| format!("exec -p {}: invalid process JSON: {e}", path.display()))?;
+        let p = berth_container::config::parse_process(&bytes)
+            .map_err(|e| format!("exec -p {}: {e}", path.display()))?;
         return Ok((p, None));
     }
     if a.command.is_empty() {

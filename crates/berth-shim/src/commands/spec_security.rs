@@ -127,59 +127,12 @@ fn selinux_labels(parts: &[(String, String)]) -> (String, String) {
 }
 
 /// Loads a seccomp profile file: OCI `linux.seccomp` JSON, or docker's profile
-/// format (`archMap`, `includes`/`excludes` on capabilities), translated for `caps`.
+/// format, translated for `caps` (see [`seccomp::parse_profile`]).
 fn load_profile(path: &Path, caps: &[String]) -> Result<LinuxSeccomp> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| err(format!("--security-opt seccomp={}: {e}", path.display())))?;
-    let mut v: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| err(format!("--security-opt seccomp={}: {e}", path.display())))?;
-    if let Some(obj) = v.as_object_mut() {
-        if let Some(map) = obj.remove("archMap") {
-            let mut arches = Vec::new();
-            for m in map.as_array().into_iter().flatten() {
-                arches.extend(m.get("architecture").cloned());
-                arches.extend(
-                    m.get("subArchitectures")
-                        .and_then(|s| s.as_array())
-                        .into_iter()
-                        .flatten()
-                        .cloned(),
-                );
-            }
-            obj.insert("architectures".into(), serde_json::Value::Array(arches));
-        }
-        let has = |c: &serde_json::Value| {
-            let want = c.as_str().unwrap_or_default().to_ascii_uppercase();
-            caps.iter().any(|h| {
-                h.eq_ignore_ascii_case(&want) || h.eq_ignore_ascii_case(&format!("CAP_{want}"))
-            })
-        };
-        if let Some(calls) = obj.get_mut("syscalls").and_then(|s| s.as_array_mut()) {
-            calls.retain(|sc| {
-                let inc = sc.pointer("/includes/caps").and_then(|c| c.as_array());
-                let exc = sc.pointer("/excludes/caps").and_then(|c| c.as_array());
-                inc.is_none_or(|l| l.iter().all(has)) && exc.is_none_or(|l| !l.iter().any(has))
-            });
-            for sc in calls.iter_mut() {
-                if let Some(o) = sc.as_object_mut() {
-                    for k in ["includes", "excludes", "comment"] {
-                        o.remove(k);
-                    }
-                    // docker's single-name form
-                    if let Some(n) = o.remove("name") {
-                        o.entry("names")
-                            .or_insert_with(|| serde_json::Value::Array(vec![n]));
-                    }
-                }
-            }
-        }
-    }
-    let profile: LinuxSeccomp = serde_json::from_value(v)
-        .map_err(|e| err(format!("--security-opt seccomp={}: {e}", path.display())))?;
-    // Compile it now so a profile this machine cannot run fails here, not at create.
-    berth_container::seccomp::SeccompPlan::new(&profile)
-        .map_err(|e| err(format!("--security-opt seccomp={}: {e}", path.display())))?;
-    Ok(profile)
+    let at =
+        |e: &dyn std::fmt::Display| err(format!("--security-opt seccomp={}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| at(&e))?;
+    seccomp::parse_profile(&text, caps).map_err(|e| at(&e))
 }
 
 /// `/dev/HOST[:/dev/CTR[:rwm]]` (or `/dev/HOST:rwm`), read from the host node.
@@ -449,6 +402,50 @@ mod tests {
             ..Default::default()
         })
         .is_err());
+    }
+
+    #[test]
+    fn seccomp_file_in_docker_format() {
+        let dir = std::env::temp_dir().join(format!("berth-sec-opt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("profile.json");
+        std::fs::write(
+            &file,
+            r#"{"defaultAction": "SCMP_ACT_ALLOW",
+                "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"]}],
+                "syscalls": [
+                    {"name": "mkdir", "action": "SCMP_ACT_ERRNO"},
+                    {"names": ["reboot"], "action": "SCMP_ACT_ERRNO", "excludes": {"caps": ["CAP_CHOWN"]}}
+                ]}"#,
+        )
+        .unwrap();
+        let s = spec_with(SecurityFlags {
+            security_opt: vec![format!("seccomp={}", file.display())],
+            ..Default::default()
+        })
+        .unwrap();
+        let sc = s.linux().as_ref().unwrap().seccomp().clone().unwrap();
+        assert_eq!(sc.architectures().as_ref().unwrap().len(), 2);
+        // docker's default set has CAP_CHOWN, so the reboot rule is dropped.
+        let names: Vec<_> = sc
+            .syscalls()
+            .iter()
+            .flatten()
+            .map(|c| c.names().clone())
+            .collect();
+        assert_eq!(names, vec![vec!["mkdir".to_string()]]);
+        std::fs::write(&file, "{").unwrap();
+        let e = spec_with(SecurityFlags {
+            security_opt: vec![format!("seccomp={}", file.display())],
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with(&format!("--security-opt seccomp={}: ", file.display())),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
