@@ -236,55 +236,9 @@ struct Child<'a> {
 /// (call inside the container's mount namespace). A user given by name takes its
 /// passwd gid unless a group is named; a numeric uid keeps the process's gid.
 pub(crate) fn resolve_user(p: &Process, spec: &str) -> Result<Process> {
-    let (user, group) = match spec.split_once(':') {
-        Some((u, g)) => (u, Some(g)),
-        None => (spec, None),
-    };
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let (uid, primary) = match user.parse::<u32>() {
-        Ok(n) => (n, None),
-        Err(_) => {
-            let entry = passwd
-                .lines()
-                .map(|l| l.split(':').collect::<Vec<_>>())
-                .find(|f| f.len() >= 4 && f[0] == user)
-                .ok_or_else(|| {
-                    Error::Invalid(format!(
-                        "unable to find user {user}: no matching entries in passwd file"
-                    ))
-                })?;
-            let uid = entry[2]
-                .parse()
-                .map_err(|_| Error::Invalid(format!("/etc/passwd: bad uid for {user}")))?;
-            (
-                uid,
-                Some(
-                    entry[3]
-                        .parse()
-                        .map_err(|_| Error::Invalid(format!("/etc/passwd: bad gid for {user}")))?,
-                ),
-            )
-        }
-    };
-    let gid = match group {
-        None => primary.unwrap_or(p.user().gid()),
-        Some(g) => match g.parse::<u32>() {
-            Ok(n) => n,
-            Err(_) => {
-                let groups = std::fs::read_to_string("/etc/group").unwrap_or_default();
-                groups
-                    .lines()
-                    .map(|l| l.split(':').collect::<Vec<_>>())
-                    .find(|f| f.len() >= 3 && f[0] == g)
-                    .and_then(|f| f[2].parse().ok())
-                    .ok_or_else(|| {
-                        Error::Invalid(format!(
-                            "unable to find group {g}: no matching entries in group file"
-                        ))
-                    })?
-            }
-        },
-    };
+    let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    let (uid, gid) = crate::passwd::lookup_user(&passwd, &group, spec, p.user().gid())?;
     let mut out = p.clone();
     out.user_mut().set_uid(uid);
     out.user_mut().set_gid(gid);

@@ -151,11 +151,7 @@ pub fn cstrings<'a>(items: impl IntoIterator<Item = &'a str>, field: &str) -> Re
 
 /// Home directory of `uid` from the container's /etc/passwd, if listed.
 pub fn home_of(uid: u32) -> Option<String> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        (f.len() >= 6 && f[2].parse() == Ok(uid)).then(|| f[5].to_string())
-    })
+    crate::passwd::home_of(&std::fs::read_to_string("/etc/passwd").ok()?, uid)
 }
 
 /// The program to exec, resolved inside the container, with argv and envp ready.
