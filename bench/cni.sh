@@ -18,7 +18,7 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
 target=${CARGO_TARGET_DIR:-$repo/target}
-cargo build --release -p berth-shim --bin berth-cni >/dev/null 2>&1
+cargo build --release -p berth-cli --bin berth-cni >/dev/null 2>&1
 berth_cni=$target/release/berth-cni
 runs=${RUNS:-100}
 

@@ -5,7 +5,7 @@
 # The same test runs in CI with 4 x 10 cycles (tests/crash.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p berth-shim >/dev/null
+cargo build --release -p berth-cli >/dev/null
 [ -x tests/rootfs/bin/busybox ] || scripts/make-rootfs.sh tests/rootfs >/dev/null
 BERTH_BIN=$PWD/target/release/berth BERTH_WORKERS=${WORKERS:-8} BERTH_CYCLES=${CYCLES:-125} \
     cargo test -q --test crash cycles -- --test-threads=1 --nocapture 2>&1 | grep -E "cycles \(|test result"

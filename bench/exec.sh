@@ -35,7 +35,7 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
 target=${CARGO_TARGET_DIR:-$repo/target}
-cargo build --release -p berth-shim >/dev/null 2>&1
+cargo build --release -p berth-cli >/dev/null 2>&1
 [ -x tests/rootfs/bin/busybox ] || scripts/make-rootfs.sh tests/rootfs >/dev/null
 
 work=$(mktemp -d /tmp/berth-bench-exec.XXXXXX)

@@ -15,7 +15,7 @@ for tool in hyperfine runc crun; do command -v "$tool" >/dev/null || need+=("$to
 if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" busybox-static
 fi
-cargo build --release -p berth-shim >/dev/null
+cargo build --release -p berth-cli >/dev/null
 [ -x tests/rootfs/bin/busybox ] || scripts/make-rootfs.sh tests/rootfs >/dev/null
 
 work=$(mktemp -d /tmp/berth-bench.XXXXXX)

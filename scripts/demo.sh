@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-cargo build --release -p berth-shim
+cargo build --release -p berth-cli
 berth=$PWD/target/release/berth
 root=/run/berth-demo
 bundle=$(mktemp -d /tmp/berth-demo.XXXXXX)

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 scripts/make-rootfs.sh tests/rootfs >/dev/null
-cargo build -p berth-shim
+cargo build -p berth-cli
 
 work=$(mktemp -d /tmp/berth-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT

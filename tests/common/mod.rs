@@ -24,7 +24,7 @@ pub fn berth_bin() -> PathBuf {
         .map(|p| target.join(p).join("berth"))
         .filter(|p| p.exists())
         .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
-        .expect("berth binary not built: run `cargo build -p berth-shim` or set BERTH_BIN")
+        .expect("berth binary not built: run `cargo build -p berth-cli` or set BERTH_BIN")
 }
 
 /// Returns a reason to skip when the test cannot run here (not root, no rootfs).

@@ -42,7 +42,7 @@ fn plugin() -> PathBuf {
     let target = profile_dir.parent().unwrap().to_path_buf();
     BUILT.call_once(|| {
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "-p", "berth-shim", "--bin", "berth-cni"])
+        cmd.args(["build", "-p", "berth-cli", "--bin", "berth-cni"])
             .env("CARGO_TARGET_DIR", &target)
             .current_dir(env!("CARGO_MANIFEST_DIR"));
         if profile_dir.file_name().unwrap() == "release" {
@@ -51,7 +51,7 @@ fn plugin() -> PathBuf {
         let st = cmd.status().expect("run cargo build");
         assert!(
             st.success(),
-            "cargo build -p berth-shim --bin berth-cni failed"
+            "cargo build -p berth-cli --bin berth-cni failed"
         );
     });
     profile_dir.join("berth-cni")
