@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages berth's demo and tests need, if missing
-# (gcc and libc6-dev build the static attacker of tests/escapes.rs).
+# (gcc and libc6-dev build the static attacker of tests/escapes.rs; runc's
+# own `runc spec` is what tests/lifecycle.rs compares `berth spec` with).
 set -euo pipefail
 need=()
-for pkg in busybox-static iproute2 nftables iptables procps gcc libc6-dev; do
+for pkg in busybox-static iproute2 nftables iptables procps gcc libc6-dev runc; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -514,3 +514,78 @@ fn list_state_spec_and_features_speak_runc() {
     let version = env.ok(&["--version"]);
     assert!(version.contains("spec: 1.2"));
 }
+
+/// `value` with every list of strings sorted: capability sets are sets.
+fn sorted_sets(value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(m) => {
+            serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), sorted_sets(v))).collect())
+        }
+        serde_json::Value::Array(a) if a.iter().all(|v| v.is_string()) => {
+            let mut a = a.clone();
+            a.sort_by_key(|v| v.to_string());
+            serde_json::Value::Array(a)
+        }
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.iter().map(sorted_sets).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+#[test]
+fn spec_without_flags_is_runcs() {
+    require_root!();
+    // runc's suite, docs and tutorials start from `runc spec` and edit it.
+    let env = Env::new("spec-runc");
+    for rootless in [false, true] {
+        let (ours, theirs) = (env.dir.join("ours"), env.dir.join("theirs"));
+        for d in [&ours, &theirs] {
+            let _ = std::fs::remove_dir_all(d);
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let mut args = vec!["spec", "-b", ours.to_str().unwrap()];
+        let mut runc = std::process::Command::new("runc");
+        runc.arg("spec").current_dir(&theirs);
+        if rootless {
+            args.push("--rootless");
+            runc.arg("--rootless");
+        }
+        env.ok(&args);
+        let st = runc.status().expect("runc (scripts/deps.sh installs it)");
+        assert!(st.success());
+        let read = |d: &std::path::Path| -> serde_json::Value {
+            serde_json::from_slice(&std::fs::read(d.join("config.json")).unwrap()).unwrap()
+        };
+        let (mut a, mut b) = (sorted_sets(&read(&ours)), sorted_sets(&read(&theirs)));
+        // Each writes the spec version it implements; runc 1.1 (Debian's) still
+        // lists ambient capabilities, which runc since 1.2 no longer writes.
+        for s in [&mut a, &mut b] {
+            s.as_object_mut().unwrap().remove("ociVersion");
+            s["process"]["capabilities"]
+                .as_object_mut()
+                .unwrap()
+                .remove("ambient");
+        }
+        assert_eq!(
+            a,
+            b,
+            "berth spec{} differs from runc's",
+            if rootless { " --rootless" } else { "" }
+        );
+    }
+    // With a docker-run flag it starts from docker's defaults instead.
+    let d = env.dir.join("docker");
+    std::fs::create_dir_all(&d).unwrap();
+    env.ok(&["spec", "-b", d.to_str().unwrap(), "--memory", "64m"]);
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("config.json")).unwrap()).unwrap();
+    assert_eq!(
+        s["process"]["capabilities"]["bounding"]
+            .as_array()
+            .unwrap()
+            .len(),
+        14
+    );
+    assert!(s["linux"]["seccomp"].is_object());
+}

@@ -15,7 +15,7 @@ use oci_spec::runtime::{LinuxNamespaceBuilder, LinuxNamespaceType, Spec};
 
 use super::Result;
 
-#[derive(clap::Args, Debug, Default)]
+#[derive(clap::Args, Debug, Default, PartialEq)]
 // `-h` is --hostname, as in `docker run`; help stays on `--help`.
 #[command(
     next_help_heading = "Network (docker run names)",

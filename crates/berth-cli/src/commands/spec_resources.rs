@@ -7,7 +7,7 @@ use oci_spec::runtime::{LinuxCpu, LinuxPids, Spec};
 
 use super::Result;
 
-#[derive(clap::Args, Debug, Default)]
+#[derive(clap::Args, Debug, Default, PartialEq)]
 #[command(next_help_heading = "Resources (docker run names)")]
 pub struct ResourceFlags {
     /// CPU shares, relative weight 2-262144 (docker's -c)

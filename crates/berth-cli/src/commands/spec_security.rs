@@ -13,7 +13,7 @@ use oci_spec::runtime::{
 
 use super::Result;
 
-#[derive(clap::Args, Debug, Default)]
+#[derive(clap::Args, Debug, Default, PartialEq)]
 #[command(next_help_heading = "Security (docker run names)")]
 pub struct SecurityFlags {
     /// Add a Linux capability (NET_ADMIN, cap_net_admin, ALL); repeatable
