@@ -589,3 +589,86 @@ fn spec_without_flags_is_runcs() {
     );
     assert!(s["linux"]["seccomp"].is_object());
 }
+
+#[test]
+fn environment_dedup_and_home_as_runc() {
+    require_root!();
+    // A key given twice: the last value wins, once. HOME empty: from /etc/passwd.
+    let env = Env::new("env-runc");
+    let b = env.bundle("b", |s| {
+        args(
+            s,
+            &[
+                "sh",
+                "-c",
+                "echo A=$A; echo HOME=$HOME; env | grep -c '^A='",
+            ],
+        );
+        s["process"]["env"] = json!(["A=first", "HOME=", "PATH=/bin:/sbin", "A=last"]);
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "e1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "A=last\nHOME=/root\n1\n");
+    // A user without an entry gets "/".
+    let b = env.bundle("b2", |s| {
+        args(s, &["sh", "-c", "echo HOME=$HOME"]);
+        s["process"]["user"] = json!({ "uid": 4242, "gid": 4242 });
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "e2"]);
+    assert_eq!(stdout(&out), "HOME=/\n", "{}", stderr(&out));
+}
+
+#[test]
+fn a_cwd_only_root_can_enter_works_for_a_user() {
+    require_root!();
+    // runc enters the cwd while still root, and as the user only if that failed.
+    let env = Env::new("cwd-root-only");
+    let b = env.bundle("b", |s| {
+        args(s, &["sh", "-c", "pwd; id -u"]);
+        s["process"]["user"] = json!({ "uid": 1000, "gid": 1000 });
+        s["process"]["cwd"] = json!("/secret");
+        s["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/secret", "type": "tmpfs", "source": "tmpfs", "options": ["mode=700"]
+        }));
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "w1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "/secret\n1000\n");
+}
+
+#[test]
+fn a_failing_hook_is_named_as_runc_names_it() {
+    require_root!();
+    let env = Env::new("hook-msg");
+    let b = env.bundle("b", |s| {
+        args(s, &["true"]);
+        s["hooks"] =
+            json!({ "createRuntime": [{ "path": "/bin/true" }, { "path": "/bin/false" }] });
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "h1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    assert!(
+        e.contains("error running createRuntime hook #1: /bin/false"),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(!env.root.join("h1").exists());
+}
+
+#[test]
+fn list_of_a_root_that_does_not_exist_is_an_error() {
+    require_root!();
+    let env = Env::new("list-root");
+    let missing = env.dir.join("no-such-root");
+    let out = std::process::Command::new(common::berth_bin())
+        .args(["--root", missing.to_str().unwrap(), "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no-such-root"), "{}", stderr(&out));
+    // An existing but empty root lists nothing.
+    std::fs::create_dir_all(&env.root).unwrap();
+    let out = env.run(&["list", "-q"]);
+    assert!(out.status.success() && stdout(&out).is_empty());
+}

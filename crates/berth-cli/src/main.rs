@@ -14,9 +14,9 @@ use clap::{Parser, Subcommand};
 #[command(name = "berth", version = concat!(env!("CARGO_PKG_VERSION"), "\nspec: 1.2.1"),
           about = "A low-level Linux container runtime with networking built in, speaking runc's command line")]
 pub struct Cli {
-    /// Root directory for container state
-    #[arg(long, global = true, default_value = "/run/berth")]
-    root: PathBuf,
+    /// Root directory for container state [default: /run/berth]
+    #[arg(long, global = true)]
+    root: Option<PathBuf>,
     /// Log file (default: stderr)
     #[arg(long, global = true)]
     log: Option<PathBuf>,

@@ -22,15 +22,28 @@ pub fn run_all(
     state_json: &str,
     stage: Option<&ExecStage>,
 ) -> Result<()> {
-    for hook in hooks {
-        run(kind, hook, state_json, stage)?;
+    for (index, hook) in hooks.iter().enumerate() {
+        run(kind, index, hook, state_json, stage)?;
     }
     Ok(())
 }
 
-pub fn run(kind: &str, hook: &Hook, state_json: &str, stage: Option<&ExecStage>) -> Result<()> {
+/// Runs hook number `index` of its kind; a failure reads as runc's
+/// `error running <kind> hook #<index>: <path>: <why>`.
+pub fn run(
+    kind: &str,
+    index: usize,
+    hook: &Hook,
+    state_json: &str,
+    stage: Option<&ExecStage>,
+) -> Result<()> {
     let path = hook.path();
-    let fail = |why: String| Error::Hook(format!("{kind} hook {}: {why}", path.display()));
+    let fail = |why: String| {
+        Error::Hook(format!(
+            "error running {kind} hook #{index}: {}: {why}",
+            path.display()
+        ))
+    };
     let mut cmd = Command::new(path);
     if let Some(stage) = stage {
         let argv: Vec<&str> = match hook.args().as_deref() {

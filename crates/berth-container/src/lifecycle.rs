@@ -52,9 +52,9 @@ pub fn start(root: &Root, id: &str) -> Result<Saved> {
         while let Err(nix::errno::Errno::EINTR) = poll(&mut fds, PollTimeout::NONE) {}
     }
     let state_json = oci_json(&saved, Status::Running);
-    for hook in poststart {
+    for (i, hook) in poststart.iter().enumerate() {
         // The runtime spec: a failing poststart hook is a warning, the container runs on.
-        if let Err(e) = hooks::run("poststart", hook, &state_json, None) {
+        if let Err(e) = hooks::run("poststart", i, hook, &state_json, None) {
             log::warn!("{e}");
         }
     }
@@ -165,8 +165,8 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
         crate::network::teardown(root.path(), id)?;
     }
     let state_json = oci_json(&saved, Status::Stopped);
-    for hook in config::hooks(&saved.config, "poststop") {
-        if let Err(e) = hooks::run("poststop", hook, &state_json, None) {
+    for (i, hook) in config::hooks(&saved.config, "poststop").iter().enumerate() {
+        if let Err(e) = hooks::run("poststop", i, hook, &state_json, None) {
             log::warn!("{e}");
         }
     }

@@ -16,12 +16,24 @@ use crate::{invalid, Error, Result};
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// The environment as given, plus PATH and HOME when they are missing (as runc does).
+/// The environment as runc builds it: for a key given twice the last value
+/// wins (in the order of last occurrence), PATH is added when missing, and
+/// HOME when missing or empty (the process user's from /etc/passwd, else "/").
 pub fn environment(p: &Process, home: Option<&str>) -> Vec<String> {
-    let mut env: Vec<String> = p.env().clone().unwrap_or_default();
+    let given = p.env().clone().unwrap_or_default();
+    let key = |kv: &str| kv.split_once('=').map_or(kv, |(k, _)| k).to_string();
+    let mut seen = std::collections::HashSet::new();
+    let mut env: Vec<String> = given
+        .iter()
+        .rev()
+        .filter(|kv| seen.insert(key(kv)))
+        .cloned()
+        .collect();
+    env.reverse();
     if !env.iter().any(|e| e.starts_with("PATH=")) {
         env.push(format!("PATH={DEFAULT_PATH}"));
     }
+    env.retain(|e| e != "HOME=");
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(format!("HOME={}", home.unwrap_or("/")));
     }
@@ -195,13 +207,18 @@ pub fn become_user(
     if let (Some(s), false) = (seccomp, no_new_privs(p)) {
         listener = s.install()?;
     }
+    // As runc: the cwd is entered while still root (a directory only root can
+    // reach works), and again as the user if that failed.
+    let entered_as_root = enter_cwd(p.cwd());
     caps.before_user_change()?;
     set_user(p, joined_user_ns)?;
     caps.after_user_change()?;
     if let Some(mask) = p.user().umask() {
         nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
     }
-    enter_cwd(p.cwd())?;
+    if entered_as_root.is_err() {
+        enter_cwd(p.cwd())?;
+    }
     if no_new_privs(p) {
         nix::sys::prctl::set_no_new_privs()
             .map_err(|e| Error::sys("prctl(PR_SET_NO_NEW_PRIVS)", e))?;
@@ -285,4 +302,33 @@ pub fn reset_signals() {
         Some(&nix::sys::signal::SigSet::empty()),
         None,
     );
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::*;
+
+    fn process(env: &[&str]) -> Process {
+        let mut p = Process::default();
+        p.set_env(Some(env.iter().map(|s| s.to_string()).collect()));
+        p
+    }
+
+    #[test]
+    fn the_last_duplicate_wins_and_an_empty_home_is_filled() {
+        let env = environment(&process(&["A=1", "HOME=", "B=2", "A=3"]), Some("/root"));
+        assert_eq!(
+            env,
+            [
+                "B=2",
+                "A=3",
+                format!("PATH={DEFAULT_PATH}").as_str(),
+                "HOME=/root"
+            ]
+        );
+        let env = environment(&process(&["HOME=/home/x"]), Some("/root"));
+        assert!(env.contains(&"HOME=/home/x".to_string()));
+        let env = environment(&process(&[]), None);
+        assert!(env.contains(&"HOME=/".to_string()));
+    }
 }

@@ -201,6 +201,8 @@ pub fn prepare(root: &Path, id: &str, cfg: &NetworkConfig, state_dir: &Path) -> 
         ports: None,
     };
     let mut netns = None;
+    let mut pending_ports = None;
+    let mut pending_lease = None;
     let mut own_ip = None;
     let mut plan = None;
     let mut host_hosts = None;
@@ -239,18 +241,10 @@ pub fn prepare(root: &Path, id: &str, cfg: &NetworkConfig, state_dir: &Path) -> 
             let before = taken.clone();
             let ports =
                 hostports::allocate(&mut taken, id, &cfg.publish, cfg.publish_all, &cfg.expose)?;
-            // Persist the port table before the lease: a failure restores both.
+            // Saved only after the container's record, so that a runtime
+            // killed in between leaves a record that teardown can undo from.
             if !ports.is_empty() {
-                saved.ports = Some(before);
-                if let Err(e) = lock.save_ports(&taken) {
-                    saved.restore();
-                    return Err(e);
-                }
-            }
-            saved.bridge = Some((cfg.bridge.clone(), recorded));
-            if let Err(e) = lock.save_bridge(&cfg.bridge, &state) {
-                saved.restore();
-                return Err(e);
+                pending_ports = Some((before, taken));
             }
             own_ip = Some(ip);
             plan = Some(BridgePlan {
@@ -262,6 +256,7 @@ pub fn prepare(root: &Path, id: &str, cfg: &NetworkConfig, state_dir: &Path) -> 
                 icc: cfg.icc && state.icc,
                 links,
             });
+            pending_lease = Some((recorded, state));
         }
         Mode::Container(other) => {
             let pid = container_pid(root, other)?;
@@ -310,6 +305,13 @@ pub fn prepare(root: &Path, id: &str, cfg: &NetworkConfig, state_dir: &Path) -> 
         resolv_file,
         netns,
     };
+    let undo = |saved: Saved, e: Error| {
+        let _ = lock.remove_record(id);
+        let _ = std::fs::remove_file(&prepared.hosts_file);
+        let _ = std::fs::remove_file(&prepared.resolv_file);
+        saved.restore();
+        Err(e)
+    };
     if let Err(e) = lock.save_record(
         id,
         &Record {
@@ -317,10 +319,20 @@ pub fn prepare(root: &Path, id: &str, cfg: &NetworkConfig, state_dir: &Path) -> 
             attachment: None,
         },
     ) {
-        let _ = std::fs::remove_file(&prepared.hosts_file);
-        let _ = std::fs::remove_file(&prepared.resolv_file);
-        saved.restore();
-        return Err(e);
+        return undo(saved, e);
+    }
+    // The record names the ports and the lease before they are taken.
+    if let Some((before, taken)) = pending_ports {
+        saved.ports = Some(before);
+        if let Err(e) = lock.save_ports(&taken) {
+            return undo(saved, e);
+        }
+    }
+    if let Some((recorded, state)) = pending_lease {
+        saved.bridge = Some((cfg.bridge.clone(), recorded));
+        if let Err(e) = lock.save_bridge(&cfg.bridge, &state) {
+            return undo(saved, e);
+        }
     }
     Ok(prepared)
 }

@@ -13,6 +13,7 @@ pub mod spec_security;
 pub mod update;
 
 use berth_container::{Container, CreateOptions, Root, Status};
+use std::path::Path;
 
 use crate::{Cli, Command, CreateArgs};
 
@@ -39,8 +40,11 @@ impl std::fmt::Display for ExitError {
 
 impl std::error::Error for ExitError {}
 
+/// Where state lives when --root is not given.
+const DEFAULT_ROOT: &str = "/run/berth";
+
 pub fn dispatch(cli: &Cli) -> Result<u8> {
-    let root = Root::new(&cli.root);
+    let root = Root::new(cli.root.as_deref().unwrap_or(Path::new(DEFAULT_ROOT)));
     match &cli.command {
         Command::Create(a) => {
             berth_container::create(&root, &options(a, false))?;
@@ -68,7 +72,14 @@ pub fn dispatch(cli: &Cli) -> Result<u8> {
             berth_container::delete(&root, id, *force)?;
             Ok(0)
         }
-        Command::List { format, quiet } => list(&root, format, *quiet),
+        Command::List { format, quiet } => {
+            // The default root may not exist yet (nothing created); a root
+            // the caller named must (as runc).
+            if let Some(r) = cli.root.as_deref().filter(|r| !r.exists()) {
+                return Err(format!("open {}: no such file or directory", r.display()).into());
+            }
+            list(&root, format, *quiet)
+        }
         Command::Spec(a) => spec::run(a),
         Command::Exec(a) => exec::run(&root, a),
         Command::Update(a) => update::run(&root, a),
