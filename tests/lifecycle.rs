@@ -672,3 +672,53 @@ fn list_of_a_root_that_does_not_exist_is_an_error() {
     let out = env.run(&["list", "-q"]);
     assert!(out.status.success() && stdout(&out).is_empty());
 }
+
+#[test]
+fn log_lines_are_logrus_text_or_json() {
+    require_root!();
+    // Engines and people grep runc's logs for `level=`; containerd parses the JSON form.
+    let env = Env::new("log-format");
+    let text_log = env.dir.join("text.log");
+    let out = env.run(&["--log", text_log.to_str().unwrap(), "start", "nosuch"]);
+    assert_eq!(out.status.code(), Some(1));
+    let line = std::fs::read_to_string(&text_log).unwrap();
+    assert!(
+        line.starts_with("time=\"")
+            && line.contains(" level=error msg=\"container \\\"nosuch\\\" does not exist\""),
+        "{line}"
+    );
+    let json_log = env.dir.join("json.log");
+    let out = env.run(&[
+        "--log",
+        json_log.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "start",
+        "nosuch",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&json_log).unwrap().trim()).unwrap();
+    assert_eq!(v["level"], "error");
+    assert_eq!(v["msg"], "container \"nosuch\" does not exist");
+    assert!(v["time"].is_string());
+}
+
+#[test]
+fn a_bind_mount_with_data_options_runs_as_runc_runs_it() {
+    require_root!();
+    // runc passes data options of a bind mount to the kernel, which ignores them.
+    let env = Env::new("bind-data");
+    let host = env.dir.join("shared");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("f"), "from the host\n").unwrap();
+    let b = env.bundle("b", |s| {
+        args(s, &["cat", "/mnt/f"]);
+        s["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/mnt", "type": "bind", "source": host, "options": ["rbind", "ro", "mode=755"]
+        }));
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "m1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "from the host\n");
+}

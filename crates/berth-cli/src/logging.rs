@@ -39,7 +39,14 @@ impl Logger {
                 serde_json::json!({ "level": level, "msg": msg, "time": time })
             )
         } else {
-            format!("{level}: {msg}\n")
+            // logrus's text form, which engines and people grep (`level=`).
+            let time = berth_container::state::now_rfc3339();
+            let level = if level == "warn" {
+                "warning"
+            } else {
+                level.as_str()
+            };
+            format!("time={time:?} level={level} msg={msg:?}\n")
         }
     }
 }

@@ -313,8 +313,10 @@ pub fn parse(typ: Option<&str>, options: &[String]) -> Result<MountOptions, Stri
             match d.split_once('=') {
                 Some((k, v)) if keyed.contains(&k) => check_value(effective, k, v)?,
                 None if bare.contains(d) => {}
+                // A bind mount takes no data; runc passes it to the kernel, which
+                // ignores it (configs carry e.g. `mode=755` on binds), so do we.
                 _ if effective == "bind" => {
-                    return Err(format!("unknown mount option {d:?} for a bind mount"));
+                    log::debug!("mount option {d:?} has no meaning for a bind mount; ignored");
                 }
                 _ => {
                     return Err(format!(
@@ -426,9 +428,8 @@ mod tests {
 
     #[test]
     fn refuses_unknown_and_bad_values() {
-        assert!(p(Some("bind"), &["bind", "bogus"])
-            .unwrap_err()
-            .contains("bogus"));
+        // A bind mount takes no data: the kernel ignores it, and so does berth (as runc).
+        assert!(p(Some("bind"), &["bind", "mode=755"]).is_ok());
         assert!(p(Some("tmpfs"), &["bogus"]).unwrap_err().contains("bogus"));
         assert!(p(Some("tmpfs"), &["mode=999"])
             .unwrap_err()
