@@ -61,12 +61,11 @@ pub fn check_process(process: &Process) -> Result<()> {
         check_label("process.apparmorProfile", p)?;
     }
     if let Some(l) = process.and_then(|p| non_empty(p.selinux_label())) {
-        if !selinux_enabled() {
-            return Err(Error::Invalid(format!(
-                "process.selinuxLabel {l:?}: SELinux is not enabled on this kernel"
-            )));
-        }
         check_label("process.selinuxLabel", l)?;
+        if !selinux_enabled() {
+            // As runc's label handling: without SELinux a label means nothing.
+            log::debug!("process.selinuxLabel {l:?} ignored: SELinux is not enabled");
+        }
     }
     Ok(())
 }
@@ -77,12 +76,10 @@ fn check_mount_label(spec: &Spec) -> Result<()> {
         .as_ref()
         .and_then(|l| non_empty(l.mount_label()))
     {
-        if !selinux_enabled() {
-            return Err(Error::Invalid(format!(
-                "linux.mountLabel {l:?}: SELinux is not enabled on this kernel"
-            )));
-        }
         check_label("linux.mountLabel", l)?;
+        if !selinux_enabled() {
+            log::debug!("linux.mountLabel {l:?} ignored: SELinux is not enabled");
+        }
         if l.contains('"') {
             // It is quoted in the context= mount option.
             return Err(Error::Invalid(format!(
@@ -129,12 +126,7 @@ pub fn apply_exec_labels(p: &Process) -> Result<()> {
         }
         .map_err(|e| Error::Invalid(format!("process.apparmorProfile {profile:?}: {e}")))?;
     }
-    if let Some(label) = non_empty(p.selinux_label()) {
-        if !selinux_enabled() {
-            return Err(Error::Invalid(format!(
-                "process.selinuxLabel {label:?}: SELinux is not enabled on this kernel"
-            )));
-        }
+    if let Some(label) = non_empty(p.selinux_label()).filter(|_| selinux_enabled()) {
         write_proc_self("attr/exec", label.as_bytes())
             .map_err(|e| Error::Invalid(format!("process.selinuxLabel {label:?}: {e}")))?;
     }
@@ -240,10 +232,16 @@ mod tests {
             assert!(check(&spec).is_ok());
         }
         if !selinux_enabled() {
+            // Ignored without SELinux, as runc does; a malformed one is still refused.
             spec.linux_mut()
                 .as_mut()
                 .unwrap()
                 .set_mount_label(Some("system_u:object_r:x:s0".into()));
+            assert!(check(&spec).is_ok());
+            spec.linux_mut()
+                .as_mut()
+                .unwrap()
+                .set_mount_label(Some("bad\nlabel".into()));
             let e = check(&spec).unwrap_err().to_string();
             assert!(e.starts_with("linux.mountLabel"), "{e}");
         }
