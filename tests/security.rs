@@ -946,3 +946,45 @@ fn seccomp_notify_listener_of_an_exec_process_reaches_the_agent() {
     assert_eq!(what.to_string_lossy(), "anon_inode:seccomp notify");
     env.ok(&["delete", "-f", "ne"]);
 }
+
+#[test]
+fn a_listed_device_denied_by_the_rules_is_made_but_unusable() {
+    require_root!();
+    // As runc: nodes are made before the device rules apply, so a node the
+    // rules deny exists in the container and opening it is refused.
+    let env = Env::new("sec-devorder");
+    let meta = std::fs::metadata("/dev/net/tun").expect("/dev/net/tun on this machine type");
+    let rdev = std::os::unix::fs::MetadataExt::rdev(&meta);
+    let b = env.bundle("b", |s| {
+        common::args(
+            s,
+            &[
+                "sh",
+                "-c",
+                "ls -l /dev/net/tun; cat /dev/net/tun; echo rc=$?",
+            ],
+        );
+        s["linux"]["devices"] = json!([{
+            "path": "/dev/net/tun", "type": "c",
+            "major": libc::major(rdev), "minor": libc::minor(rdev), "fileMode": 0o666
+        }]);
+        // The default rules: deny everything but the default nodes.
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "dv"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("crw-rw-rw-"),
+        "the node was not made: {text}"
+    );
+    assert!(
+        text.contains("rc=1"),
+        "the node was usable: {text}{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("Operation not permitted"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -148,7 +148,12 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     cgroup.create()?;
     fault::point("cgroup-created");
     undo.cgroup = Some(cgroup.clone());
-    let resources = crate::device_access::cgroup_resources(&spec);
+    // The device rules wait until init has made the device nodes (as runc
+    // applies them after the rootfs): a node listed in linux.devices but
+    // denied by the rules is then made, and unusable, instead of mknod failing.
+    let mut resources = crate::device_access::cgroup_resources(&spec);
+    let mut device_rules = oci_spec::runtime::LinuxResources::default();
+    device_rules.set_devices(resources.devices_mut().take());
     cgroup.apply(&resources)?;
 
     let fifo_path = state_dir.join(EXEC_FIFO);
@@ -210,6 +215,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
         cgroup,
         prepared: prepared.as_ref(),
         seccomp: seccomp.as_ref(),
+        device_rules,
         first,
         undo: &mut undo,
         saved: None,
@@ -247,6 +253,8 @@ struct InitTalk<'t, 'a> {
     cgroup: berth_cgroups::Manager,
     prepared: Option<&'t network::Network>,
     seccomp: Option<&'t SeccompPlan>,
+    /// linux.resources.devices and the defaults, applied once init made the nodes.
+    device_rules: oci_spec::runtime::LinuxResources,
     first: i32,
     undo: &'t mut Undo<'a>,
     saved: Option<Saved>,
@@ -319,6 +327,8 @@ impl launch::parent::Conversation for InitTalk<'_, '_> {
     }
 
     fn run_create_hooks(&mut self) -> Result<()> {
+        // init's mounts and device nodes exist now.
+        self.cgroup.apply(&self.device_rules)?;
         for kind in ["prestart", "createRuntime"] {
             hooks::run_all(kind, config::hooks(self.spec, kind), &self.state_json, None)?;
         }
