@@ -261,3 +261,35 @@ fn exec_tty_without_socket_proxies_the_pty() {
     assert!(out.contains("/dev/pts/"), "{out:?}");
     assert!(out.contains("got:piped"), "{out:?}");
 }
+
+#[test]
+fn the_terminal_belongs_to_the_process_user() {
+    require_root!();
+    let env = Env::new("con-owner");
+    let b = env.bundle("b", |s| {
+        s["process"]["terminal"] = json!(true);
+        s["process"]["user"] = json!({ "uid": 1000, "gid": 1000 });
+        args(
+            s,
+            &[
+                "sh",
+                "-c",
+                "echo owner=$(stat -L -c %u:%g /proc/self/fd/0); sleep 1",
+            ],
+        );
+    });
+    let (sock, h) = receiver(&env, "owner.sock");
+    env.ok(&[
+        "create",
+        "-b",
+        b.to_str().unwrap(),
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "o1",
+    ]);
+    let (_, master) = take(h);
+    env.ok(&["start", "o1"]);
+    let out = read_until(&master, "owner=");
+    let out = out + &read_until(&master, "\n");
+    assert!(out.contains("owner=1000:1000"), "{out:?}");
+}
