@@ -663,3 +663,59 @@ fn exec_bad_input_is_one_line_and_leaves_nothing() {
     assert_eq!(stopped.status.code(), Some(1));
     assert_one_line(&stopped, "cannot exec in a stopped container");
 }
+
+#[test]
+fn the_callers_cpu_affinity_does_not_pin_the_container() {
+    require_root!();
+    // `taskset -c 0 berth run` must not pin the container (runc resets affinity).
+    let env = Env::new("affinity");
+    let all = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Cpus_allowed_list:")
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap();
+    let b = env.bundle("b", |s| {
+        args(s, &["grep", "Cpus_allowed_list", "/proc/self/status"])
+    });
+    let out = std::process::Command::new("taskset")
+        .args(["-c", "0"])
+        .arg(common::berth_bin())
+        .arg("--root")
+        .arg(&env.root)
+        .args(["run", "-b", b.to_str().unwrap(), "a1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).split_whitespace().last(),
+        Some(all.as_str()),
+        "{}",
+        stdout(&out)
+    );
+    let b = env.bundle("b2", |s| args(s, &["sleep", "100"]));
+    env.ok(&["run", "-d", "-b", b.to_str().unwrap(), "a2"]);
+    let out = std::process::Command::new("taskset")
+        .args(["-c", "0"])
+        .arg(common::berth_bin())
+        .arg("--root")
+        .arg(&env.root)
+        .args([
+            "exec",
+            "a2",
+            "grep",
+            "Cpus_allowed_list",
+            "/proc/self/status",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&out).split_whitespace().last(),
+        Some(all.as_str()),
+        "{}",
+        stderr(&out)
+    );
+    env.ok(&["delete", "-f", "a2"]);
+}
