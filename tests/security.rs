@@ -988,3 +988,30 @@ fn a_listed_device_denied_by_the_rules_is_made_but_unusable() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_proc_that_is_a_symlink_in_the_image_is_refused() {
+    require_root!();
+    // procfs mounted where the image's /proc points would escape the masked
+    // and read-only paths set up under /proc (runc refuses the same way).
+    let env = Env::new("sec-procsym");
+    let rootfs = private_rootfs(&env);
+    std::fs::remove_dir(rootfs.join("proc")).unwrap();
+    std::fs::create_dir_all(rootfs.join("tmp/fakeproc")).unwrap();
+    std::os::unix::fs::symlink("/tmp/fakeproc", rootfs.join("proc")).unwrap();
+    let b = env.bundle("b", |s| {
+        common::args(s, &["true"]);
+        s["root"] = json!({ "path": rootfs, "readonly": false });
+        s["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|m| m["destination"] != "/tmp");
+    });
+    create_fails(&env, &b, "ps1", "must be mounted on ordinary directory");
+    assert_eq!(
+        std::fs::read_dir(rootfs.join("tmp/fakeproc"))
+            .unwrap()
+            .count(),
+        0
+    );
+}

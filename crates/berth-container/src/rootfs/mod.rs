@@ -135,6 +135,24 @@ fn check_mount(field: &str, m: &Mount) -> Result<MountOptions> {
     Ok(opts)
 }
 
+/// proc and sysfs go on ordinary directories only (as runc): an image whose
+/// /proc is a symlink would otherwise have procfs mounted wherever it points,
+/// and the masked and read-only paths set up under /proc would miss it.
+fn refuse_symlinked_destination(
+    root: std::os::fd::BorrowedFd<'_>,
+    field: &str,
+    dest: &Path,
+) -> Result<()> {
+    let rel = dest.strip_prefix("/").unwrap_or(dest);
+    match nix::sys::stat::fstatat(root, rel, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFLNK => invalid!(
+            "{field}.destination {}: must be mounted on ordinary directory (it is a symbolic link in the image)",
+            dest.display()
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// Before fork, in the runtime: reject bad mounts, devices, paths and sysctls
 /// with one-line errors naming the field.
 pub fn validate(spec: &Spec) -> Result<()> {
@@ -284,6 +302,9 @@ fn prepare_inner(ctx: &RootfsCtx) -> Result<()> {
         let o = check_mount(&format!("mounts[{i}]"), m)?;
         if o.bind && dests[i] == Path::new("/dev") {
             dev_is_bind = true;
+        }
+        if !o.bind && matches!(m.typ().as_deref(), Some("proc" | "sysfs")) {
+            refuse_symlinked_destination(root.as_fd(), &format!("mounts[{i}]"), &dests[i])?;
         }
         mounts::mount_one(root.as_fd(), m, &o, &mut cg)?;
     }
