@@ -20,11 +20,12 @@
 //!   Setup(state JSON) ────────────────────▶ cgroup ns, setsid, hostname, mounts
 //! exec: PidRecorded ──────────────────────▶ setsid, --user
 //!   ◀───────────────────────────────────── [init: RunCreateHooks]
+//! device rules (the nodes exist now),
 //! prestart, createRuntime hooks,
 //!   CreateHooksDone ──────────────────────▶ createContainer hooks, pivot_root
 //!   ◀───────────────────────────────────── [Console(pty master)]
 //!                                           init: sysctls, masked paths, keyring
-//!                                           close fds again; resolve the program;
+//!                                           every CPU; close fds again; resolve the program;
 //!                                           LSM labels; rlimits, caps, user, cwd
 //!   ◀───────────────────────────────────── [SeccompListener(fd)]
 //! hand it to the agent, ListenerDelivered ▶
