@@ -20,20 +20,6 @@ use std::time::{Duration, Instant};
 use common::{stderr, stdout, Env};
 use serde_json::json;
 
-/// Builds the static attacker into `dir`.
-fn build_attacker(dir: &Path) -> PathBuf {
-    let out = dir.join("escape");
-    let src = common::repo().join("tests/attackers/escape.c");
-    let st = Command::new("gcc")
-        .args(["-static", "-O1", "-o"])
-        .arg(&out)
-        .arg(&src)
-        .status()
-        .expect("gcc is needed to build the attacker (scripts/deps.sh installs it)");
-    assert!(st.success(), "building {} failed", src.display());
-    out
-}
-
 /// A berth binary of this test's own, which the attack may try to overwrite.
 fn berth_copy(env: &Env) -> PathBuf {
     let copy = env.dir.join("berth-copy");
@@ -143,7 +129,7 @@ fn copy_shared_libraries(bin: &Path, rootfs: &Path) {
 fn proc_self_exe_scripts_cannot_overwrite_the_runtime_binary() {
     require_root!();
     let env = Env::new("esc-exe");
-    let attacker = build_attacker(&env.dir);
+    let attacker = common::build_attacker(&env.dir);
     let copy = berth_copy(&env);
     let original = std::fs::read(&copy).unwrap();
     let rootfs = booby_trapped_rootfs(&env, &attacker);
@@ -339,7 +325,7 @@ fn a_preserved_host_directory_is_refused_as_cwd() {
 fn a_leaked_host_executable_fd_does_not_run_in_the_container() {
     require_root!();
     let env = Env::new("esc-argv0");
-    let attacker = build_attacker(&env.dir);
+    let attacker = common::build_attacker(&env.dir);
     let exe: OwnedFd = std::fs::File::open(&attacker).unwrap().into();
     let bin = common::berth_bin();
     let b = env.bundle("b", |s| {

@@ -1015,3 +1015,38 @@ fn a_proc_that_is_a_symlink_in_the_image_is_refused() {
         0
     );
 }
+
+#[test]
+fn a_syscall_newer_than_the_profile_knows_gets_enosys() {
+    require_root!();
+    // Under docker's profile (default: EPERM), a syscall number beyond every
+    // syscall berth knows answers ENOSYS, so programs fall back as with runc.
+    let env = Env::new("sec-enosys");
+    let rootfs = private_rootfs(&env);
+    std::fs::copy(common::build_attacker(&env.dir), rootfs.join("escape")).unwrap();
+    let b = spec_bundle(&env, "b", &[], &["/escape", "syscall", "1000"], |s| {
+        s["root"] = json!({ "path": rootfs, "readonly": false });
+    });
+    let out = run_ok(&env, &b, "ns1");
+    assert_eq!(
+        out.trim(),
+        format!("result=-1 errno={}", libc::ENOSYS),
+        "{out}"
+    );
+    // A known syscall the profile denies keeps the profile's errno.
+    let b = spec_bundle(
+        &env,
+        "b2",
+        &[],
+        &["/escape", "syscall", &libc::SYS_kexec_load.to_string()],
+        |s| {
+            s["root"] = json!({ "path": rootfs, "readonly": false });
+        },
+    );
+    let out = run_ok(&env, &b, "ns2");
+    assert_eq!(
+        out.trim(),
+        format!("result=-1 errno={}", libc::EPERM),
+        "{out}"
+    );
+}

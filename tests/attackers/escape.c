@@ -4,6 +4,7 @@
  *                               every other process through /proc/PID/exe and
  *                               try to overwrite it (CVE-2019-5736); log each step
  *   escape hello                print a marker: proves which binary ran
+ *   escape syscall NR           make raw syscall NR and print the errno it got
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -131,8 +133,13 @@ int main(int argc, char **argv)
 		puts("HOST-BINARY-RAN");
 		return 0;
 	}
+	if (argc == 3 && strcmp(argv[1], "syscall") == 0) {
+		long r = syscall(atol(argv[2]), 0, 0, 0, 0, 0, 0);
+		printf("result=%ld errno=%d\n", r, r < 0 ? errno : 0);
+		return 0;
+	}
 	if (argc == 4 && strcmp(argv[1], "watch") == 0)
 		return watch(argv[2], argv[3]);
-	fprintf(stderr, "usage: escape watch LOG STOPFILE | escape hello\n");
+	fprintf(stderr, "usage: escape watch LOG STOPFILE | escape hello | escape syscall NR\n");
 	return 2;
 }

@@ -219,3 +219,17 @@ pub fn cgroup_dirs(path: &str) -> Vec<PathBuf> {
     out.push(Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/')));
     out
 }
+
+/// Builds tests/attackers/escape.c (a static program: runs in any rootfs) into `dir`.
+pub fn build_attacker(dir: &Path) -> PathBuf {
+    let out = dir.join("escape");
+    let src = repo().join("tests/attackers/escape.c");
+    let st = Command::new("gcc")
+        .args(["-static", "-O1", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .expect("gcc is needed to build the attacker (scripts/deps.sh installs it)");
+    assert!(st.success(), "building {} failed", src.display());
+    out
+}

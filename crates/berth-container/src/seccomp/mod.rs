@@ -45,6 +45,7 @@ const BPF_LD_W_ABS: u16 = 0x20;
 const BPF_JMP_JA: u16 = 0x05;
 const BPF_JMP_JEQ_K: u16 = 0x05 | 0x10;
 const BPF_JMP_JGE_K: u16 = 0x05 | 0x30;
+const BPF_JMP_JGT_K: u16 = 0x05 | 0x20;
 const BPF_RET_K: u16 = 0x06;
 /// Longest program the kernel accepts (BPF_MAXINSNS).
 const BPF_MAXINSNS: usize = 4096;
@@ -519,6 +520,19 @@ fn assemble(
         prog.push(stmt(BPF_LD_W_ABS, DATA_NR));
         prog.push(jump(BPF_JMP_JGE_K, bit, 0, 1));
         prog.push(stmt(BPF_RET_K, libc::SECCOMP_RET_KILL_PROCESS));
+    }
+    // A syscall newer than any berth knows cannot be in the profile: ENOSYS,
+    // not the default errno, so programs fall back to the older call (glibc
+    // does so for clone3), as runc's filters answer. Not when the default allows.
+    if !matches!(default_ret, RET_ALLOW | libc::SECCOMP_RET_LOG) {
+        if let Some(newest) = syscalls::entries().map(|(_, nr)| nr).max() {
+            prog.push(stmt(BPF_LD_W_ABS, DATA_NR));
+            prog.push(jump(BPF_JMP_JGT_K, newest as u32, 0, 1));
+            prog.push(stmt(
+                BPF_RET_K,
+                libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
+            ));
+        }
     }
     // Drop groups that end up empty.
     let groups: Vec<((i32, u32), BTreeMap<i64, Rules>)> =

@@ -79,6 +79,32 @@ fn default_and_errno_rules() {
 }
 
 #[test]
+fn syscalls_newer_than_berth_knows_get_enosys() {
+    let newest = syscalls::entries().map(|(_, n)| n).max().unwrap();
+    let p = plan(r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"}]}"#)
+        .unwrap();
+    let enosys = libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32;
+    assert_eq!(run(p.program(), native::AUDIT, newest + 1, [0; 6]), enosys);
+    assert_eq!(
+        run(p.program(), native::AUDIT, newest + 100, [0; 6]),
+        enosys
+    );
+    // A known syscall outside the profile still gets the default action.
+    assert_eq!(
+        call(&p, "write", [0; 6]),
+        libc::SECCOMP_RET_ERRNO | libc::EPERM as u32
+    );
+    assert_eq!(call(&p, "read", [0; 6]), libc::SECCOMP_RET_ALLOW);
+    // With an allowing default, nothing changes for them.
+    let p = plan(r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["write"],"action":"SCMP_ACT_ERRNO"}]}"#)
+        .unwrap();
+    assert_eq!(
+        run(p.program(), native::AUDIT, newest + 1, [0; 6]),
+        libc::SECCOMP_RET_ALLOW
+    );
+}
+
+#[test]
 fn foreign_arch_and_x32_are_killed() {
     let p = plan(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#).unwrap();
     assert_eq!(call(&p, "getpid", [0; 6]), ALLOW);
