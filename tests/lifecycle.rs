@@ -722,3 +722,26 @@ fn a_bind_mount_with_data_options_runs_as_runc_runs_it() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "from the host\n");
 }
+
+#[test]
+fn a_created_container_holds_only_its_channel_and_fifo() {
+    require_root!();
+    // runc's suite checks a created container's init for leaked fds: without a
+    // seccomp filter to install first, the exec stage's memfd is made after start.
+    let env = Env::new("created-fds");
+    let b = env.bundle("b", |s| {
+        args(s, &["true"]);
+        s["hooks"] = json!({ "createContainer": [{ "path": "/bin/true" }] });
+    });
+    env.ok(&["create", "-b", b.to_str().unwrap(), "c1"]);
+    let pid = env.state("c1")["pid"].as_i64().unwrap();
+    let fds: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .map(|l| l.display().to_string())
+        .collect();
+    assert!(!fds.iter().any(|l| l.contains("memfd")), "{fds:?}");
+    env.ok(&["start", "c1"]);
+    env.ok(&["delete", "-f", "c1"]);
+}

@@ -67,14 +67,21 @@ pub(crate) fn run(job: Job, exit_code: i32) -> ! {
 fn setup(job: &Job) -> Result<Error> {
     let first_fd = 3 + job.preserve_fds as i32;
     isolate(job, first_fd)?;
-    // Made now, before any seccomp filter that might deny memfd_create.
-    let stage = ExecStage::new()?;
+    // The stage must exist before a seccomp filter that might deny
+    // memfd_create. init makes it after `start` when no filter goes in before
+    // that, so a created container holds no memfd while it waits.
+    let nnp = job.process.no_new_privileges().unwrap_or(false);
+    let filter_before_wait = job.seccomp.is_some_and(|s| !nnp || s.needs_notify());
+    let mut stage = match &job.kind {
+        Kind::Init(_) if !filter_before_wait => None,
+        _ => Some(ExecStage::new()?),
+    };
     let chan = &job.chan;
     let with_user;
     let (p, state_json, skip_setgroups) = match &job.kind {
         Kind::Init(j) => {
             let new_user = init_namespaces(j, chan)?;
-            let state_json = init_filesystem(job, j, &stage, new_user)?;
+            let state_json = init_filesystem(job, j, new_user)?;
             let joined_only = j.ns.joins(LinuxNamespaceType::User) && !new_user;
             (job.process, Some(state_json), joined_only)
         }
@@ -95,7 +102,8 @@ fn setup(job: &Job) -> Result<Error> {
 
     // The process itself, the same steps for both kinds.
     allow_every_cpu()?;
-    let mut keep = vec![chan.as_raw_fd(), stage.as_raw_fd()];
+    let mut keep = vec![chan.as_raw_fd()];
+    keep.extend(stage.as_ref().map(ExecStage::as_raw_fd));
     if let Kind::Init(j) = &job.kind {
         keep.push(j.fifo.as_raw_fd());
     }
@@ -107,8 +115,14 @@ fn setup(job: &Job) -> Result<Error> {
     let listener = process::become_user(p, job.caps, job.seccomp, skip_setgroups)?;
     let late_seccomp = crate::notify::send_listener(p, job.seccomp, listener, chan)?;
     chan.tell_parent(ToParent::Ready)?;
-    if let (Kind::Init(j), Some(state_json)) = (&job.kind, &state_json) {
+    if let Kind::Init(j) = &job.kind {
         wait_for_start(&j.fifo)?;
+    }
+    let stage = match stage.take() {
+        Some(s) => s,
+        None => ExecStage::new()?,
+    };
+    if let (Kind::Init(j), Some(state_json)) = (&job.kind, &state_json) {
         hooks::run_all(
             "startContainer",
             crate::config::hooks(j.spec, "startContainer"),
@@ -233,7 +247,7 @@ fn become_root_in_user_ns() -> Result<()> {
 
 /// init's filesystem and identity: from the parent's Setup to the finalized
 /// rootfs. Returns the state JSON for the in-container hooks.
-fn init_filesystem(job: &Job, j: &InitJob, stage: &ExecStage, new_user: bool) -> Result<String> {
+fn init_filesystem(job: &Job, j: &InitJob, new_user: bool) -> Result<String> {
     let chan = &job.chan;
     let state_json = match chan.hear_parent("cgroup and network setup")? {
         ToChild::Setup { state_json } => state_json,
@@ -260,12 +274,12 @@ fn init_filesystem(job: &Job, j: &InitJob, stage: &ExecStage, new_user: bool) ->
     })?;
     chan.tell_parent(ToParent::RunCreateHooks)?;
     chan.expect_parent(ToChild::CreateHooksDone, "createRuntime hooks")?;
-    hooks::run_all(
-        "createContainer",
-        crate::config::hooks(spec, "createContainer"),
-        &state_json,
-        Some(stage),
-    )?;
+    let create_hooks = crate::config::hooks(spec, "createContainer");
+    if !create_hooks.is_empty() {
+        // A stage of their own, gone before init waits for `start`.
+        let stage = ExecStage::new()?;
+        hooks::run_all("createContainer", create_hooks, &state_json, Some(&stage))?;
+    }
     rootfs::enter(j.rootfs, j.no_pivot)?;
     terminal(job.process, chan, true)?;
     rootfs::finalize(spec)?;
