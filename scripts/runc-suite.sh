@@ -329,8 +329,10 @@ printf '%-32s %6s %7s %7s %8s  %s\n' file tests passed failed skipped note >"$ru
 tot_p=0 tot_f=0 tot_s=0 tot_n=0
 for f in "${files[@]}"; do
     name=${f%.bats}
-    tmp=$run/tmp/$name
-    mkdir -p "$tmp"
+    # The file's temp dir (TMPDIR, under which bats makes its run dir) must be
+    # short: the suite puts unix sockets in it (console, seccomp agent), and
+    # sun_path holds 108 bytes.
+    tmp=$(mktemp -d /tmp/rcs.XXXXXX)
     chmod 0755 "$tmp"
     log=$run/$name.tap
     before=$run/frozen-before-$name
@@ -338,7 +340,7 @@ for f in "${files[@]}"; do
     test_timeout=$TEST_TIMEOUT
     for nf in $NO_TIMEOUT_FILES; do if [ "$nf" = "$f" ]; then test_timeout=; fi; done
 
-    say "running $f"
+    say "running $f (temp dir $tmp)"
     start=$(date +%s)
     freezer_watch "$before" $((${test_timeout:-$FILE_TIMEOUT} + 30)) &
     watcher=$!
@@ -371,7 +373,7 @@ for f in "${files[@]}"; do
             seen[$3] = 1; printf "%s\t%s\t%s\n", f, r, line; next
         }
         /^not ok [0-9]+ / {
-            line = $0; sub(/^not ok [0-9]+ /, "", line); sub(/ # in test file.*/, "", line)
+            line = $0; sub(/^not ok [0-9]+ /, "", line); sub(/ # in test file.*/, "", line); sub(/ # timeout after [0-9]+s$/, "", line)
             seen[$4] = 1; printf "%s\t%s\t%s\n", f, "fail", line
         }' "$log" >"$run/$name.results"
     p=$(awk -F'\t' '$2=="ok"' "$run/$name.results" | wc -l)
@@ -397,7 +399,6 @@ for f in "${files[@]}"; do
 done
 exec 3<&-
 rm -f "$fifo"
-rmdir "$run/tmp" 2>/dev/null || true
 
 summary="$tot_p passed, $tot_f failed, $tot_s skipped"
 { cat "$run/header.txt"; echo; cat "$run/table.txt"; echo; echo "$summary"; } >"$run/summary.txt"
