@@ -268,13 +268,19 @@ thaw() {
     say "thawed $cg"
 }
 
-# While a file runs: a cgroup that was not there when the file started and has
-# stayed frozen for longer than a test may take is this run's leftover (a
-# process in a frozen cgroup ignores SIGKILL, so bats would wait forever).
-freezer_watch() {
-    local before=$1 limit=$2
+# While a file runs, every 10 s:
+# - a cgroup that was not there when the file started and has stayed frozen for
+#   longer than a test may take is this run's leftover: thaw it (a process in a
+#   frozen cgroup ignores SIGKILL, so bats would wait forever);
+# - a process with the file's temp dir on its command line that was orphaned
+#   (parent 1) and is older than a test may take outlived its test: kill it. A
+#   runtime left running in the foreground with a terminal (a test expected
+#   `run` to fail and the shell started instead) or a `recvtty --mode single`
+#   nobody connected to keeps bats' TAP pipe open, and the file never ends.
+watchdog() {
+    local tmp=$1 before=$2 limit=$3
     declare -A since=()
-    local cg now
+    local cg now pid
     while sleep 10; do
         now=$(date +%s)
         while read -r cg; do
@@ -286,6 +292,11 @@ freezer_watch() {
                 unset "since[$cg]"
             fi
         done < <(frozen_cgroups)
+        ps -eo pid=,ppid=,etimes=,args= | awk -v t="$tmp/" -v l="$limit" \
+            '$2 == 1 && $3 > l && index($0, t) {print $1}' | while read -r pid; do
+            say "killing orphan $pid: $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")"
+            kill -9 "$pid" 2>/dev/null || true
+        done
     done
 }
 
@@ -342,7 +353,7 @@ for f in "${files[@]}"; do
 
     say "running $f (temp dir $tmp)"
     start=$(date +%s)
-    freezer_watch "$before" $((${test_timeout:-$FILE_TIMEOUT} + 30)) &
+    watchdog "$tmp" "$before" $((${test_timeout:-$FILE_TIMEOUT} + 30)) &
     watcher=$!
     set +e
     (
