@@ -326,6 +326,10 @@ cleanup_file() {
         umount -l "$m" 2>/dev/null || true
     done
     rm -rf "$tmp" 2>/dev/null || true
+    # empty cgroups the suite left under its own parent (update.bats' pod cgroups
+    # stay in the cgroup2 hierarchy of a hybrid host), deepest first
+    find /sys/fs/cgroup -depth -mindepth 2 -type d -path '*/runc-cgroups-integration-test*' \
+        -exec rmdir {} \; 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------- run
