@@ -94,7 +94,7 @@ done
 export BERTH_SKIP_LOG=$out/skips
 : >"$BERTH_SKIP_LOG"
 : >"$out/failures"
-per_test=${BERTH_VM_TEST_TIMEOUT:-300}
+per_test=${BERTH_VM_TEST_TIMEOUT:-240}
 
 # The count before WORD in libtest's summary line TEXT (bash only: under
 # emulation every extra process per test costs a tenth of a second).
@@ -108,13 +108,34 @@ failed=0
 ignored=0
 # Each test is its own process with its own timeout: a test that hangs costs
 # its timeout and no other test of its binary.
-while IFS=$'\t' read -r name exe dir; do
+while IFS=$'\t' read -r name exe dir harness; do
     log=$out/${name//\//_}.log
     : >"$log"
     say "running $name"
     t0=$SECONDS
     # cargo test runs a test binary in its package's directory.
     cd "$dir" || exit 1
+    if [ "$harness" = custom ]; then
+        # Its own main: one run, one test, passed when it exits 0.
+        timeout --kill-after=10 "$per_test" "$exe" </dev/null >"$log" 2>&1
+        rc=$?
+        echo "$name: exit $rc, $((SECONDS - t0)) s" | tee -a "$out/times"
+        if [ "$rc" -eq 0 ]; then
+            passed=$((passed + 1))
+            echo "test $name ... ok"
+        else
+            cat "$log"
+            case $rc in
+            124 | 137) why="timed out after ${per_test}s" ;;
+            *) why="exited $rc: $(grep -m1 -A1 'panicked at' "$log" | tail -1)" ;;
+            esac
+            echo "$name: $why" | tee -a "$out/failures"
+            failed=$((failed + 1))
+            status=1
+        fi
+        cd / || exit 1
+        continue
+    fi
     mapfile -t tests < <("$exe" --list 2>/dev/null | sed -n 's/: test$//p')
     if [ ${#tests[@]} -eq 0 ]; then
         echo "$name: lists no tests: counted as 1 failure" | tee -a "$out/failures"

@@ -65,7 +65,20 @@ rm -rf "$work"
 mkdir -p "$work/out"
 cargo test --workspace --no-run --message-format=json-render-diagnostics >"$work/artifacts.json"
 
-# plan: one line per binary: NAME<TAB>EXECUTABLE<TAB>PACKAGE DIR
+# Test targets with a main of their own (harness = false) take no libtest
+# flags: the guest runs them once, as one test.
+: >"$work/custom"
+for manifest in $(jq -r --arg repo "$repo/" 'select(.reason == "compiler-artifact" and (.manifest_path | startswith($repo))) | .manifest_path' "$work/artifacts.json" | sort -u); do
+    dir=$(dirname "$manifest")
+    [ "$dir" = "$repo" ] && pkg=berth || pkg=$(basename "$dir")
+    awk -v pkg="$pkg" '
+        /^\[/ { if (t != "" && custom) print pkg "/" t; t = ""; custom = 0; intest = ($0 == "[[test]]"); next }
+        intest && /^name *=/ { gsub(/^[^"]*"|".*$/, ""); t = $0 }
+        intest && /^harness *= *false/ { custom = 1 }
+        END { if (t != "" && custom) print pkg "/" t }' "$manifest" >>"$work/custom"
+done
+
+# plan: one line per binary: NAME<TAB>EXECUTABLE<TAB>PACKAGE DIR<TAB>libtest|custom
 jq -r --arg repo "$repo" '
     select(.reason == "compiler-artifact" and .executable != null and .profile.test)
     | (.manifest_path | rtrimstr("/Cargo.toml")) as $dir
@@ -81,14 +94,15 @@ for b in "${binaries[@]}"; do
         echo "vm-test: no test binary $b; built: $(cut -f1 "$work/all" | tr '\n' ' ')" >&2
         exit 1
     fi
-    echo "$line" >>"$work/plan"
+    grep -qxF "$b" "$work/custom" && harness=custom || harness=libtest
+    printf '%s\t%s\n' "$line" "$harness" >>"$work/plan"
 done
 cat >"$work/env" <<EOF
 BERTH_NO_SKIP=${BERTH_NO_SKIP:-}
 BERTH_BIN=$target/debug/berth
 BERTH_CNI=$target/debug/berth-cni
 CARGO_TARGET_DIR=$target
-BERTH_VM_TEST_TIMEOUT=${BERTH_VM_TEST_TIMEOUT:-300}
+BERTH_VM_TEST_TIMEOUT=${BERTH_VM_TEST_TIMEOUT:-240}
 EOF
 
 # --- the initramfs: busybox, the 9p and overlay modules, an /init -------------
@@ -159,6 +173,10 @@ if [ ! -s "$work/out/summary" ]; then
     [ "$qemu_status" -eq 124 ] && echo "vm-test: the guest did not finish within ${timeout_s}s"
     echo "pure cgroup v2 guest: did not report (qemu exited $qemu_status); console log: $work/console.log"
     exit 1
+fi
+if [ -s "$work/out/skips" ]; then
+    echo "skipped in the guest:"
+    sed 's/^/  /' "$work/out/skips"
 fi
 if [ -s "$work/out/failures" ]; then
     echo "failed in the guest:"
