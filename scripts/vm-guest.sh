@@ -31,7 +31,8 @@ mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t mqueue mqueue /dev/mqueue
 
 work=
-for arg in $(cat /proc/cmdline); do
+read -ra cmdline </proc/cmdline
+for arg in "${cmdline[@]}"; do
     case "$arg" in berth_vm=*) work=${arg#berth_vm=} ;; esac
 done
 if [ -z "$work" ] || [ ! -r "$work/plan" ]; then

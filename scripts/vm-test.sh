@@ -51,10 +51,10 @@ fi
 kver=$(dpkg-query -W -f '${Depends}' linux-image-amd64 | grep -oE 'linux-image-[0-9][^ ,]*' | head -1)
 kver=${kver#linux-image-}
 kernel=/boot/vmlinuz-$kver
-[ -r "$kernel" ] && [ -d "/lib/modules/$kver" ] || {
+if [ ! -r "$kernel" ] || [ ! -d "/lib/modules/$kver" ]; then
     echo "vm-test: $kernel or /lib/modules/$kver missing (reinstall linux-image-$kver)" >&2
     exit 1
-}
+fi
 
 # --- the test binaries, built here --------------------------------------------
 scripts/make-rootfs.sh tests/rootfs >/dev/null
