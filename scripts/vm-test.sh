@@ -11,7 +11,7 @@
 # and exits non-zero when a test failed or the guest did not report.
 #
 # Usage: scripts/vm-test.sh [BINARY...]   (default: the list below; a BINARY is
-# `package/target`, e.g. berth/cgroups_cli, berth-cgroups/lib, berth-shim/bin-berth)
+# `package/target`, e.g. berth/cgroups_cli, berth-cgroups/lib, berth-cli/bin-berth)
 # BERTH_NO_SKIP is honoured as by scripts/test.sh; BERTH_VM_TIMEOUT bounds the
 # whole guest run, BERTH_VM_TEST_TIMEOUT each test (seconds).
 set -euo pipefail
@@ -26,7 +26,7 @@ repo=$PWD
 default_binaries=(
     berth/cgroups_cli berth/lifecycle berth/exec berth/security berth/escapes
     berth/console berth/network berth/library_api berth/examples
-    berth-cgroups/lib berth-container/lib berth-net/lib berth-shim/bin-berth
+    berth-cgroups/lib berth-container/lib berth-net/lib berth-cli/bin-berth
     berth-container/rootfs_container berth-container/rootfs_validate
     berth-container/security_caps berth-container/security_seccomp
     berth-net/bridge berth-net/cni berth-net/concurrent_prepare
@@ -59,7 +59,7 @@ fi
 # --- the test binaries, built here --------------------------------------------
 scripts/make-rootfs.sh tests/rootfs >/dev/null
 target=${CARGO_TARGET_DIR:-$repo/target}
-cargo build -p berth-shim
+cargo build -p berth-cli
 work=$target/vm-test
 rm -rf "$work"
 mkdir -p "$work/out"

@@ -745,3 +745,26 @@ fn a_created_container_holds_only_its_channel_and_fifo() {
     env.ok(&["start", "c1"]);
     env.ok(&["delete", "-f", "c1"]);
 }
+
+#[test]
+fn a_tiny_file_size_limit_does_not_stop_the_exec_stage() {
+    require_root!();
+    // The exec stage is written into a memfd; with RLIMIT_FSIZE below its size
+    // that write must happen before the limit applies.
+    let env = Env::new("fsize");
+    let b = env.bundle("b", |s| {
+        args(s, &["sh", "-c", "ulimit -f; echo started"]);
+        s["process"]["rlimits"] = json!([
+            { "type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024 },
+            { "type": "RLIMIT_FSIZE", "hard": 1, "soft": 1 }
+        ]);
+    });
+    // Through pipes: the limit would stop the container writing to a file.
+    let out = env
+        .cmd(&["run", "-b", b.to_str().unwrap(), "f1"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).ends_with("started\n"), "{}", stdout(&out));
+}

@@ -70,10 +70,17 @@ fn setup(job: &Job) -> Result<Error> {
     // The stage must exist before a seccomp filter that might deny
     // memfd_create. init makes it after `start` when no filter goes in before
     // that, so a created container holds no memfd while it waits.
+    // An RLIMIT_FSIZE set before the wait could forbid writing it, too.
     let nnp = job.process.no_new_privileges().unwrap_or(false);
     let filter_before_wait = job.seccomp.is_some_and(|s| !nnp || s.needs_notify());
+    let fsize_limit = job
+        .process
+        .rlimits()
+        .iter()
+        .flatten()
+        .any(|l| l.typ() == oci_spec::runtime::PosixRlimitType::RlimitFsize);
     let mut stage = match &job.kind {
-        Kind::Init(_) if !filter_before_wait => None,
+        Kind::Init(_) if !filter_before_wait && !fsize_limit => None,
         _ => Some(ExecStage::new()?),
     };
     let chan = &job.chan;
