@@ -292,4 +292,9 @@ fn the_terminal_belongs_to_the_process_user() {
     let out = read_until(&master, "owner=");
     let out = out + &read_until(&master, "\n");
     assert!(out.contains("owner=1000:1000"), "{out:?}");
+    // Lines end as the program wrote them (runc clears ONLCR on the pty).
+    assert!(
+        out.contains("1000:1000\n") && !out.contains('\r'),
+        "{out:?}"
+    );
 }

@@ -31,6 +31,12 @@ pub fn open_pty(size: Option<(u16, u16)>) -> Result<Pty> {
         nix::sys::stat::Mode::empty(),
     )
     .map_err(|e| Error::sys(format!("open {}", slave_path.display()), e))?;
+    // As runc: no "\n" -> "\r\n" translation, so a program's output reads
+    // the same through the pty as through a pipe.
+    let mut t = nix::sys::termios::tcgetattr(&slave).map_err(|e| Error::sys("tcgetattr", e))?;
+    t.output_flags.remove(nix::sys::termios::OutputFlags::ONLCR);
+    nix::sys::termios::tcsetattr(&slave, nix::sys::termios::SetArg::TCSANOW, &t)
+        .map_err(|e| Error::sys("tcsetattr", e))?;
     if let Some((rows, cols)) = size {
         set_size(slave.as_raw_fd(), rows, cols)?;
     }
