@@ -205,8 +205,10 @@ impl ExecStage {
         let (argv, envp) = Self::arguments(prog, status)?;
         let argv_ptrs = pointers(&argv);
         let envp_ptrs = pointers(&envp);
+        let fd = self.memfd.as_raw_fd();
         Ok(PreparedExec {
-            memfd: self.memfd.as_raw_fd(),
+            memfd: fd,
+            fd_path: CString::new(format!("/proc/self/fd/{fd}")).expect("digits"),
             _strings: (argv, envp),
             argv: argv_ptrs,
             envp: envp_ptrs,
@@ -240,6 +242,8 @@ impl ExecStage {
 /// An exec of the stage with its argv and envp arrays already built.
 pub struct PreparedExec {
     memfd: RawFd,
+    /// `/proc/self/fd/<memfd>`, for the execve fallback.
+    fd_path: CString,
     /// Owns the strings the pointer arrays point into.
     _strings: (Vec<CString>, Vec<CString>),
     argv: Vec<*const libc::c_char>,
@@ -258,11 +262,7 @@ impl PreparedExec {
     pub fn run(&self) -> nix::errno::Errno {
         let (fd, argv, envp) = (self.memfd, &self.argv, &self.envp);
         let first = sys::execveat_fd(fd, argv, envp);
-        let mut path = *b"/proc/self/fd/\0\0\0\0\0\0\0\0\0\0\0";
-        write_decimal(&mut path[14..], fd as u32);
-        if let Ok(path) = CStr::from_bytes_until_nul(&path) {
-            sys::execve(path, argv, envp);
-        }
+        sys::execve(&self.fd_path, argv, envp);
         first
     }
 }
@@ -274,22 +274,6 @@ pub(crate) fn pointers(items: &[CString]) -> Vec<*const libc::c_char> {
         .map(|s| s.as_ptr())
         .chain(std::iter::once(std::ptr::null()))
         .collect()
-}
-
-fn write_decimal(out: &mut [u8], mut n: u32) {
-    let mut digits = [0u8; 10];
-    let mut len = 0;
-    loop {
-        digits[len] = b'0' + (n % 10) as u8;
-        len += 1;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for i in 0..len {
-        out[i] = digits[len - 1 - i];
-    }
 }
 
 #[cfg(test)]
@@ -306,14 +290,5 @@ mod tests {
         // The marker sits where the code's lea reaches.
         let m = HEADERS + CODE.len();
         assert_eq!(&img[m..m + 11], b"berth exec\0");
-    }
-
-    #[test]
-    fn decimal_digits() {
-        let mut b = [0u8; 10];
-        write_decimal(&mut b, 1234);
-        assert_eq!(&b[..4], b"1234");
-        write_decimal(&mut b, 0);
-        assert_eq!(b[0], b'0');
     }
 }
