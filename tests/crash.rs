@@ -29,17 +29,22 @@ const CREATE_POINTS: &[&str] = &[
     "init-ready",
 ];
 
-/// A busybox bundle on berth's bridge with a published port; its process
-/// carries `marker` on its command line so a leftover can be found.
-fn bundle(env: &Env, marker: &str) -> PathBuf {
-    let dir = env.dir.join("b");
-    std::fs::create_dir_all(&dir).unwrap();
+/// A free TCP port on 127.0.0.1, published as `127.0.0.1:<port>:80`.
+fn fixed_port() -> String {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let publish = format!("127.0.0.1:{port}:80");
+    format!("127.0.0.1:{port}:80")
+}
+
+/// A busybox bundle on berth's bridge publishing `publish`; its process
+/// carries `marker` on its command line so a leftover can be found. With
+/// `create_hook`, a createRuntime hook puts the hooks step on the path too.
+fn bundle(env: &Env, marker: &str, publish: &str, create_hook: bool) -> PathBuf {
+    let dir = env.dir.join("b");
+    std::fs::create_dir_all(&dir).unwrap();
     env.ok(&[
         "spec",
         "-b",
@@ -51,15 +56,16 @@ fn bundle(env: &Env, marker: &str) -> PathBuf {
         "--subnet",
         SUBNET,
         "-p",
-        &publish,
+        publish,
     ]);
     let path = dir.join("config.json");
     let mut s: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     s["root"] = json!({ "path": common::rootfs(), "readonly": true });
     s["process"]["terminal"] = json!(false);
     s["process"]["args"] = json!(["sh", "-c", format!("exec sleep 600 # {marker}")]);
-    // A createRuntime hook, so the hooks step is on the path too.
-    s["hooks"] = json!({ "createRuntime": [{ "path": "/bin/true" }] });
+    if create_hook {
+        s["hooks"] = json!({ "createRuntime": [{ "path": "/bin/true" }] });
+    }
     std::fs::write(&path, serde_json::to_vec_pretty(&s).unwrap()).unwrap();
     dir
 }
@@ -158,7 +164,7 @@ fn create_killed_at_every_step_leaves_nothing_after_delete_force() {
     require_root!();
     let env = Env::new("crash-points");
     let marker = format!("crash-marker-{}", std::process::id());
-    let b = bundle(&env, &marker);
+    let b = bundle(&env, &marker, &fixed_port(), true);
     for (i, point) in CREATE_POINTS.iter().enumerate() {
         let id = format!("k{i}");
         killed_create(&env, &b, &id, Some(point), Duration::ZERO);
@@ -182,7 +188,7 @@ fn create_killed_at_random_moments_leaves_nothing_after_delete_force() {
     require_root!();
     let env = Env::new("crash-random");
     let marker = format!("crash-random-{}", std::process::id());
-    let b = bundle(&env, &marker);
+    let b = bundle(&env, &marker, &fixed_port(), true);
     // Spread over the create window (about 10-40 ms for a debug build here).
     for i in 0..24u64 {
         let id = format!("r{i}");
@@ -315,27 +321,8 @@ fn create_start_delete_cycles_in_parallel_leak_nothing() {
         .unwrap_or(10);
     let env = Env::new("crash-cycles");
     let marker = format!("crash-cycles-{}", std::process::id());
-    let dir = env.dir.join("b");
-    std::fs::create_dir_all(&dir).unwrap();
-    env.ok(&[
-        "spec",
-        "-b",
-        dir.to_str().unwrap(),
-        "--network",
-        "bridge",
-        "--bridge",
-        BRIDGE,
-        "--subnet",
-        SUBNET,
-        "-p",
-        "127.0.0.1::80",
-    ]);
-    let path = dir.join("config.json");
-    let mut s: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    s["root"] = json!({ "path": common::rootfs(), "readonly": true });
-    s["process"]["terminal"] = json!(false);
-    s["process"]["args"] = json!(["sh", "-c", format!("exec sleep 600 # {marker}")]);
-    std::fs::write(&path, serde_json::to_vec_pretty(&s).unwrap()).unwrap();
+    // A host port picked by berth for every container: they run in parallel.
+    let dir = bundle(&env, &marker, "127.0.0.1::80", false);
 
     // One warm-up cycle makes the bridge and berth's nft tables, which stay by design.
     env.ok(&["run", "-d", "-b", dir.to_str().unwrap(), "warm"]);
