@@ -98,8 +98,8 @@ fn create_start_kill_delete_walks_the_states() {
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
     assert!(!cmdline.starts_with(b"sleep"), "init ran before start");
     // The init sits in the container's cgroup.
-    let procs = std::fs::read_to_string("/sys/fs/cgroup/pids/berth/s1/cgroup.procs").unwrap();
-    assert!(procs.lines().any(|l| l == pid.to_string()), "{procs}");
+    let procs = common::cgroups::Cgroup::container("s1").procs();
+    assert!(procs.contains(&(pid as i32)), "{procs:?}");
     let list = env.ok(&["list", "-q"]);
     assert_eq!(list.trim(), "s1");
 

@@ -1050,3 +1050,55 @@ fn a_syscall_newer_than_the_profile_knows_gets_enosys() {
         "{out}"
     );
 }
+
+#[test]
+fn a_user_namespace_without_a_cgroup_namespace_cannot_change_host_cgroups() {
+    require_root!();
+    // Without a cgroup namespace the container's /sys/fs/cgroup is a bind of its own
+    // cgroup (cgroup2 cannot be mounted from inside a user namespace). The container
+    // tries to make a cgroup in every hierarchy it sees, with `ro` and without it.
+    let env = Env::new("sec-userns-cg");
+    // (On hybrid hosts /sys/fs/cgroup itself is the container's own tmpfs: not a cgroup.)
+    let script = "for d in /sys/fs/cgroup /sys/fs/cgroup/*/; do \
+                  [ -e \"$d/cgroup.procs\" ] || continue; \
+                  mkdir \"$d/berth-probe\" 2>/dev/null && echo \"MADE $d\"; done; \
+                  grep ' /sys/fs/cgroup' /proc/self/mountinfo";
+    for (id, ro) in [("ucg-ro", true), ("ucg-rw", false)] {
+        let b = spec_bundle(&env, id, &[], &["sh", "-c", script], |s| {
+            let ns = s["linux"]["namespaces"].as_array_mut().unwrap();
+            ns.retain(|n| n["type"] != "cgroup");
+            ns.push(json!({ "type": "user" }));
+            let map = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+            s["linux"]["uidMappings"] = map.clone();
+            s["linux"]["gidMappings"] = map;
+            let mut options = vec!["nosuid", "noexec", "nodev", "relatime"];
+            if ro {
+                options.push("ro");
+            }
+            let mounts = s["mounts"].as_array_mut().unwrap();
+            mounts.retain(|m| m["destination"] != "/sys/fs/cgroup");
+            mounts.push(json!({ "destination": "/sys/fs/cgroup", "type": "cgroup",
+                                "source": "cgroup", "options": options }));
+        });
+        let text = run_ok(&env, &b, id);
+        assert!(!text.contains("MADE"), "{id}: {text}");
+        for d in common::cgroups::Cgroup::container(id).all_dirs() {
+            assert!(
+                !d.join("berth-probe").exists(),
+                "{id}: made {}",
+                d.display()
+            );
+        }
+        let cgroup_mounts: Vec<&str> = text.lines().filter(|l| l.contains(" - cgroup")).collect();
+        assert!(!cgroup_mounts.is_empty(), "{id}: no cgroup mount: {text}");
+        if ro {
+            for l in cgroup_mounts {
+                let opts = l.split(' ').nth(5).unwrap();
+                assert!(
+                    opts.split(',').any(|o| o == "ro"),
+                    "{id}: not read-only: {l}"
+                );
+            }
+        }
+    }
+}

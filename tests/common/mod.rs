@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 
 use serde_json::{json, Value};
 
+pub mod cgroups;
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -208,16 +210,9 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Every cgroup directory for `path` under the v1 hierarchies and the unified one.
+/// Every cgroup directory for `path`, in each mounted hierarchy.
 pub fn cgroup_dirs(path: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") {
-        for e in entries.flatten() {
-            out.push(e.path().join(path.trim_start_matches('/')));
-        }
-    }
-    out.push(Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/')));
-    out
+    cgroups::Cgroup::new(path).all_dirs()
 }
 
 /// Builds tests/attackers/escape.c (a static program: runs in any rootfs) into `dir`.

@@ -350,11 +350,15 @@ pub(crate) mod tests {
     #[test]
     fn attached_program_is_enforced_by_the_kernel() {
         use std::io::Write as _;
-        let unified = Path::new("/sys/fs/cgroup/unified");
-        if unsafe { libc::geteuid() } != 0 || !unified.join("cgroup.procs").exists() {
-            berth_testkit::skip("needs root and cgroup2 at /sys/fs/cgroup/unified");
+        // The cgroup2 mount: /sys/fs/cgroup/unified on hybrid hosts, /sys/fs/cgroup on pure v2.
+        let unified = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+            .map(Path::new)
+            .into_iter()
+            .find(|p| p.join("cgroup.controllers").exists());
+        let Some(unified) = unified.filter(|_| unsafe { libc::geteuid() } == 0) else {
+            berth_testkit::skip("needs root and a cgroup2 mount");
             return;
-        }
+        };
         let dir = unified.join(format!("berth-bpf-test-{}", std::process::id()));
         std::fs::create_dir(&dir).unwrap();
         let rules = vec![

@@ -75,9 +75,12 @@ pub struct CgroupMount<'a> {
     pub super_options: &'a str,
 }
 
-/// Every cgroup and cgroup2 mount of a mountinfo text, in order.
+/// Every visible cgroup and cgroup2 mount of a mountinfo text, in order. A mount
+/// covered by a later one (e.g. cgroup2 mounted over a hybrid /sys/fs/cgroup in a
+/// new mount namespace) is left out: its files cannot be reached by path.
 pub fn cgroup_mounts(text: &str) -> impl Iterator<Item = CgroupMount<'_>> {
-    text.lines().filter_map(|line| {
+    let tree: Vec<TreeEntry> = text.lines().filter_map(tree_entry).collect();
+    text.lines().filter_map(move |line| {
         let (pre, post) = line.split_once(" - ")?;
         let pre: Vec<&str> = pre.split(' ').collect();
         let mut post = post.split(' ');
@@ -90,6 +93,9 @@ pub fn cgroup_mounts(text: &str) -> impl Iterator<Item = CgroupMount<'_>> {
             "cgroup" => Version::V1,
             _ => return None,
         };
+        if tree_entry(line).is_some_and(|m| is_covered(&tree, &m)) {
+            return None;
+        }
         Some(CgroupMount {
             version,
             mount_point: PathBuf::from(unescape(pre[4])),
@@ -97,6 +103,57 @@ pub fn cgroup_mounts(text: &str) -> impl Iterator<Item = CgroupMount<'_>> {
             super_options,
         })
     })
+}
+
+/// A mountinfo line's place in the mount tree.
+struct TreeEntry {
+    id: u32,
+    parent: u32,
+    mount_point: PathBuf,
+}
+
+fn tree_entry(line: &str) -> Option<TreeEntry> {
+    let mut f = line.split(' ');
+    let id = f.next()?.parse().ok()?;
+    let parent = f.next()?.parse().ok()?;
+    let mount_point = PathBuf::from(unescape(f.nth(2)?));
+    Some(TreeEntry {
+        id,
+        parent,
+        mount_point,
+    })
+}
+
+/// Whether a path walk to `m`'s mount point ends somewhere else: a mount stacked
+/// on `m` at its own mount point, or a mount stacked on one of `m`'s ancestors at
+/// or above the point where the walk would have entered the next mount down the
+/// chain towards `m`.
+fn is_covered(tree: &[TreeEntry], m: &TreeEntry) -> bool {
+    if tree
+        .iter()
+        .any(|n| n.parent == m.id && n.id != m.id && n.mount_point == m.mount_point)
+    {
+        return true;
+    }
+    let mut below = m;
+    for _ in 0..tree.len() {
+        let Some(a) = tree
+            .iter()
+            .find(|p| p.id == below.parent && p.id != below.id)
+        else {
+            return false;
+        };
+        if tree.iter().any(|n| {
+            n.parent == a.id
+                && n.id != a.id
+                && n.id != below.id
+                && below.mount_point.starts_with(&n.mount_point)
+        }) {
+            return true;
+        }
+        below = a;
+    }
+    false // a malformed text with a parent cycle
 }
 
 /// Parses mountinfo text into cgroup mounts, first mount of each hierarchy winning.
@@ -251,6 +308,39 @@ mod tests {
         assert_eq!(m[2].mount_point, PathBuf::from("/sys/fs/cgroup/memory"));
         assert_eq!(m[3].version, Version::V2);
         assert_eq!(m[3].mount_point, PathBuf::from("/sys/fs/cgroup/unified"));
+    }
+
+    #[test]
+    fn mounts_covered_by_later_ones_are_left_out() {
+        // cgroup2 mounted over the hybrid tree in a new mount namespace: only it is visible.
+        let over = format!("{HYBRID}50 31 0:40 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
+        // (The memory bind at /mnt is elsewhere, so it stays.)
+        let m = parse_mountinfo(&over);
+        let points: Vec<_> = m.iter().map(|m| m.mount_point.to_str().unwrap()).collect();
+        assert_eq!(points, ["/mnt/mem copy", "/sys/fs/cgroup"], "{m:?}");
+        assert_eq!(m[1].version, Version::V2);
+        // A tmpfs over /sys/fs/cgroup/memory hides memory alone; a mount inside cpu does not hide cpu.
+        let partly = format!(
+            "{HYBRID}51 35 0:50 / /sys/fs/cgroup/memory rw - tmpfs tmpfs rw\n\
+             52 32 0:51 / /sys/fs/cgroup/cpu/sub rw - tmpfs tmpfs rw\n"
+        );
+        let m = parse_mountinfo(&partly);
+        let points: Vec<_> = m.iter().map(|m| m.mount_point.to_str().unwrap()).collect();
+        assert_eq!(
+            points,
+            [
+                "/sys/fs/cgroup/cpu",
+                "/sys/fs/cgroup/cpuacct",
+                "/sys/fs/cgroup/unified",
+                "/mnt/mem copy"
+            ]
+        );
+        // A tmpfs over /sys hides everything below it.
+        let sys = "20 1 0:20 / /sys rw - sysfs sysfs rw\n\
+                   31 20 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n\
+                   32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n\
+                   60 20 0:60 / /sys rw - tmpfs tmpfs rw\n";
+        assert!(parse_mountinfo(sys).is_empty());
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod error;
 mod fsio;
 mod layout;
 mod manager;
+mod oom_watch;
 mod resources;
 mod stats;
 mod units;
@@ -15,6 +16,7 @@ mod units;
 pub use error::{Error, Result};
 pub use layout::{cgroup_mounts, parse_proc_cgroup, CgroupMount, Version, V1_CONTROLLERS};
 pub use manager::Manager;
+pub use oom_watch::OomWatch;
 pub use stats::{
     Blkio, BlkioEntry, Cpu, CpuUsage, Hugetlb, Memory, MemoryEntry, Pids, Stats, Throttling,
 };

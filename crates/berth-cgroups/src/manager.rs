@@ -558,6 +558,16 @@ impl Manager {
         ))
     }
 
+    /// A file descriptor the kernel makes readable when this cgroup's memory
+    /// controller records an OOM event (see `OomWatch`).
+    pub fn watch_oom(&self) -> Result<crate::OomWatch> {
+        let n = self.node("memory").ok_or_else(|| Error::NoController {
+            field: "oom events".into(),
+            controller: "memory".into(),
+        })?;
+        crate::OomWatch::new(n.version, &n.dir)
+    }
+
     /// Removes the directory (and any sub-cgroups) in every hierarchy; missing ones are fine.
     pub fn destroy(&self) -> Result<()> {
         let mut first_err = None;

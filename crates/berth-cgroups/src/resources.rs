@@ -407,21 +407,7 @@ fn memory<L: Locate>(p: &mut Planner<L>, r: &LinuxResources) -> Result<()> {
     let (v, dir) = p.dir("memory", "resources.memory")?;
     let v2 = v == Version::V2;
     if m.check_before_update() == Some(true) && !p.fresh {
-        if let Some(l) = m.limit().filter(|l| *l > 0) {
-            let usage_file = dir.join(if v2 {
-                "memory.current"
-            } else {
-                "memory.usage_in_bytes"
-            });
-            let usage = fsio::read_u64(&usage_file)?;
-            if (l as u64) < usage {
-                return Err(Error::MemoryBelowUsage {
-                    path: dir.clone(),
-                    limit: l.to_string(),
-                    usage,
-                });
-            }
-        }
+        check_above_usage(&dir, v2, m.limit(), m.swap())?;
     }
     if v2 {
         // v2 swap.max counts swap only; OCI's swap is memory+swap (runc's conversion).
@@ -508,6 +494,52 @@ fn memory<L: Locate>(p: &mut Planner<L>, r: &LinuxResources) -> Result<()> {
                 "resources.memory.kernelTCP ignored: {} does not exist",
                 f.display()
             );
+        }
+    }
+    Ok(())
+}
+
+/// checkBeforeUpdate: refuse a memory+swap or memory limit below what the cgroup
+/// uses now (memory+swap first, as runc checks it), instead of letting the kernel
+/// reclaim, or on v2 OOM-kill, to get under it.
+fn check_above_usage(dir: &Path, v2: bool, limit: Option<i64>, swap: Option<i64>) -> Result<()> {
+    let mem_usage = || {
+        fsio::read_u64(&dir.join(if v2 {
+            "memory.current"
+        } else {
+            "memory.usage_in_bytes"
+        }))
+    };
+    // v1 counts memory+swap in one file; v2 counts swap alone.
+    let memsw_usage = || -> Result<u64> {
+        let (file, add_mem) = if v2 {
+            ("memory.swap.current", true)
+        } else {
+            ("memory.memsw.usage_in_bytes", false)
+        };
+        let f = dir.join(file);
+        match (f.exists(), add_mem) {
+            (true, true) => Ok(mem_usage()? + fsio::read_u64(&f)?),
+            (true, false) => fsio::read_u64(&f),
+            (false, _) => mem_usage(),
+        }
+    };
+    let checks: [(&'static str, Option<i64>, &dyn Fn() -> Result<u64>); 2] = [
+        ("memory+swap", swap, &memsw_usage),
+        ("memory", limit, &mem_usage),
+    ];
+    for (what, value, usage) in checks {
+        let Some(value) = value.filter(|v| *v > 0) else {
+            continue;
+        };
+        let usage = usage()?;
+        if (value as u64) < usage {
+            return Err(Error::BelowUsage {
+                what,
+                limit: value as u64,
+                usage,
+                path: dir.to_path_buf(),
+            });
         }
     }
     Ok(())
