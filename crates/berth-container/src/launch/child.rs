@@ -278,6 +278,7 @@ fn init_filesystem(job: &Job, j: &InitJob, new_user: bool) -> Result<String> {
         rootfs: j.rootfs,
         extra_mounts: j.extra_mounts,
         in_user_ns: new_user || j.ns.joins(LinuxNamespaceType::User),
+        runtime_source: &|i| chan.take_mount_source(i as u32),
     })?;
     chan.tell_parent(ToParent::RunCreateHooks)?;
     chan.expect_parent(ToChild::CreateHooksDone, "createRuntime hooks")?;

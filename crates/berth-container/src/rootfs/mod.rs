@@ -11,14 +11,16 @@
 
 mod cgroup;
 mod device_nodes;
+pub mod idmap;
 mod masked;
 pub mod mount_options;
+mod mount_source;
 mod mounts;
 mod pivot;
 pub mod safe_path;
 mod sysctl;
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{open, OFlag};
@@ -43,6 +45,10 @@ pub struct RootfsCtx<'a> {
     pub extra_mounts: &'a [Mount],
     /// mknod is not permitted: bind-mount device nodes from the host instead.
     pub in_user_ns: bool,
+    /// Asks the runtime for spec mount N's source as a detached mount (see
+    /// [`open_mount_source`]); used for id-mapped mounts, and for every bind
+    /// mount when init is in a user namespace.
+    pub runtime_source: &'a dyn Fn(usize) -> Result<OwnedFd>,
 }
 
 /// Files below /proc that may be mount destinations (lxcfs-style overrides), as runc allows.
@@ -105,12 +111,22 @@ fn check_mount(field: &str, m: &Mount) -> Result<MountOptions> {
             return invalid!("{field}.type {t:?} is not a file system type");
         }
     }
-    let opts = mount_options::parse(typ, m.options().as_deref().unwrap_or(&[])).map_err(|e| {
-        Error::Invalid(format!(
-            "{field}.options (destination {}): {e}",
-            dest.display()
-        ))
-    })?;
+    let mut opts =
+        mount_options::parse(typ, m.options().as_deref().unwrap_or(&[])).map_err(|e| {
+            Error::Invalid(format!(
+                "{field}.options (destination {}): {e}",
+                dest.display()
+            ))
+        })?;
+    idmap::check(field, m)?;
+    if idmap::mappings(m).is_some() {
+        if !opts.bind {
+            return invalid!(
+                "{field}: id-mapped mounts (uidMappings, gidMappings) are only supported for bind mounts"
+            );
+        }
+        opts.idmap = true;
+    }
     if opts.bind {
         match m.source() {
             Some(s) if !s.as_os_str().is_empty() && !has_nul(s) => {}
@@ -156,8 +172,20 @@ fn refuse_symlinked_destination(
 /// Before fork, in the runtime: reject bad mounts, devices, paths and sysctls
 /// with one-line errors naming the field.
 pub fn validate(spec: &Spec) -> Result<()> {
+    let has_userns = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::User));
     for (i, m) in spec.mounts().as_deref().unwrap_or(&[]).iter().enumerate() {
-        check_mount(&format!("mounts[{i}]"), m)?;
+        let o = check_mount(&format!("mounts[{i}]"), m)?;
+        // idmap alone borrows the container's mapping: there must be one.
+        if o.idmap && idmap::mappings(m).is_none() && !has_userns {
+            return invalid!(
+                "mounts[{i}] (destination {}): idmap without uidMappings/gidMappings needs a user namespace in linux.namespaces",
+                m.destination().display()
+            );
+        }
     }
     let Some(linux) = spec.linux() else {
         return Ok(());
@@ -306,7 +334,12 @@ fn prepare_inner(ctx: &RootfsCtx) -> Result<()> {
         if !o.bind && matches!(m.typ().as_deref(), Some("proc" | "sysfs")) {
             refuse_symlinked_destination(root.as_fd(), &format!("mounts[{i}]"), &dests[i])?;
         }
-        mounts::mount_one(root.as_fd(), m, &o, &mut cg)?;
+        let tree = if o.bind && (o.idmap || ctx.in_user_ns) {
+            Some((ctx.runtime_source)(i)?)
+        } else {
+            None
+        };
+        mounts::mount_one(root.as_fd(), m, &o, tree, &mut cg)?;
     }
     for (i, m) in ctx.extra_mounts.iter().enumerate() {
         let d = clean(m.destination());
@@ -321,7 +354,7 @@ fn prepare_inner(ctx: &RootfsCtx) -> Result<()> {
         if o.bind && d == Path::new("/dev") {
             dev_is_bind = true;
         }
-        mounts::mount_one(root.as_fd(), m, &o, &mut cg)?;
+        mounts::mount_one(root.as_fd(), m, &o, None, &mut cg)?;
     }
     if !dev_is_bind {
         let has_kcore = nix::unistd::access("/proc/kcore", nix::unistd::AccessFlags::F_OK).is_ok();
@@ -332,6 +365,29 @@ fn prepare_inner(ctx: &RootfsCtx) -> Result<()> {
         mounts::set_propagation(root.as_fd(), f).map_err(sys("apply linux.rootfsPropagation"))?;
     }
     Ok(())
+}
+
+/// In the runtime, for init `init_pid`: spec mount `index` opened from
+/// inside init's mount namespace with the runtime's credentials, id-mapped
+/// when it asks for it, as a detached mount for init to attach.
+pub fn open_mount_source(init_pid: i32, spec: &Spec, index: usize) -> Result<OwnedFd> {
+    let field = format!("mounts[{index}]");
+    let m = spec
+        .mounts()
+        .as_deref()
+        .and_then(|m| m.get(index))
+        .ok_or_else(|| {
+            Error::Init(format!(
+                "container init asked for {field}, which does not exist"
+            ))
+        })?;
+    let o = check_mount(&field, m)?;
+    if !o.bind {
+        return Err(Error::Init(format!(
+            "container init asked for {field}, which is not a bind mount"
+        )));
+    }
+    mount_source::open_for_init(init_pid, &field, m, &o)
 }
 
 /// After `enter`: linux.sysctl (verified procfs writes), readonlyPaths

@@ -91,19 +91,26 @@ fn sys(what: &str, dest: &Path, e: Errno) -> Error {
     Error::sys(format!("{what} {}", dest.display()), e)
 }
 
-/// Bind `source` (a host path) onto `dest` inside the rootfs.
+/// Bind `source` (a host path) onto `dest` inside the rootfs; `tree` is the
+/// source already cloned by the runtime, when it did that for us.
 pub(super) fn bind(
     root: BorrowedFd<'_>,
     source: &Path,
     dest: &Path,
     o: &MountOptions,
+    tree: Option<OwnedFd>,
 ) -> Result<()> {
-    let mut flags = libc::OPEN_TREE_CLONE;
-    if o.recursive {
-        flags |= libc::AT_RECURSIVE as libc::c_uint;
-    }
-    let tree = open_tree(None, source, flags)
-        .map_err(|e| Error::sys(format!("bind mount source {}", source.display()), e))?;
+    let tree = match tree {
+        Some(t) => t,
+        None => {
+            let mut flags = libc::OPEN_TREE_CLONE;
+            if o.recursive {
+                flags |= libc::AT_RECURSIVE as libc::c_uint;
+            }
+            open_tree(None, source, flags)
+                .map_err(|e| Error::sys(format!("bind mount source {}", source.display()), e))?
+        }
+    };
     let st = fstat(&tree).map_err(|e| sys("stat bind source for", dest, e))?;
     let kind = if SFlag::from_bits_truncate(st.st_mode & libc::S_IFMT) == SFlag::S_IFDIR {
         Kind::Dir
@@ -166,12 +173,13 @@ pub(super) fn mount_one(
     root: BorrowedFd<'_>,
     m: &Mount,
     o: &MountOptions,
+    tree: Option<OwnedFd>,
     cg: &mut super::cgroup::CgroupCtx,
 ) -> Result<()> {
     let dest = m.destination();
     if o.bind {
         let source = m.source().as_deref().unwrap_or(Path::new(""));
-        return bind(root, source, dest, o);
+        return bind(root, source, dest, o, tree);
     }
     let typ = m.typ().as_deref().unwrap_or("");
     if typ == "cgroup" || typ == "cgroup2" {

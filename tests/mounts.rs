@@ -1,0 +1,296 @@
+//! Mount behaviour as the kernel shows it inside real containers: id-mapped
+//! mounts, bind sources only the caller can reach, mount paths read as runc
+//! reads them. Run as root.
+
+mod common;
+
+use std::os::unix::fs::{chown, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use common::{args, stderr, stdout, Env};
+use serde_json::{json, Value};
+
+/// A directory under the test's dir with one file `f` owned by `uid:gid`.
+fn source_dir(env: &Env, name: &str, uid: u32, gid: u32) -> PathBuf {
+    let d = env.dir.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("f"), b"x").unwrap();
+    chown(d.join("f"), Some(uid), Some(gid)).unwrap();
+    d
+}
+
+fn with_userns(s: &mut Value) {
+    s["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "type": "user" }));
+    s["linux"]["uidMappings"] = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+    s["linux"]["gidMappings"] = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+}
+
+fn add_mount(s: &mut Value, m: Value) {
+    s["mounts"].as_array_mut().unwrap().push(m);
+}
+
+fn run_ok(env: &Env, bundle: &Path, id: &str) -> String {
+    let out = env.run(&["run", "--bundle", bundle.to_str().unwrap(), id]);
+    assert!(
+        out.status.success(),
+        "run {id} failed: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
+fn idmapped_mounts(s: &mut Value, src: &Path, extra: &[(&str, Value)]) {
+    add_mount(
+        s,
+        json!({
+            "source": src, "destination": "/tmp/own", "options": ["bind"],
+            "uidMappings": [{ "containerID": 100, "hostID": 1000, "size": 1 }],
+            "gidMappings": [{ "containerID": 211, "hostID": 2000, "size": 1 }]
+        }),
+    );
+    for (dest, opts) in extra {
+        add_mount(
+            s,
+            json!({ "source": src, "destination": dest, "options": opts }),
+        );
+    }
+}
+
+#[test]
+fn idmapped_bind_mount_maps_owners_without_a_user_namespace() {
+    require_root!();
+    let env = Env::new("idmap-nouserns");
+    let src = source_dir(&env, "src", 100, 211);
+    let b = env.bundle("b", |s| {
+        idmapped_mounts(s, &src, &[("/tmp/plain", json!(["bind"]))]);
+        args(
+            s,
+            &[
+                "sh",
+                "-c",
+                "stat -c %u:%g /tmp/own/f /tmp/plain/f; grep ' /tmp/own ' /proc/self/mountinfo",
+            ],
+        );
+    });
+    let out = run_ok(&env, &b, "idmap-nouserns");
+    let lines: Vec<&str> = out.lines().collect();
+    // On disk 100:211; the mapping shows it as 1000:2000, the plain bind as it is.
+    assert_eq!(lines[0], "1000:2000", "{out}");
+    assert_eq!(lines[1], "100:211", "{out}");
+    assert!(lines[2].contains("idmapped"), "{out}");
+}
+
+#[test]
+fn idmapped_bind_mount_in_a_user_namespace_and_implied_mapping() {
+    require_root!();
+    let env = Env::new("idmap-userns");
+    let src = source_dir(&env, "src", 100, 211);
+    let b = env.bundle("b", |s| {
+        with_userns(s);
+        // Own mapping 100->101000 is container uid 1000; `idmap` alone borrows
+        // the container's mapping, so disk ids read unchanged inside.
+        add_mount(
+            s,
+            json!({
+                "source": src, "destination": "/tmp/own", "options": ["bind"],
+                "uidMappings": [{ "containerID": 100, "hostID": 101000, "size": 1 }],
+                "gidMappings": [{ "containerID": 211, "hostID": 102000, "size": 1 }]
+            }),
+        );
+        add_mount(
+            s,
+            json!({ "source": src, "destination": "/tmp/implied", "options": ["rbind", "idmap"] }),
+        );
+        add_mount(
+            s,
+            json!({ "source": src, "destination": "/tmp/plain", "options": ["bind"] }),
+        );
+        args(
+            s,
+            &[
+                "sh",
+                "-c",
+                "stat -c %u:%g /tmp/own/f /tmp/implied/f /tmp/plain/f",
+            ],
+        );
+    });
+    let out = run_ok(&env, &b, "idmap-userns");
+    let overflow = std::fs::read_to_string("/proc/sys/kernel/overflowuid").unwrap();
+    let overflow = overflow.trim();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "1000:2000", "{out}");
+    assert_eq!(lines[1], "100:211", "{out}");
+    assert_eq!(lines[2], format!("{overflow}:{overflow}"), "{out}");
+}
+
+#[test]
+fn ridmap_maps_every_mount_of_the_tree_and_idmap_only_the_top() {
+    require_root!();
+    let env = Env::new("ridmap");
+    let top = source_dir(&env, "top", 100, 211);
+    let sub = source_dir(&env, "sub", 100, 211);
+    std::fs::create_dir_all(top.join("child")).unwrap();
+    // A mount below the source, so rbind copies a tree of two mounts.
+    let st = std::process::Command::new("mount")
+        .arg("--bind")
+        .arg(&sub)
+        .arg(top.join("child"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(&self.0)
+                .status();
+        }
+    }
+    let _guard = Unmount(top.join("child"));
+    let map = |opt: &str, dest: &str| {
+        json!({
+            "source": top, "destination": dest, "options": ["rbind", opt],
+            "uidMappings": [{ "containerID": 100, "hostID": 1000, "size": 1 }],
+            "gidMappings": [{ "containerID": 211, "hostID": 2000, "size": 1 }]
+        })
+    };
+    let b = env.bundle("b", |s| {
+        add_mount(s, map("idmap", "/tmp/i"));
+        add_mount(s, map("ridmap", "/tmp/r"));
+        args(
+            s,
+            &[
+                "sh",
+                "-c",
+                "stat -c %u:%g /tmp/i/f /tmp/i/child/f /tmp/r/f /tmp/r/child/f",
+            ],
+        );
+    });
+    let out = run_ok(&env, &b, "ridmap");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        ["1000:2000", "100:211", "1000:2000", "1000:2000"],
+        "{out}"
+    );
+}
+
+#[test]
+fn bad_id_mapped_mounts_are_refused_before_anything_is_made() {
+    require_root!();
+    let env = Env::new("idmap-bad");
+    let src = source_dir(&env, "src", 0, 0);
+    let cases: Vec<(&str, Value, bool, &str)> = vec![
+        (
+            "only-uid",
+            json!({ "source": src, "destination": "/m", "options": ["bind"],
+                    "uidMappings": [{ "containerID": 0, "hostID": 1000, "size": 1 }] }),
+            false,
+            "needs both uidMappings and gidMappings",
+        ),
+        (
+            "tmpfs",
+            json!({ "source": "tmpfs", "destination": "/m", "type": "tmpfs",
+                    "uidMappings": [{ "containerID": 0, "hostID": 1000, "size": 1 }],
+                    "gidMappings": [{ "containerID": 0, "hostID": 1000, "size": 1 }] }),
+            false,
+            "only supported for bind mounts",
+        ),
+        (
+            "size0",
+            json!({ "source": src, "destination": "/m", "options": ["bind"],
+                    "uidMappings": [{ "containerID": 0, "hostID": 1000, "size": 0 }],
+                    "gidMappings": [{ "containerID": 0, "hostID": 1000, "size": 1 }] }),
+            false,
+            "size must not be 0",
+        ),
+        (
+            "implied-no-userns",
+            json!({ "source": src, "destination": "/m", "options": ["bind", "idmap"] }),
+            false,
+            "needs a user namespace",
+        ),
+        (
+            "overlapping",
+            json!({ "source": src, "destination": "/m", "options": ["bind"],
+                    "uidMappings": [{ "containerID": 0, "hostID": 1000, "size": 10 },
+                                    { "containerID": 5, "hostID": 3000, "size": 10 }],
+                    "gidMappings": [{ "containerID": 0, "hostID": 1000, "size": 1 }] }),
+            true,
+            "uidMappings",
+        ),
+    ];
+    for (id, m, at_start, want) in cases {
+        let b = env.bundle(id, |s| add_mount(s, m));
+        let out = env.run(&["create", "--bundle", b.to_str().unwrap(), id]);
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{id}: accepted");
+        assert!(err.contains(want), "{id}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{id}: {err}");
+        assert!(!err.contains("panicked"), "{id}: {err}");
+        // Nothing left behind: no state dir for the id.
+        assert!(
+            !env.root.join(id).exists(),
+            "{id}: state left (at start: {at_start})"
+        );
+    }
+}
+
+#[test]
+fn bind_source_only_the_caller_can_reach_mounts_in_a_user_namespace() {
+    require_root!();
+    let env = Env::new("inaccessible-src");
+    let src = source_dir(&env, "private/src", 0, 0);
+    // The container's root is host uid 100000: it cannot walk into 0700 `private`.
+    std::fs::set_permissions(
+        env.dir.join("private"),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
+    let b = env.bundle("b", |s| {
+        with_userns(s);
+        add_mount(
+            s,
+            json!({ "source": src, "destination": "/tmp/p", "options": ["bind"] }),
+        );
+        args(
+            s,
+            &[
+                "sh",
+                "-c",
+                "cat /tmp/p/f; grep -c ' /tmp/p ' /proc/self/mountinfo",
+            ],
+        );
+    });
+    let out = run_ok(&env, &b, "inaccessible-src");
+    assert_eq!(out, "x1\n");
+}
+
+#[test]
+fn relative_bind_source_and_destination_are_read_as_runc_reads_them() {
+    require_root!();
+    let env = Env::new("relative-paths");
+    source_dir(&env, "b/rel-src", 0, 0);
+    let b = env.bundle("b", |s| {
+        // The source is relative to the bundle, the destination to the container's /.
+        add_mount(
+            s,
+            json!({ "source": "rel-src", "destination": "tmp/rel", "options": ["bind"] }),
+        );
+        args(
+            s,
+            &[
+                "sh",
+                "-c",
+                "cat /tmp/rel/f; grep -c ' /tmp/rel ' /proc/self/mountinfo",
+            ],
+        );
+    });
+    let out = run_ok(&env, &b, "relative-paths");
+    assert_eq!(out, "x1\n");
+}
