@@ -294,3 +294,102 @@ fn relative_bind_source_and_destination_are_read_as_runc_reads_them() {
     let out = run_ok(&env, &b, "relative-paths");
     assert_eq!(out, "x1\n");
 }
+
+/// A tmpfs at `dir` whose per-mount flags are `flags` (set by a bind remount,
+/// so they are not superblock flags); unmounted on drop.
+struct FlaggedTmpfs(PathBuf);
+
+impl FlaggedTmpfs {
+    fn new(dir: PathBuf, flags: &str) -> FlaggedTmpfs {
+        std::fs::create_dir_all(&dir).unwrap();
+        let sh = |a: &[&str]| {
+            let st = std::process::Command::new("mount")
+                .args(a)
+                .arg(&dir)
+                .status()
+                .unwrap();
+            assert!(st.success(), "mount {a:?}");
+        };
+        sh(&["-t", "tmpfs", "-o", "rw,suid,dev,exec,strictatime", "tmpfs"]);
+        sh(&["--bind", "-o", &format!("remount,{flags}")]);
+        FlaggedTmpfs(dir)
+    }
+}
+
+impl Drop for FlaggedTmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// The per-mount options of /tmp/m as the container sees them.
+fn bind_flags_seen(
+    env: &Env,
+    id: &str,
+    src: &Path,
+    opts: &[&str],
+    userns: bool,
+) -> Result<Vec<String>, String> {
+    let b = env.bundle(id, |s| {
+        if userns {
+            with_userns(s);
+        }
+        add_mount(
+            s,
+            json!({ "source": src, "destination": "/tmp/m", "type": "bind", "options": opts }),
+        );
+        args(
+            s,
+            &[
+                "sh",
+                "-c",
+                "awk '$5 == \"/tmp/m\" { print $6 }' /proc/self/mountinfo",
+            ],
+        );
+    });
+    let out = env.run(&["run", "--bundle", b.to_str().unwrap(), id]);
+    if !out.status.success() {
+        return Err(stderr(&out));
+    }
+    Ok(stdout(&out).trim().split(',').map(String::from).collect())
+}
+
+#[test]
+fn bind_flags_are_kept_or_made_exact_as_runc_and_mount8_do() {
+    require_root!();
+    let env = Env::new("bind-flags");
+    let src = env.dir.join("flagged");
+    let _t = FlaggedTmpfs::new(src.clone(), "ro,noexec,nosymfollow,nodiratime");
+    let has = |f: &Vec<String>, x: &str| f.iter().any(|o| o == x);
+
+    // Only `bind`: every flag of the source stays.
+    let f = bind_flags_seen(&env, "bf1", &src, &["bind"], false).unwrap();
+    for x in ["ro", "noexec", "nosymfollow", "nodiratime"] {
+        assert!(has(&f, x), "{x} missing: {f:?}");
+    }
+    // A flag option: the others become exactly what was asked; atime stays.
+    let f = bind_flags_seen(&env, "bf2", &src, &["bind", "dev"], false).unwrap();
+    assert!(
+        has(&f, "rw") && !has(&f, "noexec") && !has(&f, "nosymfollow"),
+        "{f:?}"
+    );
+    assert!(has(&f, "nodiratime"), "{f:?}");
+    // In a user namespace the locked flags stay; nosymfollow is not locked.
+    let f = bind_flags_seen(&env, "bf3", &src, &["bind", "dev"], true).unwrap();
+    assert!(
+        has(&f, "ro") && has(&f, "noexec") && has(&f, "nodiratime"),
+        "{f:?}"
+    );
+    assert!(!has(&f, "nosymfollow"), "{f:?}");
+    // An atime mode replaces the atime settings.
+    let f = bind_flags_seen(&env, "bf4", &src, &["bind", "noatime"], false).unwrap();
+    assert!(has(&f, "noatime") && !has(&f, "nodiratime"), "{f:?}");
+    // Clearing a locked flag by name is refused by the kernel: one line, EPERM.
+    let err = bind_flags_seen(&env, "bf5", &src, &["bind", "rw"], true).unwrap_err();
+    assert!(err.contains("/tmp/m") && err.contains("EPERM"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(!env.root.join("bf5").exists());
+}

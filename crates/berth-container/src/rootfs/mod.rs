@@ -9,6 +9,7 @@
 //! `RESOLVE_IN_ROOT` ([`safe_path`]) and mounted onto the resulting fd, so a
 //! symlink or a race cannot redirect a mount to a host path.
 
+mod bind_flags;
 mod cgroup;
 mod device_nodes;
 pub mod idmap;
@@ -339,7 +340,7 @@ fn prepare_inner(ctx: &RootfsCtx) -> Result<()> {
         } else {
             None
         };
-        mounts::mount_one(root.as_fd(), m, &o, tree, &mut cg)?;
+        mounts::mount_one(root.as_fd(), m, &o, tree, ctx.in_user_ns, &mut cg)?;
     }
     for (i, m) in ctx.extra_mounts.iter().enumerate() {
         let d = clean(m.destination());
@@ -354,7 +355,7 @@ fn prepare_inner(ctx: &RootfsCtx) -> Result<()> {
         if o.bind && d == Path::new("/dev") {
             dev_is_bind = true;
         }
-        mounts::mount_one(root.as_fd(), m, &o, None, &mut cg)?;
+        mounts::mount_one(root.as_fd(), m, &o, None, ctx.in_user_ns, &mut cg)?;
     }
     if !dev_is_bind {
         let has_kcore = nix::unistd::access("/proc/kcore", nix::unistd::AccessFlags::F_OK).is_ok();

@@ -99,6 +99,7 @@ pub(super) fn bind(
     dest: &Path,
     o: &MountOptions,
     tree: Option<OwnedFd>,
+    in_user_ns: bool,
 ) -> Result<()> {
     let tree = match tree {
         Some(t) => t,
@@ -119,8 +120,17 @@ pub(super) fn bind(
     };
     let target = open_or_create(root, dest, kind)?;
     if o.has_attrs() {
-        mount_setattr(tree.as_fd(), false, o.attr_set, o.attr_clr, 0)
-            .map_err(|e| sys("set mount attributes of", dest, e))?;
+        // Only a user namespace locks flags; elsewhere the source's do not matter.
+        let source_flags = if in_user_ns {
+            super::bind_flags::current(tree.as_fd())
+                .map_err(|e| sys("read the mount flags of the bind source for", dest, e))?
+        } else {
+            0
+        };
+        if let Some((set, clr)) = super::bind_flags::attrs(o, source_flags, in_user_ns) {
+            mount_setattr(tree.as_fd(), false, set, clr, 0)
+                .map_err(|e| sys("set mount attributes of", dest, e))?;
+        }
     }
     if o.has_rec_attrs() {
         mount_setattr(tree.as_fd(), true, o.rec_attr_set, o.rec_attr_clr, 0)
@@ -174,12 +184,13 @@ pub(super) fn mount_one(
     m: &Mount,
     o: &MountOptions,
     tree: Option<OwnedFd>,
+    in_user_ns: bool,
     cg: &mut super::cgroup::CgroupCtx,
 ) -> Result<()> {
     let dest = m.destination();
     if o.bind {
         let source = m.source().as_deref().unwrap_or(Path::new(""));
-        return bind(root, source, dest, o, tree);
+        return bind(root, source, dest, o, tree, in_user_ns);
     }
     let typ = m.typ().as_deref().unwrap_or("");
     if typ == "cgroup" || typ == "cgroup2" {
