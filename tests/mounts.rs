@@ -393,3 +393,33 @@ fn bind_flags_are_kept_or_made_exact_as_runc_and_mount8_do() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(!env.root.join("bf5").exists());
 }
+
+#[test]
+fn masked_directories_share_one_read_only_tmpfs_and_duplicates_mount_once() {
+    require_root!();
+    let env = Env::new("masked-share");
+    let b = env.bundle("b", |s| {
+        let masked = s["linux"]["maskedPaths"].as_array_mut().unwrap();
+        for p in ["/mnt", "/home", "/mnt/", "/etc/hostname", "/etc/hostname"] {
+            masked.push(json!(p));
+        }
+        s["root"]["readonly"] = json!(false);
+        args(
+            s,
+            &[
+                "sh",
+                "-c",
+                "stat -c %d /mnt /home; grep -c ' /mnt ' /proc/self/mountinfo; \
+                 grep -c ' /etc/hostname ' /proc/self/mountinfo; \
+                 touch /home/x 2>&1; cat /etc/hostname | wc -c",
+            ],
+        );
+    });
+    let out = run_ok(&env, &b, "masked-share");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], lines[1], "one tmpfs for both: {out}");
+    assert_eq!(lines[2], "1", "{out}");
+    assert_eq!(lines[3], "1", "{out}");
+    assert!(lines[4].contains("Read-only file system"), "{out}");
+    assert_eq!(lines[5].trim(), "0", "{out}");
+}
