@@ -423,3 +423,35 @@ fn masked_directories_share_one_read_only_tmpfs_and_duplicates_mount_once() {
     assert!(lines[4].contains("Read-only file system"), "{out}");
     assert_eq!(lines[5].trim(), "0", "{out}");
 }
+
+#[test]
+fn tmpfs_without_mode_takes_the_mode_of_the_directory_it_covers() {
+    require_root!();
+    let env = Env::new("tmpfs-mode");
+    let image_mode = std::fs::metadata(common::rootfs().join("root"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777;
+    let tmpfs = |dest: &str, opts: &[&str]| json!({ "source": "tmpfs", "destination": dest, "type": "tmpfs", "options": opts });
+    let b = env.bundle("b", |s| {
+        add_mount(s, tmpfs("/root", &["nodev", "nosuid"]));
+        add_mount(s, tmpfs("/home", &["nodev", "mode=1500"]));
+        add_mount(s, tmpfs("/tmp/new/dir", &["nodev"]));
+        args(
+            s,
+            &[
+                "sh",
+                "-c",
+                "stat -c %a /root /home /tmp/new/dir; grep -c ' /root .*mode=' /proc/self/mountinfo",
+            ],
+        );
+    });
+    let out = run_ok(&env, &b, "tmpfs-mode");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], format!("{image_mode:o}"), "{out}");
+    assert_eq!(lines[1], "1500", "{out}");
+    // A destination berth made keeps the tmpfs default.
+    assert_eq!(lines[2], "1777", "{out}");
+    assert_eq!(lines[3], "1", "{out}");
+}

@@ -20,6 +20,7 @@ use oci_spec::runtime::Mount;
 
 use super::mount_options::MountOptions;
 use super::safe_path::{fd_path, open_in_root, open_or_create, Kind};
+use super::tmpfs_mode;
 use crate::{Error, Result};
 
 fn cstr(p: &Path) -> nix::Result<CString> {
@@ -152,8 +153,8 @@ pub(super) fn mount_fs(
     dest: &Path,
     o: &MountOptions,
 ) -> Result<()> {
-    let target = open_or_create(root, dest, Kind::Dir)?;
-    let data = (!o.data.is_empty()).then_some(o.data.as_str());
+    let (target, data) = tmpfs_mode::target_and_data(root, typ, dest, &o.data)?;
+    let data = (!data.is_empty()).then_some(data.as_str());
     mount(
         Some(source),
         &fd_path(target.as_fd()),
