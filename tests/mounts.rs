@@ -455,3 +455,37 @@ fn tmpfs_without_mode_takes_the_mode_of_the_directory_it_covers() {
     assert_eq!(lines[2], "1777", "{out}");
     assert_eq!(lines[3], "1", "{out}");
 }
+
+#[test]
+fn tmpcopyup_fills_the_tmpfs_with_what_it_covers() {
+    require_root!();
+    let env = Env::new("tmpcopyup");
+    let host = common::rootfs().join("etc/passwd");
+    let meta = std::fs::metadata(&host).unwrap();
+    let want = format!(
+        "{:o}:{}:{}",
+        meta.permissions().mode() & 0o7777,
+        std::os::unix::fs::MetadataExt::uid(&meta),
+        std::os::unix::fs::MetadataExt::gid(&meta)
+    );
+    let b = env.bundle("b", |s| {
+        add_mount(
+            s,
+            json!({ "source": "tmpfs", "destination": "/etc", "type": "tmpfs", "options": ["tmpcopyup", "ro"] }),
+        );
+        args(
+            s,
+            &[
+                "sh",
+                "-c",
+                "stat -c %a:%u:%g /etc/passwd; awk '$5 == \"/etc\" { print $9, $6 }' /proc/self/mountinfo; \
+                 touch /etc/x 2>&1; true",
+            ],
+        );
+    });
+    let out = run_ok(&env, &b, "tmpcopyup");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], want, "{out}");
+    assert!(lines[1].starts_with("tmpfs ro"), "{out}");
+    assert!(lines[2].contains("Read-only file system"), "{out}");
+}

@@ -20,6 +20,7 @@ mod mounts;
 mod pivot;
 pub mod safe_path;
 mod sysctl;
+mod tmpcopyup;
 mod tmpfs_mode;
 
 use std::os::fd::{AsFd, OwnedFd};

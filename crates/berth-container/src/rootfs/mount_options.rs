@@ -35,6 +35,8 @@ pub struct MountOptions {
     pub idmap: bool,
     /// `ridmap`: the mapping applies to every mount of an `rbind` tree, not only its top.
     pub idmap_recursive: bool,
+    /// `tmpcopyup` (tmpfs only): the new tmpfs starts with a copy of what it covers.
+    pub copy_up: bool,
 }
 
 impl Default for MountOptions {
@@ -51,6 +53,7 @@ impl Default for MountOptions {
             data: String::new(),
             idmap: false,
             idmap_recursive: false,
+            copy_up: false,
         }
     }
 }
@@ -292,6 +295,13 @@ pub fn parse(typ: Option<&str>, options: &[String]) -> Result<MountOptions, Stri
                 out.idmap_recursive |= rec;
             }
             None => {
+                if opt == "tmpcopyup" {
+                    if typ != Some("tmpfs") {
+                        return Err("mount option \"tmpcopyup\" is only for tmpfs mounts".into());
+                    }
+                    out.copy_up = true;
+                    continue;
+                }
                 if opt == "remount" {
                     return Err(
                         "mount option \"remount\" is not supported in config.json mounts".into(),
@@ -465,6 +475,14 @@ mod tests {
             .unwrap_err()
             .contains("bind mounts"));
         assert!(p(Some("tmpfs"), &["remount"]).is_err());
+    }
+
+    #[test]
+    fn tmpcopyup_is_a_tmpfs_option_not_data() {
+        let m = p(Some("tmpfs"), &["tmpcopyup", "mode=755"]).unwrap();
+        assert!(m.copy_up);
+        assert_eq!(m.data, "mode=755");
+        assert!(p(None, &["bind", "tmpcopyup"]).is_err());
     }
 
     #[test]

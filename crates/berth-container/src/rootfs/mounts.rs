@@ -155,14 +155,42 @@ pub(super) fn mount_fs(
 ) -> Result<()> {
     let (target, data) = tmpfs_mode::target_and_data(root, typ, dest, &o.data)?;
     let data = (!data.is_empty()).then_some(data.as_str());
+    let lower = if o.copy_up {
+        Some(
+            super::tmpcopyup::open_lower(target.as_fd())
+                .map_err(|e| sys("tmpcopyup: open", dest, e))?,
+        )
+    } else {
+        None
+    };
     mount(
         Some(source),
         &fd_path(target.as_fd()),
         Some(typ),
-        o.flags,
+        // A read-only tmpcopyup tmpfs is filled first and made read-only after.
+        if o.copy_up {
+            o.flags - MsFlags::MS_RDONLY
+        } else {
+            o.flags
+        },
         data,
     )
     .map_err(|e| Error::sys(format!("mount {typ} on {}", dest.display()), e))?;
+    if let Some(lower) = lower {
+        let upper = open_in_root(root, dest, OFlag::O_RDONLY | OFlag::O_DIRECTORY)
+            .map_err(|e| sys("reopen", dest, e))?;
+        super::tmpcopyup::copy_tree(lower.as_fd(), upper.as_fd()).map_err(|e| {
+            sys(
+                "tmpcopyup: copy the directory's contents into the tmpfs on",
+                dest,
+                e,
+            )
+        })?;
+        if o.flags.contains(MsFlags::MS_RDONLY) {
+            mount_setattr(upper.as_fd(), false, libc::MOUNT_ATTR_RDONLY, 0, 0)
+                .map_err(|e| sys("make read-only", dest, e))?;
+        }
+    }
     if o.propagation.is_empty() && !o.has_rec_attrs() {
         return Ok(());
     }
