@@ -489,3 +489,32 @@ fn tmpcopyup_fills_the_tmpfs_with_what_it_covers() {
     assert!(lines[1].starts_with("tmpfs ro"), "{out}");
     assert!(lines[2].contains("Read-only file system"), "{out}");
 }
+
+#[test]
+fn read_only_dev_is_filled_first_and_made_read_only_last() {
+    require_root!();
+    let env = Env::new("ro-dev");
+    let b = env.bundle("b", |s| {
+        for m in s["mounts"].as_array_mut().unwrap() {
+            if m["destination"] == "/dev" {
+                m["options"].as_array_mut().unwrap().push(json!("ro"));
+            }
+        }
+        args(
+            s,
+            &[
+                "sh",
+                "-c",
+                "awk '$5 == \"/dev\" { print $6 }' /proc/self/mountinfo; \
+                 grep -c ' /dev/pts ' /proc/self/mountinfo; echo x > /dev/null && echo null-ok; \
+                 touch /dev/new 2>&1; true",
+            ],
+        );
+    });
+    let out = run_ok(&env, &b, "ro-dev");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("ro,"), "{out}");
+    assert_eq!(lines[1], "1", "{out}");
+    assert_eq!(lines[2], "null-ok", "{out}");
+    assert!(lines[3].contains("Read-only file system"), "{out}");
+}

@@ -172,6 +172,12 @@ fn refuse_symlinked_destination(
     }
 }
 
+/// A new (not bind) file system on /dev with `ro`: runc mounts it writable
+/// and makes it read-only once everything under it exists.
+fn read_only_dev(dest: &Path, o: &MountOptions) -> bool {
+    !o.bind && dest == Path::new("/dev") && o.flags.contains(MsFlags::MS_RDONLY)
+}
+
 /// Before fork, in the runtime: reject bad mounts, devices, paths and sysctls
 /// with one-line errors naming the field.
 pub fn validate(spec: &Spec) -> Result<()> {
@@ -330,7 +336,11 @@ fn prepare_inner(ctx: &RootfsCtx) -> Result<()> {
         Ok(o)
     };
     for (i, m) in spec_mounts.iter().enumerate() {
-        let o = check_mount(&format!("mounts[{i}]"), m)?;
+        let mut o = check_mount(&format!("mounts[{i}]"), m)?;
+        if read_only_dev(&dests[i], &o) {
+            // /dev is filled (nodes, /dev/pts, the console) first; `finalize` makes it read-only.
+            o.flags -= MsFlags::MS_RDONLY;
+        }
         if o.bind && dests[i] == Path::new("/dev") {
             dev_is_bind = true;
         }
@@ -407,6 +417,20 @@ pub fn finalize(spec: &Spec) -> Result<()> {
         Mode::empty(),
     )
     .map_err(sys("open /"))?;
+    let ro_dev = spec.mounts().iter().flatten().any(|m| {
+        mount_options::parse(m.typ().as_deref(), m.options().as_deref().unwrap_or(&[]))
+            .is_ok_and(|o| read_only_dev(&clean(m.destination()), &o))
+    });
+    if ro_dev {
+        let dev = safe_path::open_in_root(
+            root.as_fd(),
+            Path::new("/dev"),
+            OFlag::O_PATH | OFlag::O_DIRECTORY,
+        )
+        .map_err(sys("open /dev"))?;
+        mounts::mount_setattr(dev.as_fd(), false, libc::MOUNT_ATTR_RDONLY, 0, 0)
+            .map_err(sys("make /dev read-only"))?;
+    }
     if let Some(linux) = spec.linux() {
         if let Some(s) = linux.sysctl() {
             sysctl::apply(s)?;
