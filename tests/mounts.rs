@@ -518,3 +518,38 @@ fn read_only_dev_is_filled_first_and_made_read_only_last() {
     assert_eq!(lines[2], "null-ok", "{out}");
     assert!(lines[3].contains("Read-only file system"), "{out}");
 }
+
+#[test]
+fn rootfs_propagation_shared_and_slave_apply_to_the_containers_root() {
+    require_root!();
+    let env = Env::new("rootfs-prop");
+    for (id, prop, want) in [
+        ("prop-shared", "shared", "shared:"),
+        ("prop-slave", "slave", "master:"),
+    ] {
+        let b = env.bundle(id, |s| {
+            s["linux"]["rootfsPropagation"] = json!(prop);
+            // Field 7 on: the optional fields (shared:N, master:N) of the root mount.
+            args(
+                s,
+                &[
+                    "sh",
+                    "-c",
+                    "awk '$5 == \"/\" { print $7 }' /proc/self/mountinfo",
+                ],
+            );
+        });
+        // In a mount namespace whose mounts are shared, so a slave has a master.
+        let out = std::process::Command::new("unshare")
+            .args(["-m", "--propagation", "shared"])
+            .arg(common::berth_bin())
+            .arg("--root")
+            .arg(&env.root)
+            .args(["run", "--bundle", b.to_str().unwrap(), id])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{prop}: {}", stderr(&out));
+        assert!(stdout(&out).starts_with(want), "{prop}: {}", stdout(&out));
+    }
+}

@@ -259,7 +259,7 @@ fn sys<E: Into<String>>(op: E) -> impl FnOnce(nix::Error) -> Error {
 /// private) so nothing propagates to the host, bind-mounts the rootfs onto
 /// itself, performs the spec mounts and then `extra_mounts`, creates the
 /// default devices, `linux.devices` and /dev symlinks (unless /dev is a bind
-/// mount), and applies `linux.rootfsPropagation`. Needs the host's /proc.
+/// mount). Needs the host's /proc.
 pub fn prepare(ctx: &RootfsCtx) -> Result<()> {
     let old = umask(Mode::empty());
     let r = prepare_inner(ctx);
@@ -374,9 +374,6 @@ fn prepare_inner(ctx: &RootfsCtx) -> Result<()> {
         let devs = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
         device_nodes::setup(root.as_fd(), devs, ctx.in_user_ns, has_kcore)?;
     }
-    if let Some(f) = prop_flag {
-        mounts::set_propagation(root.as_fd(), f).map_err(sys("apply linux.rootfsPropagation"))?;
-    }
     Ok(())
 }
 
@@ -403,7 +400,8 @@ pub fn open_mount_source(init_pid: i32, spec: &Spec, index: usize) -> Result<Own
     mount_source::open_for_init(init_pid, &field, m, &o)
 }
 
-/// After `enter`: linux.sysctl (verified procfs writes), readonlyPaths
+/// After `enter`: linux.rootfsPropagation on /, a read-only /dev made
+/// read-only, linux.sysctl (verified procfs writes), readonlyPaths
 /// (bind + read-only, other flags kept), maskedPaths (files: /dev/null,
 /// verified 1:3; directories: empty read-only tmpfs), root.readonly.
 ///
@@ -417,6 +415,22 @@ pub fn finalize(spec: &Spec) -> Result<()> {
         Mode::empty(),
     )
     .map_err(sys("open /"))?;
+    // After pivot_root, which refuses a shared root: the container's / gets
+    // linux.rootfsPropagation (as runc), so `shared` cannot reach the host's /.
+    if let Some(p) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().as_deref())
+        .filter(|p| !p.is_empty())
+    {
+        let f = propagation_flag(p).ok_or_else(|| {
+            Error::Invalid(format!(
+                "linux.rootfsPropagation {p:?} is not a propagation type"
+            ))
+        })?;
+        mount(None::<&str>, "/", None::<&str>, f, None::<&str>)
+            .map_err(sys("apply linux.rootfsPropagation to /"))?;
+    }
     let ro_dev = spec.mounts().iter().flatten().any(|m| {
         mount_options::parse(m.typ().as_deref(), m.options().as_deref().unwrap_or(&[]))
             .is_ok_and(|o| read_only_dev(&clean(m.destination()), &o))
