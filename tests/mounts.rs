@@ -553,3 +553,49 @@ fn rootfs_propagation_shared_and_slave_apply_to_the_containers_root() {
         assert!(stdout(&out).starts_with(want), "{prop}: {}", stdout(&out));
     }
 }
+
+#[test]
+fn no_pivot_leaves_no_host_proc_for_a_nested_namespace_to_reveal() {
+    require_root!();
+    let env = Env::new("no-pivot-proc");
+    let b = env.bundle("b", |s| {
+        for set in ["bounding", "permitted", "effective"] {
+            s["process"]["capabilities"][set]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("CAP_SETFCAP"));
+        }
+        s["process"]["noNewPrivileges"] = json!(false);
+        // A fresh procfs in a nested user+mount+pid namespace: the kernel allows
+        // it only while a fully visible procfs exists in the mount namespace.
+        args(
+            s,
+            &[
+                "unshare",
+                "-mrpf",
+                "sh",
+                "-c",
+                "mount -t proc none /proc && echo mounted",
+            ],
+        );
+    });
+    let out = env.run(&[
+        "run",
+        "--no-pivot",
+        "--bundle",
+        b.to_str().unwrap(),
+        "no-pivot-proc",
+    ]);
+    assert!(
+        !stdout(&out).contains("mounted"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("ermission denied") || stderr(&out).contains("ermission denied"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
