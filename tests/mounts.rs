@@ -599,3 +599,33 @@ fn no_pivot_leaves_no_host_proc_for_a_nested_namespace_to_reveal() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_bind_onto_proc_must_bring_a_procfs() {
+    require_root!();
+    let env = Env::new("proc-bind");
+    let host_init = std::fs::read_to_string("/proc/1/comm").unwrap();
+    let proc_bind = |s: &mut Value, source: &Path| {
+        s["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|n| n["type"] != "pid");
+        for m in s["mounts"].as_array_mut().unwrap() {
+            if m["type"] == "proc" {
+                *m = json!({ "destination": "/proc", "type": "none", "source": source,
+                             "options": ["rbind", "nosuid", "nodev", "noexec"] });
+            }
+        }
+        args(s, &["cat", "/proc/1/comm"]);
+    };
+    let b = env.bundle("ok", |s| proc_bind(s, Path::new("/proc")));
+    assert_eq!(run_ok(&env, &b, "proc-bind-ok"), host_init);
+    let dir = source_dir(&env, "not-proc", 0, 0);
+    let b = env.bundle("bad", |s| proc_bind(s, &dir));
+    let out = env.run(&["run", "--bundle", b.to_str().unwrap(), "proc-bind-bad"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("mounts over /proc are not allowed"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(!env.root.join("proc-bind-bad").exists());
+}

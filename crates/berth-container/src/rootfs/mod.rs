@@ -142,8 +142,10 @@ fn check_mount(field: &str, m: &Mount) -> Result<MountOptions> {
         }
     }
     let is_proc = !opts.bind && typ == Some("proc");
+    // A bind onto /proc itself is allowed when its source is a procfs (a
+    // rootless container sharing the host's pid namespace): checked in `prepare`.
     if cleaned.starts_with("/proc")
-        && !(is_proc && cleaned == Path::new("/proc"))
+        && !((is_proc || opts.bind) && cleaned == Path::new("/proc"))
         && !PROC_DEST_ALLOWED.iter().any(|a| cleaned == Path::new(a))
     {
         return invalid!(
@@ -176,6 +178,21 @@ fn refuse_symlinked_destination(
 /// and makes it read-only once everything under it exists.
 fn read_only_dev(dest: &Path, o: &MountOptions) -> bool {
     !o.bind && dest == Path::new("/dev") && o.flags.contains(MsFlags::MS_RDONLY)
+}
+
+/// A bind mount onto /proc must bring a procfs (runc's rule): anything else
+/// there would hide the container's /proc behind a directory of the host's.
+fn refuse_non_proc_source(field: &str, m: &Mount) -> Result<()> {
+    let source = m.source().as_deref().unwrap_or(Path::new(""));
+    let fs = nix::sys::statfs::statfs(source)
+        .map_err(|e| Error::sys(format!("{field}.source: statfs {}", source.display()), e))?;
+    if fs.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC {
+        return invalid!(
+            "{field}.destination \"/proc\": mounts over /proc are not allowed (the bind source {} is not a procfs)",
+            source.display()
+        );
+    }
+    Ok(())
 }
 
 /// Before fork, in the runtime: reject bad mounts, devices, paths and sysctls
@@ -343,6 +360,9 @@ fn prepare_inner(ctx: &RootfsCtx) -> Result<()> {
         }
         if o.bind && dests[i] == Path::new("/dev") {
             dev_is_bind = true;
+        }
+        if o.bind && dests[i] == Path::new("/proc") {
+            refuse_non_proc_source(&format!("mounts[{i}]"), m)?;
         }
         if !o.bind && matches!(m.typ().as_deref(), Some("proc" | "sysfs")) {
             refuse_symlinked_destination(root.as_fd(), &format!("mounts[{i}]"), &dests[i])?;
