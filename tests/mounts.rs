@@ -629,3 +629,62 @@ fn a_bind_onto_proc_must_bring_a_procfs() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(!env.root.join("proc-bind-bad").exists());
 }
+
+#[test]
+fn without_a_mount_namespace_the_container_chroots_in_its_callers() {
+    require_root!();
+    let env = Env::new("no-mntns");
+    let bundle = |name: &str, a: &[&str]| {
+        env.bundle(name, |s| {
+            s["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|n| n["type"] != "mount");
+            s["linux"]["maskedPaths"] = json!([]);
+            s["linux"]["readonlyPaths"] = json!([]);
+            args(s, a);
+        })
+    };
+    let b = bundle(
+        "b",
+        &[
+            "sh",
+            "-c",
+            "head -n 1 /etc/passwd; test -e /proc/self/exe && echo proc-ok",
+        ],
+    );
+    let b2 = bundle("b2", &["sleep", "60"]);
+    // The caller is a throwaway mount namespace whose / is shared: berth must
+    // leave that / alone (no slave, no pivot_root) and mount under the rootfs;
+    // an exec lands in the container's root too.
+    let script = format!(
+        "B='{berth} --root {root}'; $B run --bundle {b} nm1 && \
+         awk '$5 == \"/\" {{ print $7 }}' /proc/self/mountinfo && \
+         grep -c ' {rootfs}/proc ' /proc/self/mountinfo && \
+         $B run -d --bundle {b2} nm2 && $B exec nm2 head -n 1 /etc/passwd; $B delete -f nm2",
+        berth = common::berth_bin().display(),
+        root = env.root.display(),
+        b = b.display(),
+        b2 = b2.display(),
+        rootfs = common::rootfs().canonicalize().unwrap().display(),
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "shared", "sh", "-c", &script])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    let passwd = std::fs::read_to_string(common::rootfs().join("etc/passwd")).unwrap();
+    let first = passwd.lines().next().unwrap();
+    assert_eq!(lines[0], first, "{text}");
+    assert_eq!(lines[1], "proc-ok", "{text}");
+    assert!(
+        lines[2].starts_with("shared:"),
+        "the caller's / changed: {text}"
+    );
+    // The container's mounts stay in the caller's namespace (as runc's).
+    assert!(lines[3].parse::<u32>().unwrap() >= 1, "{text}");
+    assert_eq!(lines[4], first, "exec: {text}");
+}

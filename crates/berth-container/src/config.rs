@@ -86,9 +86,6 @@ pub fn validate(spec: &Spec) -> Result<()> {
             }
             seen.push(ns.typ());
         }
-        if !seen.contains(&oci_spec::runtime::LinuxNamespaceType::Mount) {
-            return invalid!("linux.namespaces: a new mount namespace is required");
-        }
         let has_userns = seen.contains(&oci_spec::runtime::LinuxNamespaceType::User);
         if !has_userns
             && (linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())

@@ -92,8 +92,8 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
         );
     }
     let mut ns = Plan::from_spec(&spec)?;
-    if !ns.creates(LinuxNamespaceType::Mount) {
-        return invalid!("linux.namespaces: a new mount namespace is required (joining one by path is not supported)");
+    if ns.joins(LinuxNamespaceType::Mount) {
+        return invalid!("linux.namespaces: joining a mount namespace by path is not supported");
     }
     let caps = CapPlan::new(process.capabilities().as_ref())?;
     let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {

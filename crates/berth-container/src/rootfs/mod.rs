@@ -35,7 +35,6 @@ use crate::{invalid, Error, Result};
 
 pub use device_nodes::{mount_console, DEFAULT_DEVICES};
 pub use mount_options::MountOptions;
-pub use pivot::enter;
 use safe_path::clean;
 
 /// What `prepare` needs.
@@ -48,6 +47,10 @@ pub struct RootfsCtx<'a> {
     pub extra_mounts: &'a [Mount],
     /// mknod is not permitted: bind-mount device nodes from the host instead.
     pub in_user_ns: bool,
+    /// init made its own mount namespace. Without one (the spec lists none)
+    /// the mounts are made in the caller's namespace, under the rootfs only,
+    /// and are left there (as runc).
+    pub own_mount_ns: bool,
     /// Asks the runtime for spec mount N's source as a detached mount (see
     /// [`open_mount_source`]); used for id-mapped mounts, and for every bind
     /// mount when init is in a user namespace.
@@ -303,14 +306,17 @@ fn prepare_inner(ctx: &RootfsCtx) -> Result<()> {
     } else {
         MsFlags::MS_SLAVE
     };
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        root_prop | MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .map_err(sys("make / a recursive slave"))?;
+    // Never on the caller's own namespace: that would change the host's /.
+    if ctx.own_mount_ns {
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            root_prop | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(sys("make / a recursive slave"))?;
+    }
     mount(
         Some(ctx.rootfs),
         ctx.rootfs,
@@ -397,6 +403,31 @@ fn prepare_inner(ctx: &RootfsCtx) -> Result<()> {
     Ok(())
 }
 
+/// After `prepare` (and the createContainer hooks): makes the rootfs the
+/// process's root (see [`pivot::enter`]), then applies linux.rootfsPropagation
+/// to the new / (as runc: pivot_root refuses a shared root, and applied
+/// before, `shared` would reach the host's /). Not in the caller's own mount
+/// namespace, whose / is not the container's to change.
+pub fn enter(ctx: &RootfsCtx, no_pivot: bool) -> Result<()> {
+    pivot::enter(ctx.rootfs, no_pivot, ctx.own_mount_ns)?;
+    let prop = ctx
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().as_deref())
+        .filter(|p| !p.is_empty());
+    if let (Some(p), true) = (prop, ctx.own_mount_ns) {
+        let f = propagation_flag(p).ok_or_else(|| {
+            Error::Invalid(format!(
+                "linux.rootfsPropagation {p:?} is not a propagation type"
+            ))
+        })?;
+        mount(None::<&str>, "/", None::<&str>, f, None::<&str>)
+            .map_err(sys("apply linux.rootfsPropagation to /"))?;
+    }
+    Ok(())
+}
+
 /// In the runtime, for init `init_pid`: spec mount `index` opened from
 /// inside init's mount namespace with the runtime's credentials, id-mapped
 /// when it asks for it, as a detached mount for init to attach.
@@ -420,8 +451,7 @@ pub fn open_mount_source(init_pid: i32, spec: &Spec, index: usize) -> Result<Own
     mount_source::open_for_init(init_pid, &field, m, &o)
 }
 
-/// After `enter`: linux.rootfsPropagation on /, a read-only /dev made
-/// read-only, linux.sysctl (verified procfs writes), readonlyPaths
+/// After `enter`: a read-only /dev made read-only, linux.sysctl (verified procfs writes), readonlyPaths
 /// (bind + read-only, other flags kept), maskedPaths (files: /dev/null,
 /// verified 1:3; directories: empty read-only tmpfs), root.readonly.
 ///
@@ -435,22 +465,6 @@ pub fn finalize(spec: &Spec) -> Result<()> {
         Mode::empty(),
     )
     .map_err(sys("open /"))?;
-    // After pivot_root, which refuses a shared root: the container's / gets
-    // linux.rootfsPropagation (as runc), so `shared` cannot reach the host's /.
-    if let Some(p) = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.rootfs_propagation().as_deref())
-        .filter(|p| !p.is_empty())
-    {
-        let f = propagation_flag(p).ok_or_else(|| {
-            Error::Invalid(format!(
-                "linux.rootfsPropagation {p:?} is not a propagation type"
-            ))
-        })?;
-        mount(None::<&str>, "/", None::<&str>, f, None::<&str>)
-            .map_err(sys("apply linux.rootfsPropagation to /"))?;
-    }
     let ro_dev = spec.mounts().iter().flatten().any(|m| {
         mount_options::parse(m.typ().as_deref(), m.options().as_deref().unwrap_or(&[]))
             .is_ok_and(|o| read_only_dev(&clean(m.destination()), &o))

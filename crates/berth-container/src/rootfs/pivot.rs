@@ -18,9 +18,15 @@ fn dir(p: &Path) -> Result<std::os::fd::OwnedFd> {
     .map_err(|e| Error::sys(format!("open {}", p.display()), e))
 }
 
-pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
+/// Makes `rootfs` the process's root. In the caller's own mount namespace
+/// (`own_mount_ns` false) only chroot(2) is safe: pivot_root would move the
+/// root of every process there, and the host's mounts are not ours to touch.
+pub fn enter(rootfs: &Path, no_pivot: bool, own_mount_ns: bool) -> Result<()> {
     let new_root = dir(rootfs)?;
-    if no_pivot {
+    if !own_mount_ns {
+        fchdir(&new_root).map_err(|e| Error::sys(format!("chdir {}", rootfs.display()), e))?;
+        chroot(".").map_err(|e| Error::sys("chroot into the rootfs", e))?;
+    } else if no_pivot {
         hide_host_proc_and_sys(rootfs)?;
         fchdir(&new_root).map_err(|e| Error::sys(format!("chdir {}", rootfs.display()), e))?;
         mount(
