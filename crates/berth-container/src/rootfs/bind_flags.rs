@@ -31,7 +31,7 @@ const ATIME: u64 = libc::MOUNT_ATTR__ATIME;
 
 /// The lockable flags the mount at `fd` has now, as MOUNT_ATTR_* bits.
 pub(super) fn current(fd: BorrowedFd<'_>) -> nix::Result<u64> {
-    let f = fstatvfs(&fd)?.flags();
+    let f = fstatvfs(fd)?.flags();
     let mut attrs = 0;
     for (st, attr) in [
         (FsFlags::ST_RDONLY, libc::MOUNT_ATTR_RDONLY),
