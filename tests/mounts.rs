@@ -688,3 +688,29 @@ fn without_a_mount_namespace_the_container_chroots_in_its_callers() {
     assert!(lines[3].parse::<u32>().unwrap() >= 1, "{text}");
     assert_eq!(lines[4], first, "exec: {text}");
 }
+
+#[test]
+fn a_bind_source_under_an_earlier_container_mount_sees_that_mount() {
+    require_root!();
+    let env = Env::new("mount-order");
+    let src = source_dir(&env, "src", 0, 0);
+    let rootfs = common::rootfs().canonicalize().unwrap();
+    let under = |p: &str| format!("{}{p}", rootfs.display());
+    for (id, userns) in [("order", false), ("order-userns", true)] {
+        let b = env.bundle(id, |s| {
+            if userns {
+                with_userns(s);
+            }
+            add_mount(s, json!({ "source": src, "destination": "/tmp/a", "options": ["bind"] }));
+            // Source and destination spelled as host paths under the rootfs
+            // (runc's convention): the source is the container's /tmp/a,
+            // which exists only in the container's mount namespace.
+            add_mount(
+                s,
+                json!({ "source": under("/tmp/a"), "destination": under("/tmp/b"), "options": ["rbind"] }),
+            );
+            args(s, &["cat", "/tmp/b/f"]);
+        });
+        assert_eq!(run_ok(&env, &b, id), "x", "{id}");
+    }
+}
