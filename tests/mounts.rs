@@ -142,15 +142,6 @@ fn ridmap_maps_every_mount_of_the_tree_and_idmap_only_the_top() {
         .status()
         .unwrap();
     assert!(st.success());
-    struct Unmount(PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount")
-                .arg("-l")
-                .arg(&self.0)
-                .status();
-        }
-    }
     let _guard = Unmount(top.join("child"));
     let map = |opt: &str, dest: &str| {
         json!({
@@ -295,34 +286,34 @@ fn relative_bind_source_and_destination_are_read_as_runc_reads_them() {
     assert_eq!(out, "x1\n");
 }
 
-/// A tmpfs at `dir` whose per-mount flags are `flags` (set by a bind remount,
-/// so they are not superblock flags); unmounted on drop.
-struct FlaggedTmpfs(PathBuf);
+/// A mount the test made on the host, lazily unmounted on drop.
+struct Unmount(PathBuf);
 
-impl FlaggedTmpfs {
-    fn new(dir: PathBuf, flags: &str) -> FlaggedTmpfs {
-        std::fs::create_dir_all(&dir).unwrap();
-        let sh = |a: &[&str]| {
-            let st = std::process::Command::new("mount")
-                .args(a)
-                .arg(&dir)
-                .status()
-                .unwrap();
-            assert!(st.success(), "mount {a:?}");
-        };
-        sh(&["-t", "tmpfs", "-o", "rw,suid,dev,exec,strictatime", "tmpfs"]);
-        sh(&["--bind", "-o", &format!("remount,{flags}")]);
-        FlaggedTmpfs(dir)
-    }
-}
-
-impl Drop for FlaggedTmpfs {
+impl Drop for Unmount {
     fn drop(&mut self) {
         let _ = std::process::Command::new("umount")
             .arg("-l")
             .arg(&self.0)
             .status();
     }
+}
+
+/// A tmpfs at `dir` whose per-mount flags are `flags` (set by a bind remount,
+/// so they are not superblock flags).
+fn flagged_tmpfs(dir: PathBuf, flags: &str) -> Unmount {
+    std::fs::create_dir_all(&dir).unwrap();
+    let sh = |a: &[&str]| {
+        let st = std::process::Command::new("mount")
+            .args(a)
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(st.success(), "mount {a:?}");
+    };
+    sh(&["-t", "tmpfs", "-o", "rw,suid,dev,exec,strictatime", "tmpfs"]);
+    let guard = Unmount(dir.clone());
+    sh(&["--bind", "-o", &format!("remount,{flags}")]);
+    guard
 }
 
 /// The per-mount options of /tmp/m as the container sees them.
@@ -362,7 +353,7 @@ fn bind_flags_are_kept_or_made_exact_as_runc_and_mount8_do() {
     require_root!();
     let env = Env::new("bind-flags");
     let src = env.dir.join("flagged");
-    let _t = FlaggedTmpfs::new(src.clone(), "ro,noexec,nosymfollow,nodiratime");
+    let _t = flagged_tmpfs(src.clone(), "ro,noexec,nosymfollow,nodiratime");
     let has = |f: &Vec<String>, x: &str| f.iter().any(|o| o == x);
 
     // Only `bind`: every flag of the source stays.

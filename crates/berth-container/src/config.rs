@@ -171,6 +171,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn mount_paths_read_as_runc_reads_them() {
+        let j =
+            br#"{"ociVersion":"1.0.2","process":{"args":["sh"],"cwd":"/","user":{"uid":0,"gid":0}},
+            "root":{"path":"rootfs"},
+            "mounts":[{"destination":"tmp/rel","source":"src","options":["bind"]},
+                      {"destination":"/b/rootfs/abs","source":"/abs","options":["rbind"]},
+                      {"destination":"/t","type":"tmpfs","source":"tmpfs"}]}"#;
+        let mut spec = parse(j).unwrap();
+        resolve_mount_paths(&mut spec, Path::new("/b"), Path::new("/b/rootfs"));
+        let m = spec.mounts().as_ref().unwrap();
+        assert_eq!(m[0].destination(), Path::new("/tmp/rel"));
+        assert_eq!(m[0].source().as_deref(), Some(Path::new("/b/src")));
+        assert_eq!(m[1].destination(), Path::new("/abs"));
+        assert_eq!(m[1].source().as_deref(), Some(Path::new("/abs")));
+        // Not a bind: the source names the file system, not a path.
+        assert_eq!(m[2].source().as_deref(), Some(Path::new("tmpfs")));
+    }
+
+    #[test]
     fn parse_process_checks_what_exec_needs() {
         let p = parse_process(
             br#"{"user": {"uid": 1, "gid": 2}, "args": ["sh", "-c", "true"], "env": ["A=1"], "cwd": "/tmp"}"#,
