@@ -43,7 +43,7 @@ pub(crate) struct Mount {
 }
 
 /// Undoes mountinfo's octal escapes (\040 for space, etc).
-fn unescape(s: &str) -> String {
+pub fn unescape(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

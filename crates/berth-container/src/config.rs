@@ -20,7 +20,7 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
         .map_err(|e| Error::io("open bundle", bundle, e))?;
     let file = dir.join("config.json");
     let bytes = std::fs::read(&file).map_err(|e| Error::io("read", &file, e))?;
-    let spec = parse(&bytes).map_err(|e| Error::Invalid(format!("{}: {e}", file.display())))?;
+    let mut spec = parse(&bytes).map_err(|e| Error::Invalid(format!("{}: {e}", file.display())))?;
     let root = spec
         .root()
         .as_ref()
@@ -32,12 +32,41 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     if !rootfs.is_dir() {
         return invalid!("root.path: rootfs {} is not a directory", rootfs.display());
     }
+    resolve_mount_paths(&mut spec, &dir, &rootfs);
     Ok(Bundle { dir, rootfs, spec })
+}
+
+/// Mount paths as runc reads them: a relative bind source is relative to the
+/// bundle, and a destination already spelled with the rootfs's host path in
+/// front means the path below the rootfs.
+fn resolve_mount_paths(spec: &mut Spec, bundle: &Path, rootfs: &Path) {
+    for m in spec.mounts_mut().iter_mut().flatten() {
+        if let Ok(below) = m.destination().strip_prefix(rootfs) {
+            let d = Path::new("/").join(below);
+            m.set_destination(d);
+        }
+        let is_bind = m.typ().as_deref() == Some("bind")
+            || m.options()
+                .iter()
+                .flatten()
+                .any(|o| o == "bind" || o == "rbind");
+        if let Some(src) = m.source().as_ref().filter(|s| is_bind && s.is_relative()) {
+            let abs = bundle.join(src);
+            m.set_source(Some(abs));
+        }
+    }
 }
 
 /// Parses and validates config.json bytes. Pure: the fuzz target calls it.
 pub fn parse(bytes: &[u8]) -> std::result::Result<Spec, String> {
-    let spec: Spec = serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+    let mut spec: Spec = serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+    // A relative destination is taken relative to the container's / (as runc).
+    for m in spec.mounts_mut().iter_mut().flatten() {
+        if m.destination().is_relative() && !m.destination().as_os_str().is_empty() {
+            let d = Path::new("/").join(m.destination());
+            m.set_destination(d);
+        }
+    }
     validate(&spec).map_err(|e| e.to_string())?;
     Ok(spec)
 }
@@ -56,9 +85,6 @@ pub fn validate(spec: &Spec) -> Result<()> {
                 return invalid!("linux.namespaces: {} listed twice", ns.typ());
             }
             seen.push(ns.typ());
-        }
-        if !seen.contains(&oci_spec::runtime::LinuxNamespaceType::Mount) {
-            return invalid!("linux.namespaces: a new mount namespace is required");
         }
         let has_userns = seen.contains(&oci_spec::runtime::LinuxNamespaceType::User);
         if !has_userns
@@ -143,6 +169,25 @@ pub fn hooks<'a>(spec: &'a Spec, kind: &str) -> &'a [oci_spec::runtime::Hook] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mount_paths_read_as_runc_reads_them() {
+        let j =
+            br#"{"ociVersion":"1.0.2","process":{"args":["sh"],"cwd":"/","user":{"uid":0,"gid":0}},
+            "root":{"path":"rootfs"},
+            "mounts":[{"destination":"tmp/rel","source":"src","options":["bind"]},
+                      {"destination":"/b/rootfs/abs","source":"/abs","options":["rbind"]},
+                      {"destination":"/t","type":"tmpfs","source":"tmpfs"}]}"#;
+        let mut spec = parse(j).unwrap();
+        resolve_mount_paths(&mut spec, Path::new("/b"), Path::new("/b/rootfs"));
+        let m = spec.mounts().as_ref().unwrap();
+        assert_eq!(m[0].destination(), Path::new("/tmp/rel"));
+        assert_eq!(m[0].source().as_deref(), Some(Path::new("/b/src")));
+        assert_eq!(m[1].destination(), Path::new("/abs"));
+        assert_eq!(m[1].source().as_deref(), Some(Path::new("/abs")));
+        // Not a bind: the source names the file system, not a path.
+        assert_eq!(m[2].source().as_deref(), Some(Path::new("tmpfs")));
+    }
 
     #[test]
     fn parse_process_checks_what_exec_needs() {

@@ -92,8 +92,8 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
         );
     }
     let mut ns = Plan::from_spec(&spec)?;
-    if !ns.creates(LinuxNamespaceType::Mount) {
-        return invalid!("linux.namespaces: a new mount namespace is required (joining one by path is not supported)");
+    if ns.joins(LinuxNamespaceType::Mount) {
+        return invalid!("linux.namespaces: joining a mount namespace by path is not supported");
     }
     let caps = CapPlan::new(process.capabilities().as_ref())?;
     let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
@@ -336,6 +336,15 @@ impl launch::parent::Conversation for InitTalk<'_, '_> {
         Ok(())
     }
 
+    fn mount_source(&mut self, index: usize) -> Result<OwnedFd> {
+        let pid = self
+            .saved
+            .as_ref()
+            .map(|s| s.pid)
+            .ok_or_else(|| self.unexpected("MountSource before Pid"))?;
+        crate::rootfs::open_mount_source(pid, self.spec, index)
+    }
+
     fn console(&mut self, master: OwnedFd) -> Result<()> {
         match &self.opts.console_socket {
             Some(sock) => crate::console::send_to_socket(sock, raw(&master)),
@@ -368,30 +377,16 @@ fn bind_mount(host: &Path, dest: &str) -> Result<Mount> {
 /// Writes uid_map and gid_map of a child that made a new user namespace.
 fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
     let linux = spec.linux().as_ref();
-    let fmt = |maps: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| {
-        maps.into_iter()
-            .flatten()
-            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-            .collect::<String>()
-    };
-    let uid = fmt(linux.and_then(|l| l.uid_mappings().as_ref()));
-    let gid = fmt(linux.and_then(|l| l.gid_mappings().as_ref()));
-    for (file, map, field) in [
-        ("uid_map", uid, "linux.uidMappings"),
-        ("gid_map", gid, "linux.gidMappings"),
-    ] {
-        if map.is_empty() {
-            continue;
-        }
-        let path = format!("/proc/{pid}/{file}");
-        fs::write(&path, &map).map_err(|e| {
-            Error::Invalid(format!(
-                "{field}: write {}: {e}",
-                map.trim().replace('\n', ", ")
-            ))
-        })?;
-    }
-    Ok(())
+    crate::namespaces::write_id_maps(
+        pid,
+        "linux.",
+        linux
+            .and_then(|l| l.uid_mappings().as_deref())
+            .unwrap_or(&[]),
+        linux
+            .and_then(|l| l.gid_mappings().as_deref())
+            .unwrap_or(&[]),
+    )
 }
 
 /// Writes the pid file atomically (temp file + rename), as runc does.

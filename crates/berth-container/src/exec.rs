@@ -92,9 +92,27 @@ pub fn exec(root: &Root, opts: &ExecOptions) -> Result<Execed> {
         caps: &caps,
         seccomp: seccomp.as_ref(),
     };
+    // A container in its caller's mount namespace has no root of its own to
+    // join: the process chroots into init's, which it reaches through this fd.
+    let init_root = if flags.contains(CloneFlags::CLONE_NEWNS) {
+        None
+    } else {
+        let path = format!("/proc/{}/root", saved.pid);
+        Some(
+            nix::fcntl::open(
+                path.as_str(),
+                nix::fcntl::OFlag::O_PATH
+                    | nix::fcntl::OFlag::O_DIRECTORY
+                    | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .map_err(|e| Error::sys(format!("open {path}"), e))?,
+        )
+    };
     let job = ExecJob {
         user: opts.user.as_deref(),
         pidfd: &pidfd,
+        init_root: init_root.as_ref(),
         flags,
         joined_user,
         skip_setgroups,

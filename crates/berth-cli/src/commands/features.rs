@@ -31,7 +31,7 @@ pub fn features() -> Value {
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false },
             "intelRdt": { "enabled": false },
-            "mountExtensions": { "idmap": { "enabled": false } }
+            "mountExtensions": { "idmap": { "enabled": berth_container::rootfs::idmap::SUPPORTED } }
         },
         "annotations": {
             "org.opencontainers.runc.checkpoint.enabled": "false",

@@ -50,6 +50,8 @@ pub(crate) struct ExecJob<'a> {
     pub user: Option<&'a str>,
     /// init's pidfd: every namespace is joined through it.
     pub pidfd: &'a OwnedFd,
+    /// init's root, when the container has no mount namespace to join.
+    pub init_root: Option<&'a OwnedFd>,
     pub flags: CloneFlags,
     pub joined_user: bool,
     /// The container's user namespace denies setgroups.
@@ -164,7 +166,10 @@ fn isolate(job: &Job, first_fd: i32) -> Result<()> {
             keep.push(j.fifo.as_raw_fd());
             keep.extend(j.ns.fds());
         }
-        Kind::Exec(j) => keep.push(j.pidfd.as_raw_fd()),
+        Kind::Exec(j) => {
+            keep.push(j.pidfd.as_raw_fd());
+            keep.extend(j.init_root.map(|f| f.as_raw_fd()));
+        }
     }
     process::close_fds_from(first_fd, &keep)
 }
@@ -213,6 +218,10 @@ fn exec_namespaces(j: &ExecJob, chan: &Channel) -> Result<()> {
         .map_err(|e| Error::sys(format!("join the container's namespaces {:?}", j.flags), e))?;
     if j.joined_user {
         become_root_in_user_ns()?;
+    }
+    if let Some(root) = j.init_root {
+        nix::unistd::fchdir(root).map_err(|e| Error::sys("chdir to the container's root", e))?;
+        nix::unistd::chroot(".").map_err(|e| Error::sys("chroot into the container's root", e))?;
     }
     fork_into_namespaces(chan, "fork the exec process")?;
     // Our pid reaches the parent before anything else we say.
@@ -273,12 +282,16 @@ fn init_filesystem(job: &Job, j: &InitJob, new_user: bool) -> Result<String> {
     if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
         set_domainname(d)?;
     }
-    rootfs::prepare(&rootfs::RootfsCtx {
+    let source = |i: usize| chan.take_mount_source(i as u32);
+    let ctx = rootfs::RootfsCtx {
         spec,
         rootfs: j.rootfs,
         extra_mounts: j.extra_mounts,
         in_user_ns: new_user || j.ns.joins(LinuxNamespaceType::User),
-    })?;
+        own_mount_ns: j.ns.creates(LinuxNamespaceType::Mount),
+        runtime_source: &source,
+    };
+    rootfs::prepare(&ctx)?;
     chan.tell_parent(ToParent::RunCreateHooks)?;
     chan.expect_parent(ToChild::CreateHooksDone, "createRuntime hooks")?;
     let create_hooks = crate::config::hooks(spec, "createContainer");
@@ -287,7 +300,7 @@ fn init_filesystem(job: &Job, j: &InitJob, new_user: bool) -> Result<String> {
         let stage = ExecStage::new()?;
         hooks::run_all("createContainer", create_hooks, &state_json, Some(&stage))?;
     }
-    rootfs::enter(j.rootfs, j.no_pivot)?;
+    rootfs::enter(&ctx, j.no_pivot)?;
     terminal(job.process, chan, true)?;
     rootfs::finalize(spec)?;
     if !j.no_new_keyring {

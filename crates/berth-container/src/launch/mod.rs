@@ -18,6 +18,9 @@
 //!   ◀───────────────────────────────────── Pid
 //! init: oom_score_adj, network attach,
 //!   Setup(state JSON) ────────────────────▶ cgroup ns, setsid, hostname, mounts
+//!   ◀───────────────────────────────────── [init: MountSource(n), per bind mount
+//!                                             that is id-mapped or in a user namespace]
+//! open it in init's mount ns, hand it back ▶
 //! exec: PidRecorded ──────────────────────▶ setsid, --user
 //!   ◀───────────────────────────────────── [init: RunCreateHooks]
 //! device rules (the nodes exist now),

@@ -29,6 +29,11 @@ pub(crate) trait Conversation {
         Err(self.unexpected("RunCreateHooks"))
     }
 
+    /// init asks for spec mount `index`'s source, opened by the runtime.
+    fn mount_source(&mut self, index: usize) -> Result<OwnedFd> {
+        Err(self.unexpected(&format!("MountSource({index})")))
+    }
+
     /// The pty master of the child's terminal.
     fn console(&mut self, master: OwnedFd) -> Result<()>;
 
@@ -74,6 +79,11 @@ pub(crate) fn converse(chan: &Channel, first: i32, c: &mut impl Conversation) ->
             ToParent::RunCreateHooks => {
                 c.run_create_hooks()?;
                 chan.tell_child(&ToChild::CreateHooksDone)?;
+            }
+            ToParent::MountSource(i) => {
+                // A failure goes back to init, which reports it as its own.
+                let r = c.mount_source(i as usize);
+                chan.give_mount_source(&r)?;
             }
             ToParent::Console(master) => c.console(master)?,
             ToParent::SeccompListener(fd) => {
