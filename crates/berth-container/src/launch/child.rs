@@ -61,7 +61,7 @@ pub(crate) struct ExecJob<'a> {
 /// The child routine. `exit_code` is what the process exits with on failure.
 pub(crate) fn run(job: Job, exit_code: i32) -> ! {
     let err = setup(&job).unwrap_or_else(|e| e);
-    let _ = job.chan.tell_parent(ToParent::Failed(err.to_string()));
+    let _ = job.chan.tell_parent(ToParent::Failed(err.to_message()));
     // SAFETY: leave without running the parent's atexit handlers or destructors.
     unsafe { libc::_exit(exit_code) }
 }

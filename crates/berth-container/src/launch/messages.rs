@@ -164,7 +164,7 @@ impl Channel {
     pub(crate) fn give_mount_source(&self, r: &Result<OwnedFd>) -> Result<()> {
         match r {
             Ok(fd) => self.send_packet(MOUNT_TREE, &[], Some(fd.as_raw_fd())),
-            Err(e) => self.send_packet(MOUNT_TREE_FAILED, e.to_string().as_bytes(), None),
+            Err(e) => self.send_packet(MOUNT_TREE_FAILED, e.to_message().as_bytes(), None),
         }
     }
 

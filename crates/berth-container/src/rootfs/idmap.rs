@@ -134,3 +134,22 @@ pub fn apply(tree: BorrowedFd<'_>, userns: BorrowedFd<'_>, recursive: bool) -> n
     }
     crate::sys::mount_setattr(tree, flags, &mut attr)
 }
+
+/// Names the file system of `tree` for an EINVAL from `apply`: the kernel
+/// refuses id-mapped mounts of file systems that do not support them (tmpfs
+/// before Linux 6.3, 9p, ...).
+pub fn unsupported_hint(tree: BorrowedFd<'_>) -> String {
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let kernel = kernel.trim();
+    let fs = match nix::sys::statfs::fstatfs(tree) {
+        Ok(st) => match st.filesystem_type().0 as i64 {
+            0x0102_1994 => "tmpfs".to_string(),
+            0x0102_1997 => "9p".to_string(),
+            0x794c_7630 => "overlay".to_string(),
+            0xef53 => "ext4".to_string(),
+            other => format!("file system type {other:#x}"),
+        },
+        Err(_) => "its file system".to_string(),
+    };
+    format!("{fs} may not support id-mapped mounts on kernel {kernel}")
+}

@@ -15,6 +15,7 @@
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
+use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::sched::CloneFlags;
 use nix::sys::stat::Mode;
@@ -37,7 +38,7 @@ pub fn open_for_init(init_pid: i32, field: &str, m: &Mount, o: &MountOptions) ->
         drop(ours);
         let _ = match helper(init_pid, m, o) {
             Ok(fd) => theirs.send_packet(GOT_FD, &[], Some(fd.as_raw_fd())),
-            Err(e) => theirs.send_packet(FAILED, e.to_string().as_bytes(), None),
+            Err(e) => theirs.send_packet(FAILED, e.to_message().as_bytes(), None),
         };
         // SAFETY: a forked helper leaves without running the runtime's destructors.
         unsafe { libc::_exit(0) }
@@ -81,8 +82,15 @@ fn helper(init_pid: i32, m: &Mount, o: &MountOptions) -> Result<OwnedFd> {
     let tree = super::mounts::open_tree(None, source, flags)
         .map_err(|e| Error::sys(format!("bind mount source {}", source.display()), e))?;
     if let Some(ns) = userns {
-        idmap::apply(tree.as_fd(), ns.as_fd(), o.idmap_recursive)
-            .map_err(|e| Error::sys(format!("id-map the mount of {}", source.display()), e))?;
+        idmap::apply(tree.as_fd(), ns.as_fd(), o.idmap_recursive).map_err(|e| {
+            let why = if e == Errno::EINVAL {
+                // The usual cause: a file system without id-mapped mount support here.
+                format!(" ({})", idmap::unsupported_hint(tree.as_fd()))
+            } else {
+                String::new()
+            };
+            Error::sys(format!("id-map the mount of {}{why}", source.display()), e)
+        })?;
     }
     Ok(tree)
 }
