@@ -224,6 +224,9 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
         intent,
     };
     launch::parent::converse(&parent_end, first, &mut talk)?;
+    log::debug!(
+        "container init: set up, waiting on the exec fifo for start (runc: init: closing the pipe to signal completion)"
+    );
     let InitTalk { saved, console, .. } = talk;
     let mut saved = saved.ok_or_else(|| Error::Init("container init never sent its pid".into()))?;
     let pid = saved.pid;

@@ -167,6 +167,14 @@ fn start(
             return Err(e);
         }
     };
+    log::debug!(
+        "exec process: joined the container, executing {:?} (runc: setns_init: about to exec)",
+        c.process
+            .args()
+            .as_deref()
+            .and_then(|a| a.first())
+            .map_or("", String::as_str)
+    );
     if let Err(e) = wait_for_execve(&parent_end, c.process) {
         kill_and_reap(pid);
         return Err(e);

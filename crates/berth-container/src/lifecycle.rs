@@ -42,6 +42,10 @@ pub fn start(root: &Root, id: &str) -> Result<Saved> {
                 .map_err(|e| Error::io("open exec fifo", &fifo_path, e))?,
         )
     };
+    log::debug!(
+        "start {id}: releasing init (pid {}) through the exec fifo",
+        saved.pid
+    );
     fifo.write_all(&[0])
         .map_err(|e| Error::io("write exec fifo", &fifo_path, e))?;
     drop(fifo);
@@ -141,6 +145,10 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
         Err(e) => return Err(e),
     };
     let status = saved.status(root);
+    log::debug!(
+        "delete {id}: status {status}{}",
+        if force { ", forced" } else { "" }
+    );
     if matches!(status, Status::Running | Status::Paused) && !force {
         return Err(wrong(id, Operation::Delete, status));
     }

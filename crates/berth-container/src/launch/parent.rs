@@ -43,6 +43,12 @@ pub(crate) trait Conversation {
 /// Walks the conversation until the child is Ready. `first` is the forked
 /// child's pid; returns the container process's pid.
 pub(crate) fn converse(chan: &Channel, first: i32, c: &mut impl Conversation) -> Result<i32> {
+    // Debug lines name runc's step for the same moment in parentheses, so that
+    // a log read with runc's words in mind (as its tests do) finds it.
+    log::debug!(
+        "{}: forked as pid {first}, setting up namespaces (runc: nsexec container setup)",
+        c.who()
+    );
     let mut pid = None;
     loop {
         let awaiting = if pid.is_none() {
@@ -55,6 +61,7 @@ pub(crate) fn converse(chan: &Channel, first: i32, c: &mut impl Conversation) ->
             .ok_or_else(|| Error::Init(format!("{} exited before {awaiting}", c.who())))?;
         match msg {
             ToParent::NeedIdMaps => {
+                log::debug!("{}: writing uid_map and gid_map", c.who());
                 c.write_id_maps()?;
                 chan.tell_child(&ToChild::IdMapsWritten)?;
             }
@@ -68,10 +75,18 @@ pub(crate) fn converse(chan: &Channel, first: i32, c: &mut impl Conversation) ->
                     None => first,
                 };
                 pid = Some(p);
+                log::debug!(
+                    "{}: the container process is pid {p} (runc: child process in init())",
+                    c.who()
+                );
                 let answer = c.pid_known(p)?;
                 chan.tell_child(&answer)?;
             }
             ToParent::RunCreateHooks => {
+                log::debug!(
+                    "{}: mounts done; device rules, prestart and createRuntime hooks",
+                    c.who()
+                );
                 c.run_create_hooks()?;
                 chan.tell_child(&ToChild::CreateHooksDone)?;
             }
