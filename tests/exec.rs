@@ -563,6 +563,37 @@ fn exec_with_process_json() {
 }
 
 #[test]
+fn process_json_is_read_as_runcs_go_decoder_reads_it() {
+    require_root!();
+    // No `user` is uid 0 gid 0; keys match case-insensitively; an unknown
+    // capability is warned about and left out.
+    let env = Env::new("ex-pjson-lenient");
+    running(&env, "pl", |_| {});
+    let pj = env.dir.join("process.json");
+    std::fs::write(
+        &pj,
+        serde_json::to_vec(&json!({
+            "Args": ["sh", "-c", "echo $(id -u):$(id -g) $(grep CapBnd /proc/self/status)"],
+            "ENV": ["PATH=/bin:/usr/bin"],
+            "cwd": "/",
+            "capabilities": { "bounding": ["CAP_KILL", "CAP_UNKNOWN"] }
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let out = env.run(&["exec", "-p", pj.to_str().unwrap(), "pl"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // CAP_KILL is bit 5.
+    assert_eq!(stdout(&out), "0:0 CapBnd: 0000000000000020\n");
+    let err = stderr(&out);
+    assert!(
+        err.contains("level=warning")
+            && err.contains(r#"unknown capability \"CAP_UNKNOWN\" ignored"#),
+        "{err}"
+    );
+}
+
+#[test]
 fn exec_into_a_user_namespace() {
     require_root!();
     let env = Env::new("ex-userns");

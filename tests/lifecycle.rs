@@ -768,3 +768,34 @@ fn a_tiny_file_size_limit_does_not_stop_the_exec_stage() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).ends_with("started\n"), "{}", stdout(&out));
 }
+
+#[test]
+fn config_json_is_read_as_runcs_go_decoder_reads_it() {
+    require_root!();
+    // Keys in any case, no process.user, an unknown capability: runc runs it.
+    let env = Env::new("config-lenient");
+    let b = env.bundle("b", |s| {
+        args(
+            s,
+            &[
+                "sh",
+                "-c",
+                "echo $(hostname) $(id -u) $(grep CapBnd /proc/self/status)",
+            ],
+        );
+        s.as_object_mut().unwrap().remove("hostname");
+        s["HostName"] = json!("cased");
+        s["process"].as_object_mut().unwrap().remove("user");
+        s["process"]["capabilities"]["bounding"] =
+            json!(["CAP_KILL", "CAP_UNKNOWN", "UNKNOWN_CAP"]);
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "lenient"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "cased 0 CapBnd: 0000000000000020\n");
+    assert_eq!(
+        stderr(&out).matches("level=warning").count(),
+        2,
+        "{}",
+        stderr(&out)
+    );
+}

@@ -37,7 +37,10 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
 
 /// Parses and validates config.json bytes. Pure: the fuzz target calls it.
 pub fn parse(bytes: &[u8]) -> std::result::Result<Spec, String> {
-    let spec: Spec = serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+    let mut value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+    crate::config_json::normalize_spec(&mut value);
+    let spec: Spec = serde_json::from_value(value).map_err(|e| format!("invalid JSON: {e}"))?;
     validate(&spec).map_err(|e| e.to_string())?;
     Ok(spec)
 }
@@ -89,7 +92,10 @@ pub fn validate(spec: &Spec) -> Result<()> {
 
 /// Parses and validates the process JSON of `exec -p`. Pure: the fuzz target calls it.
 pub fn parse_process(bytes: &[u8]) -> std::result::Result<oci_spec::runtime::Process, String> {
-    let p = serde_json::from_slice(bytes).map_err(|e| format!("invalid process JSON: {e}"))?;
+    let mut value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("invalid process JSON: {e}"))?;
+    crate::config_json::normalize_process(&mut value);
+    let p = serde_json::from_value(value).map_err(|e| format!("invalid process JSON: {e}"))?;
     validate_process(&p).map_err(|e| e.to_string())?;
     Ok(p)
 }

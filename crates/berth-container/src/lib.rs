@@ -8,6 +8,7 @@ pub mod error;
 
 pub mod caps;
 pub mod config;
+mod config_json;
 pub mod console;
 pub mod container;
 pub mod create;
