@@ -228,7 +228,7 @@ fn exec_tty_through_console_socket() {
         "e1",
         "true",
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(255));
     assert!(stderr(&out).contains("console socket"), "{}", stderr(&out));
 }
 

@@ -334,7 +334,7 @@ fn exec_takes_capabilities_seccomp_and_no_new_privs() {
     );
     assert_eq!(status_line(&status, "NoNewPrivs:"), "1");
     let out = env.run(&["exec", "--cap", "CAP_NOPE", "privs", "true"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(255));
     assert_one_line(&out, "CAP_NOPE");
 }
 
@@ -556,7 +556,7 @@ fn exec_with_process_json() {
     ] {
         std::fs::write(&pj, bad).unwrap();
         let out = env.run(&["exec", "-p", pj.to_str().unwrap(), "p"]);
-        assert_eq!(out.status.code(), Some(1), "{bad}: {}", stderr(&out));
+        assert_eq!(out.status.code(), Some(255), "{bad}: {}", stderr(&out));
         assert_one_line(&out, what);
     }
     assert_eq!(procs("berth/p").len(), 1);
@@ -645,8 +645,13 @@ fn exec_bad_input_is_one_line_and_leaves_nothing() {
     require_root!();
     let env = Env::new("ex-bad");
     let init = running(&env, "b", |_| {});
+    // As runc: a usage error is 1, every failure after it 255 (never a
+    // status the process itself could have exited with by accident).
+    let usage = env.run(&["exec", "b"]);
+    assert_eq!(usage.status.code(), Some(1));
+    assert_one_line(&usage, "a command is required");
     let missing = env.run(&["exec", "nosuch", "true"]);
-    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(missing.status.code(), Some(255));
     assert_one_line(&missing, "container \"nosuch\" does not exist");
     let cmd = env.run(&["exec", "b", "no-such-command"]);
     assert_eq!(cmd.status.code(), Some(255));
@@ -657,6 +662,21 @@ fn exec_bad_input_is_one_line_and_leaves_nothing() {
     let path = env.run(&["exec", "b", "/no/such"]);
     assert_eq!(path.status.code(), Some(255));
     assert_one_line(&path, "no such file or directory");
+    // A program the kernel cannot execute (its interpreter does not exist):
+    // runc's words for the execve's errno.
+    env.ok(&[
+        "exec",
+        "b",
+        "sh",
+        "-c",
+        "printf '#!/nowhere/sh\\n' >/tmp/bad.sh && chmod +x /tmp/bad.sh",
+    ]);
+    let execve = env.run(&["exec", "b", "/tmp/bad.sh"]);
+    assert_eq!(execve.status.code(), Some(255));
+    assert_one_line(&execve, "exec /tmp/bad.sh: no such file or directory");
+    let pid_file = env.run(&["exec", "--pid-file", "/no/such/dir/pid", "b", "true"]);
+    assert_eq!(pid_file.status.code(), Some(255));
+    assert_one_line(&pid_file, "/no/such/dir");
     let user = env.run(&["exec", "-u", "nobody-here", "b", "true"]);
     assert_eq!(user.status.code(), Some(255));
     assert_one_line(&user, "unable to find user nobody-here");
@@ -664,10 +684,10 @@ fn exec_bad_input_is_one_line_and_leaves_nothing() {
     assert_eq!(cwd.status.code(), Some(255));
     assert_one_line(&cwd, "/no/dir");
     let apparmor = env.run(&["exec", "--apparmor", "docker-default", "b", "true"]);
-    assert_eq!(apparmor.status.code(), Some(1));
+    assert_eq!(apparmor.status.code(), Some(255));
     assert_one_line(&apparmor, "AppArmor is not enabled");
     let tty = env.run(&["exec", "-t", "-d", "b", "true"]);
-    assert_eq!(tty.status.code(), Some(1));
+    assert_eq!(tty.status.code(), Some(255));
     assert_one_line(&tty, "cannot allocate tty");
     assert_eq!(
         procs("berth/b"),
@@ -678,7 +698,7 @@ fn exec_bad_input_is_one_line_and_leaves_nothing() {
     // Paused: refused (resume makes it work again).
     env.ok(&["pause", "b"]);
     let paused = env.run(&["exec", "b", "true"]);
-    assert_eq!(paused.status.code(), Some(1));
+    assert_eq!(paused.status.code(), Some(255));
     assert_one_line(&paused, "paused");
     env.ok(&["resume", "b"]);
     env.ok(&["exec", "b", "true"]);
@@ -691,7 +711,7 @@ fn exec_bad_input_is_one_line_and_leaves_nothing() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let stopped = env.run(&["exec", "b", "true"]);
-    assert_eq!(stopped.status.code(), Some(1));
+    assert_eq!(stopped.status.code(), Some(255));
     assert_one_line(&stopped, "cannot exec in a stopped container");
 }
 

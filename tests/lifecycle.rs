@@ -799,3 +799,27 @@ fn config_json_is_read_as_runcs_go_decoder_reads_it() {
         stderr(&out)
     );
 }
+
+#[test]
+fn run_of_a_program_that_cannot_execute_prints_one_line_and_exits_255() {
+    require_root!();
+    // As runc's init reports it: the container's one line, no runtime error after it.
+    let env = Env::new("run-execve");
+    let script = env.dir.join("bad.sh");
+    std::fs::write(&script, "#!/nowhere/sh\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let b = env.bundle("b", |s| {
+        args(s, &["/tmp/bad.sh"]);
+        s["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/tmp/bad.sh", "type": "bind", "source": script, "options": ["bind"]
+        }));
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "x1"]);
+    assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "exec /tmp/bad.sh: no such file or directory\n"
+    );
+    // Deleted like any container whose run ended.
+    assert!(env.run(&["state", "x1"]).status.code() == Some(1));
+}

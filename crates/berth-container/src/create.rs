@@ -37,6 +37,19 @@ pub struct Created {
     pub saved: Saved,
     /// The pty master, when the process has a terminal and no console socket was given.
     pub console: Option<OwnedFd>,
+    /// init's launch channel, open until its program's execve (after `start`).
+    chan: sync::Channel,
+}
+
+impl Created {
+    /// After `start`: waits until init's program has replaced init. A failed
+    /// execve is `NotStarted` with runc's text (`exec /x: no such file or
+    /// directory`), which `run` prints as the container's own error.
+    pub fn wait_for_execve(&self) -> Result<()> {
+        let p = self.saved.config.process().as_ref();
+        let p = p.ok_or_else(|| Error::Init("the saved config has no process".into()))?;
+        launch::parent::wait_for_execve(&self.chan, p)
+    }
 }
 
 /// Undoes a half-made container unless disarmed.
@@ -243,7 +256,11 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     undo.cgroup = None;
     undo.network = false;
     undo.children.clear();
-    Ok(Created { saved, console })
+    Ok(Created {
+        saved,
+        console,
+        chan: parent_end,
+    })
 }
 
 /// The runtime's side of init's launch (see `launch`'s header).

@@ -14,11 +14,11 @@ use nix::unistd::Pid;
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 use crate::caps::CapPlan;
-use crate::launch::messages::{ToChild, ToParent};
+use crate::launch::messages::ToChild;
 use crate::launch::{self, ExecJob, Job, Kind};
 use crate::seccomp::SeccompPlan;
 use crate::state::{self, Root, Saved, Status};
-use crate::sync::{self, Channel};
+use crate::sync;
 use crate::{console, fault, invalid, sys, Error, Result};
 
 #[derive(Clone, Debug, Default)]
@@ -104,7 +104,12 @@ pub fn exec(root: &Root, opts: &ExecOptions) -> Result<Execed> {
         other => Error::NotStarted(other.to_string()),
     })?;
     if let Some(f) = &opts.pid_file {
-        crate::create::write_pid_file(f, pid)?;
+        // A process the caller cannot find by its pid file is not left running (as runc).
+        if let Err(e) = crate::create::write_pid_file(f, pid) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+            launch::parent::reap(pid);
+            return Err(e);
+        }
     }
     Ok(Execed { pid, console })
 }
@@ -175,7 +180,7 @@ fn start(
             .and_then(|a| a.first())
             .map_or("", String::as_str)
     );
-    if let Err(e) = wait_for_execve(&parent_end, c.process) {
+    if let Err(e) = launch::parent::wait_for_execve(&parent_end, c.process) {
         kill_and_reap(pid);
         return Err(e);
     }
@@ -213,24 +218,6 @@ impl launch::parent::Conversation for ExecTalk<'_> {
     fn seccomp_listener(&mut self, pid: i32, listener: OwnedFd) -> Result<()> {
         let state = serde_json::to_value(self.saved.oci_state(Status::Running)).unwrap_or_default();
         crate::notify::deliver(self.seccomp, pid, &state, listener)
-    }
-}
-
-/// Success is the end of the stream (the exec stage's execve closed the
-/// channel); a failed execve of the program is the stage's errno.
-fn wait_for_execve(chan: &Channel, p: &Process) -> Result<()> {
-    match chan.hear_child("the execve of the exec process")? {
-        None => Ok(()),
-        Some(ToParent::ExecFailed(errno)) => {
-            let prog = p.args().as_ref().and_then(|a| a.first()).cloned();
-            Err(Error::sys(
-                format!("exec {}", prog.unwrap_or_default()),
-                errno,
-            ))
-        }
-        Some(other) => Err(Error::Init(format!(
-            "unexpected {other:?} from the exec process"
-        ))),
     }
 }
 

@@ -5,6 +5,8 @@
 
 use std::os::fd::OwnedFd;
 
+use oci_spec::runtime::Process;
+
 use super::messages::{ToChild, ToParent};
 use crate::sync::Channel;
 use crate::{Error, Result};
@@ -100,6 +102,31 @@ pub(crate) fn converse(chan: &Channel, first: i32, c: &mut impl Conversation) ->
             ToParent::Failed(why) => return Err(Error::Init(why)),
             ToParent::ExecFailed(_) => return Err(c.unexpected("ExecFailed before Ready")),
         }
+    }
+}
+
+/// Success is the end of the stream (the exec stage's execve closed the
+/// channel); a failed execve of the program is the stage's errno, reported
+/// as `NotStarted` in runc's words (`exec /x: no such file or directory`,
+/// Go's lower-case errno text); a step that failed before it, as `Failed`.
+pub(crate) fn wait_for_execve(chan: &Channel, p: &Process) -> Result<()> {
+    match chan.hear_child("the execve of the container's program")? {
+        None => Ok(()),
+        Some(ToParent::ExecFailed(errno)) => {
+            let prog = p
+                .args()
+                .as_deref()
+                .and_then(|a| a.first())
+                .map_or("", String::as_str);
+            Err(Error::NotStarted(format!(
+                "exec {prog}: {}",
+                errno.desc().to_ascii_lowercase()
+            )))
+        }
+        Some(ToParent::Failed(why)) => Err(Error::Init(why)),
+        Some(other) => Err(Error::Init(format!(
+            "unexpected {other:?} while waiting for the program's execve"
+        ))),
     }
 }
 
