@@ -311,14 +311,11 @@ fn terminal(p: &Process, chan: &Channel, console_mount: bool) -> Result<()> {
         .as_ref()
         .map(|b| (b.height() as u16, b.width() as u16));
     let pty = console::open_pty(size)?;
-    // The terminal belongs to the process's user, as runc makes it.
-    let (uid, gid) = (p.user().uid(), p.user().gid());
-    nix::unistd::fchown(
-        &pty.slave,
-        Some(nix::unistd::Uid::from_raw(uid)),
-        Some(nix::unistd::Gid::from_raw(gid)),
-    )
-    .map_err(|e| Error::sys(format!("chown the terminal to {uid}:{gid}"), e))?;
+    // The terminal belongs to the process's user, as runc makes it; its group
+    // stays the one devpts gave it (the spec's `gid=5`, the tty group).
+    let uid = p.user().uid();
+    nix::unistd::fchown(&pty.slave, Some(nix::unistd::Uid::from_raw(uid)), None)
+        .map_err(|e| Error::sys(format!("chown the terminal to uid {uid}"), e))?;
     if console_mount {
         rootfs::mount_console(&pty.slave_path)?;
     }
