@@ -823,3 +823,80 @@ fn run_of_a_program_that_cannot_execute_prints_one_line_and_exits_255() {
     // Deleted like any container whose run ended.
     assert!(env.run(&["state", "x1"]).status.code() == Some(1));
 }
+
+#[test]
+fn kill_0_checks_liveness_and_kill_all_of_a_stopped_container_is_no_error() {
+    require_root!();
+    let env = Env::new("kill-zero");
+    let b = env.bundle("b", |s| args(s, &["sleep", "100"]));
+    env.ok(&["run", "-d", "-b", b.to_str().unwrap(), "z1"]);
+    env.ok(&["kill", "z1", "0"]);
+    assert_eq!(env.status("z1"), "running");
+    env.ok(&["kill", "z1", "KILL"]);
+    for _ in 0..100 {
+        if env.status("z1") == "stopped" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = env.run(&["kill", "z1", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "berth: container not running\n");
+    env.ok(&["kill", "-a", "z1", "0"]);
+    assert_eq!(env.run(&["kill", "z1", "65"]).status.code(), Some(1));
+}
+
+#[test]
+fn sigkill_to_a_container_sharing_the_host_pid_namespace_kills_every_process() {
+    require_root!();
+    // Without its own pid namespace nothing dies with init: runc signals the
+    // whole cgroup for KILL, also once init is already gone.
+    let env = Env::new("kill-hostpid");
+    let b = env.bundle("b", |s| {
+        args(s, &["sh", "-c", "sleep 100 & sleep 100 & exec sleep 100"]);
+        let nss = s["linux"]["namespaces"].as_array_mut().unwrap();
+        nss.retain(|ns| ns["type"] != "pid");
+    });
+    for (id, kill_init_first) in [("h1", false), ("h2", true)] {
+        env.ok(&["run", "-d", "-b", b.to_str().unwrap(), id]);
+        let procs_file = common::cgroup_dirs(&format!("berth/{id}"))
+            .into_iter()
+            .map(|d| d.join("cgroup.procs"))
+            .find(|f| f.exists())
+            .unwrap();
+        let pids = || -> Vec<i32> {
+            std::fs::read_to_string(&procs_file)
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| l.parse().ok())
+                .collect()
+        };
+        for _ in 0..100 {
+            if pids().len() == 3 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(pids().len(), 3, "{:?}", pids());
+        if kill_init_first {
+            let init = env.state(id)["pid"].as_i64().unwrap() as i32;
+            // SAFETY: plain kill(2).
+            unsafe { libc::kill(init, libc::SIGKILL) };
+            for _ in 0..100 {
+                if env.status(id) == "stopped" {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        env.ok(&["kill", id, "KILL"]);
+        for _ in 0..250 {
+            if pids().is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(pids(), Vec::<i32>::new(), "{id}: processes left");
+        assert_eq!(env.status(id), "stopped");
+    }
+}

@@ -7,6 +7,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use oci_spec::runtime::LinuxNamespaceType;
 
 use crate::error::Operation;
 use crate::state::{self, Lock, Root, Saved, Status, EXEC_FIFO};
@@ -72,7 +73,8 @@ pub fn oci_json(saved: &Saved, status: Status) -> String {
 /// Parses a signal as runc accepts it: "KILL", "SIGKILL", "9", any case.
 pub fn parse_signal(s: &str) -> Result<i32> {
     if let Ok(n) = s.parse::<i32>() {
-        if (1..=64).contains(&n) {
+        // 0 sends nothing: the check that the container runs.
+        if (0..=64).contains(&n) {
             return Ok(n);
         }
         return Err(Error::Invalid(format!("invalid signal number {s}")));
@@ -95,14 +97,22 @@ fn signal_pidfd(fd: &OwnedFd, sig: i32) -> Result<()> {
     Ok(())
 }
 
+/// Sends `sig` (0 only checks that the container runs) to init, or with
+/// `all` to every process in the cgroup. As runc: SIGKILL to a container
+/// that shares its pid namespace reaches every process in the cgroup, since
+/// they do not die with init (they are still killed after init is gone);
+/// `all` on a container with nothing left to signal is not an error.
 pub fn kill(root: &Root, id: &str, sig: i32, all: bool) -> Result<()> {
     let saved = state::peek(root, id)?;
     let status = saved.status(root);
-    if all {
-        if status == Status::Stopped && saved.cgroup.pids().map(|p| p.is_empty()).unwrap_or(true) {
-            return Err(wrong(id, Operation::Kill, status));
-        }
-        return Ok(saved.cgroup.kill_all(sig)?);
+    if all || (sig == libc::SIGKILL && !has_own_pid_ns(&saved.config)) {
+        let empty = saved.cgroup.pids().map_or(true, |p| p.is_empty());
+        log::debug!("kill {id}: signal {sig} to every process in the cgroup (empty: {empty})");
+        return match (status == Status::Stopped && empty, all) {
+            (true, true) => Ok(()),
+            (true, false) => Err(wrong(id, Operation::Kill, status)),
+            (false, _) => Ok(saved.cgroup.kill_all(sig)?),
+        };
     }
     let fd = match (status, saved.pidfd()) {
         (Status::Stopped, _) | (_, None) => {
@@ -111,6 +121,17 @@ pub fn kill(root: &Root, id: &str, sig: i32, all: bool) -> Result<()> {
         (_, Some(fd)) => fd,
     };
     signal_pidfd(&fd, sig)
+}
+
+/// True when the container made its own pid namespace (not shared, not joined by path).
+fn has_own_pid_ns(spec: &oci_spec::runtime::Spec) -> bool {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|nss| {
+            nss.iter()
+                .any(|ns| ns.typ() == LinuxNamespaceType::Pid && ns.path().is_none())
+        })
 }
 
 /// Waits up to `limit` for the process behind `fd` to exit.
