@@ -902,3 +902,27 @@ fn systemd_cgroup_driver_requests_are_refused() {
         assert!(!d.exists(), "{} was made", d.display());
     }
 }
+
+#[test]
+fn unified_resources_for_a_v1_controller_are_an_invalid_configuration() {
+    require_root!();
+    // memory is a v1 controller on this hybrid host; runc refuses the same way.
+    if !Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists() {
+        berth_testkit::skip("needs the memory controller on cgroup v1 (a hybrid or v1 host)");
+        return;
+    }
+    let env = Env::new("cg-unified-v1");
+    let id = uid("unified");
+    let b = env.bundle("b", |s| {
+        s["linux"]["resources"]["unified"] = json!({ "memory.min": "131072" });
+    });
+    rejected(
+        &env,
+        &["run", "-d", "-b", b.to_str().unwrap(), &id],
+        "invalid configuration",
+    );
+    assert!(!env.root.join(&id).exists(), "state dir left behind");
+    for dir in common::cgroup_dirs(&format!("berth/{id}")) {
+        assert!(!dir.exists(), "{} left behind", dir.display());
+    }
+}

@@ -1050,3 +1050,29 @@ fn a_syscall_newer_than_the_profile_knows_gets_enosys() {
         "{out}"
     );
 }
+
+#[test]
+fn an_ambient_capability_not_in_inheritable_is_warned_about_and_left_out() {
+    require_root!();
+    // As runc: the container runs with the ambient capabilities it can have.
+    let env = Env::new("sec-ambient");
+    let b = env.bundle("b", |s| {
+        args(s, &["grep", "CapAmb", "/proc/self/status"]);
+        let caps = &mut s["process"]["capabilities"];
+        caps["bounding"] = json!(["CAP_KILL", "CAP_CHOWN"]);
+        caps["permitted"] = json!(["CAP_KILL", "CAP_CHOWN"]);
+        caps["effective"] = json!(["CAP_KILL", "CAP_CHOWN"]);
+        caps["inheritable"] = json!(["CAP_KILL"]);
+        caps["ambient"] = json!(["CAP_KILL", "CAP_CHOWN"]);
+        s["process"]["noNewPrivileges"] = json!(false);
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "amb"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // CAP_KILL is bit 5.
+    assert_eq!(mask(&stdout(&out), "CapAmb"), 0x20, "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("level=warning") && err.contains("can't raise ambient capability CAP_CHOWN: "),
+        "{err}"
+    );
+}

@@ -827,6 +827,14 @@ fn unified<L: Locate>(p: &mut Planner<L>, r: &LinuxResources) -> Result<()> {
         // Only keys whose controller lives on the v2 hierarchy (all of them on pure v2).
         let dir = match p.loc.locate(ctrl) {
             Some((Version::V2, d)) => d.to_owned(),
+            // runc refuses these as a configuration error, not a missing controller.
+            Some((Version::V1, _)) => {
+                return Err(invalid(
+                    field,
+                    &u[k],
+                    format!("an invalid configuration on this host: the {ctrl} controller is on cgroup v1, and unified resources are cgroup v2 files"),
+                ))
+            }
             _ if ctrl == "cgroup" => match p.loc.locate("") {
                 Some((Version::V2, d)) => d.to_owned(),
                 _ => {
