@@ -926,3 +926,26 @@ fn unified_resources_for_a_v1_controller_are_an_invalid_configuration() {
         assert!(!dir.exists(), "{} left behind", dir.display());
     }
 }
+
+#[test]
+fn a_pids_limit_of_0_is_1_in_the_spec_and_in_update() {
+    require_root!();
+    // As runc (systemd has no TasksMax=0, and its cgroupfs driver follows).
+    let env = Env::new("cg-pids0");
+    let id = uid("pids0");
+    let b = env.bundle("b", |s| {
+        args(s, &["sleep", "100"]);
+        s["linux"]["resources"]["pids"] = json!({ "limit": 0 });
+    });
+    ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
+    assert_eq!(cgv("pids", &id, "pids.max"), "1");
+    env.ok(&["update", "--pids-limit", "-1", &id]);
+    assert_eq!(cgv("pids", &id, "pids.max"), "max");
+    env.ok(&["update", "--pids-limit", "0", &id]);
+    assert_eq!(cgv("pids", &id, "pids.max"), "1");
+    // `pids` without a limit in resources JSON changes nothing.
+    let r = env.dir.join("r.json");
+    std::fs::write(&r, r#"{"pids": {}}"#).unwrap();
+    env.ok(&["update", "-r", r.to_str().unwrap(), &id]);
+    assert_eq!(cgv("pids", &id, "pids.max"), "1");
+}

@@ -515,18 +515,17 @@ fn memory<L: Locate>(p: &mut Planner<L>, r: &LinuxResources) -> Result<()> {
 
 fn pids<L: Locate>(p: &mut Planner<L>, r: &LinuxResources) -> Result<()> {
     let Some(pl) = r.pids() else { return Ok(()) };
-    // runc: 0 means "not set", negative means unlimited.
+    // As runc: negative is unlimited, and 0 is 1 (systemd has no TasksMax=0,
+    // and runc's cgroupfs driver does the same for consistency). A `pids`
+    // without `limit` never gets here (see config_json).
     let limit = pl.limit();
-    if limit == 0 {
-        return Ok(());
-    }
     let (_, dir) = p.dir("pids", "resources.pids.limit")?;
     p.push(
         dir.join("pids.max"),
-        if limit < 0 {
-            "max".to_owned()
-        } else {
-            limit.to_string()
+        match limit {
+            ..=-1 => "max".to_owned(),
+            0 => "1".to_owned(),
+            n => n.to_string(),
         },
     );
     Ok(())

@@ -100,6 +100,15 @@ pub fn parse_process(bytes: &[u8]) -> std::result::Result<oci_spec::runtime::Pro
     Ok(p)
 }
 
+/// Parses the resources JSON of `update -r` as runc's decoder reads it.
+pub fn parse_resources(
+    bytes: &[u8],
+) -> std::result::Result<oci_spec::runtime::LinuxResources, String> {
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    crate::config_json::normalize_resources(&mut value);
+    serde_json::from_value(value).map_err(|e| e.to_string())
+}
+
 /// Checks on a process, for config.json's and for `exec`'s.
 pub fn validate_process(process: &oci_spec::runtime::Process) -> Result<()> {
     match process.args() {

@@ -5,7 +5,9 @@
 //!   (`pagesize` is `pageSize`, `Args` is `args`), an exact match winning;
 //! - a missing `process.user` is uid 0, gid 0 (Go's zero value);
 //! - capability names this build does not know are ignored with a warning
-//!   (runc does the same for names newer than its capability list).
+//!   (runc does the same for names newer than its capability list);
+//! - `pids` without a `limit` sets nothing (oci-spec would read it as 0,
+//!   which runc takes as a limit of 1).
 
 use oci_spec::runtime::Capability;
 use serde_json::{Map, Value};
@@ -96,6 +98,22 @@ pub fn normalize_spec(spec: &mut Value) {
     fix_keys(spec);
     if let Some(p) = spec.get_mut("process") {
         process_defaults(p, "process");
+    }
+    if let Some(r) = spec.pointer_mut("/linux/resources") {
+        drop_unset_pids(r);
+    }
+}
+
+/// Normalises a resources object (`update -r`).
+pub fn normalize_resources(resources: &mut Value) {
+    fix_keys(resources);
+    drop_unset_pids(resources);
+}
+
+fn drop_unset_pids(resources: &mut Value) {
+    let Value::Object(r) = resources else { return };
+    if r.get("pids").is_some_and(|p| p.get("limit").is_none()) {
+        r.remove("pids");
     }
 }
 
@@ -192,6 +210,16 @@ mod tests {
         assert_eq!(v["linux"]["sysctl"], json!({ "Net.X": "1" }));
         assert_eq!(v["annotations"], json!({ "Some.Key": "v" }));
         assert_eq!(v["hostname"], "h");
+    }
+
+    #[test]
+    fn pids_without_a_limit_is_unset() {
+        let mut v = json!({ "linux": { "resources": { "pids": {} } } });
+        normalize_spec(&mut v);
+        assert_eq!(v["linux"]["resources"], json!({}));
+        let mut r = json!({ "Pids": { "Limit": 0 } });
+        normalize_resources(&mut r);
+        assert_eq!(r, json!({ "pids": { "limit": 0 } }));
     }
 
     #[test]
