@@ -949,3 +949,51 @@ fn a_pids_limit_of_0_is_1_in_the_spec_and_in_update() {
     env.ok(&["update", "-r", r.to_str().unwrap(), &id]);
     assert_eq!(cgv("pids", &id, "pids.max"), "1");
 }
+
+#[test]
+fn a_cgroup_already_in_use_or_frozen_is_refused_and_left_alone() {
+    require_root!();
+    let env = Env::new("cg-occupied");
+    let path = format!("/berth-it-occupied-{}", std::process::id());
+    let b = env.bundle("b", |s| {
+        args(s, &["sleep", "100"]);
+        s["linux"]["cgroupsPath"] = json!(path);
+    });
+    let bundle = b.to_str().unwrap();
+    let first = uid("occ1");
+    ok_detached(&env, &["run", "-d", "-b", bundle, &first]);
+    let second = uid("occ2");
+    rejected(
+        &env,
+        &["run", "-d", "-b", bundle, &second],
+        "container's cgroup is not empty",
+    );
+    assert!(!env.root.join(&second).exists(), "state dir left behind");
+    // The first container and its cgroup are untouched.
+    assert_eq!(env.status(&first), "running");
+    let procs = format!("/sys/fs/cgroup/pids{path}/cgroup.procs");
+    assert_eq!(read(&procs).lines().count(), 1, "{procs}");
+    env.ok(&["delete", "-f", &first]);
+
+    // Frozen beforehand (by someone else): refused at once instead of hanging in it.
+    let freezer = PathBuf::from(format!("/sys/fs/cgroup/freezer{path}"));
+    if !Path::new("/sys/fs/cgroup/freezer").exists() {
+        berth_testkit::skip("no v1 freezer hierarchy for the frozen case");
+        return;
+    }
+    std::fs::create_dir_all(&freezer).unwrap();
+    std::fs::write(freezer.join("freezer.state"), "FROZEN").unwrap();
+    let t = Instant::now();
+    rejected(
+        &env,
+        &["create", "-b", bundle, &second],
+        "container's cgroup unexpectedly frozen",
+    );
+    assert!(t.elapsed() < Duration::from_secs(10));
+    assert!(freezer.exists(), "a cgroup berth did not make was removed");
+    std::fs::write(freezer.join("freezer.state"), "THAWED").unwrap();
+    let _ = std::fs::remove_dir(&freezer);
+    for dir in common::cgroup_dirs(&path) {
+        let _ = std::fs::remove_dir(dir);
+    }
+}

@@ -158,6 +158,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
         prepared = Some(p);
     }
 
+    refuse_occupied_cgroup(&cgroup)?;
     cgroup.create()?;
     fault::point("cgroup-created");
     undo.cgroup = Some(cgroup.clone());
@@ -369,6 +370,29 @@ impl launch::parent::Conversation for InitTalk<'_, '_> {
     fn seccomp_listener(&mut self, pid: i32, listener: OwnedFd) -> Result<()> {
         crate::notify::deliver(self.seccomp, pid, &self.state_value(), listener)
     }
+}
+
+/// A cgroup that already holds processes belongs to something else, and a
+/// frozen one would stop init mid-setup (create would hang): both are
+/// refused, as runc does, before undo owns the cgroup (it is not ours to remove).
+fn refuse_occupied_cgroup(cgroup: &berth_cgroups::Manager) -> Result<()> {
+    let pids = cgroup.pids().unwrap_or_default();
+    if !pids.is_empty() {
+        return invalid!(
+            "container's cgroup is not empty: {} process(es) already in {}",
+            pids.len(),
+            cgroup
+                .paths()
+                .next()
+                .map_or_else(String::new, |p| p.display().to_string())
+        );
+    }
+    if cgroup.is_frozen().unwrap_or(false) {
+        return invalid!(
+            "container's cgroup unexpectedly frozen (thaw it or choose another cgroupsPath)"
+        );
+    }
+    Ok(())
 }
 
 fn raw(fd: &OwnedFd) -> RawFd {
