@@ -716,6 +716,37 @@ fn exec_bad_input_is_one_line_and_leaves_nothing() {
 }
 
 #[test]
+fn exec_cpu_affinity_initial_before_the_cgroup_and_final_after() {
+    require_root!();
+    let env = Env::new("ex-affinity");
+    running(&env, "af", |_| {});
+    let pj = env.dir.join("p.json");
+    let write = |aff: Value| {
+        let p = json!({ "args": ["grep", "Cpus_allowed_list", "/proc/self/status"], "cwd": "/",
+            "env": ["PATH=/bin"], "execCPUAffinity": aff });
+        std::fs::write(&pj, serde_json::to_vec(&p).unwrap()).unwrap();
+    };
+    write(json!({ "initial": "0", "final": "0" }));
+    let out = env.run(&["--debug", "exec", "-p", pj.to_str().unwrap(), "af"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "Cpus_allowed_list:\t0\n");
+    assert!(
+        stderr(&out).contains("(runc: nsexec: affinity: 0x1)"),
+        "{}",
+        stderr(&out)
+    );
+    // A list that is not one: refused before anything runs.
+    write(json!({ "initial": "0,5000", "final": "0" }));
+    let out = env.run(&["exec", "-p", pj.to_str().unwrap(), "af"]);
+    assert_eq!(out.status.code(), Some(255));
+    assert_one_line(
+        &out,
+        "process.execCPUAffinity.initial: \"0,5000\" is not a CPU list",
+    );
+    assert_eq!(procs("berth/af").len(), 1);
+}
+
+#[test]
 fn the_callers_cpu_affinity_does_not_pin_the_container() {
     require_root!();
     // `taskset -c 0 berth run` must not pin the container (runc resets affinity).

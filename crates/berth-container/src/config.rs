@@ -118,6 +118,7 @@ pub fn validate_process(process: &oci_spec::runtime::Process) -> Result<()> {
     if !process.cwd().is_absolute() {
         return invalid!("process.cwd: {:?} is not an absolute path", process.cwd());
     }
+    crate::affinity::validate(process)?;
     for e in process.env().iter().flatten() {
         if !e.contains('=') {
             return invalid!("process.env: {e:?} is not KEY=value");

@@ -146,6 +146,10 @@ fn start(
         let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
         launch::parent::reap(pid);
     };
+    if let Err(e) = crate::affinity::set_initial(first, c.process) {
+        kill_and_reap(first);
+        return Err(e);
+    }
     let placed = match &opts.cgroup {
         Some(sub) => saved.cgroup.add_process_to(first, sub),
         None => saved.cgroup.add_process(first),

@@ -4,6 +4,7 @@
 //! own process; the child side (`init`) runs in the cloned container init
 //! before it execs the user's program. See ARCHITECTURE.md.
 
+mod affinity;
 pub mod error;
 
 pub mod caps;

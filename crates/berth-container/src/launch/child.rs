@@ -108,7 +108,10 @@ fn setup(job: &Job) -> Result<Error> {
     };
 
     // The process itself, the same steps for both kinds.
-    allow_every_cpu()?;
+    match &job.kind {
+        Kind::Init(_) => crate::affinity::allow_every_cpu()?,
+        Kind::Exec(_) => crate::affinity::set_final(p)?,
+    }
     let mut keep = vec![chan.as_raw_fd()];
     keep.extend(stage.as_ref().map(ExecStage::as_raw_fd));
     if let Kind::Init(j) = &job.kind {
@@ -231,17 +234,6 @@ fn fork_into_namespaces(chan: &Channel, what: &str) -> Result<()> {
         unsafe { libc::_exit(0) }
     }
     Ok(())
-}
-
-/// The caller's CPU affinity (`taskset -c 0 berth run`) must not pin the
-/// container: ask for every CPU, which the kernel narrows to the cgroup's cpuset.
-fn allow_every_cpu() -> Result<()> {
-    let mut all = nix::sched::CpuSet::new();
-    for cpu in 0..nix::sched::CpuSet::count() {
-        let _ = all.set(cpu);
-    }
-    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &all)
-        .map_err(|e| Error::sys("sched_setaffinity to every CPU", e))
 }
 
 fn become_root_in_user_ns() -> Result<()> {
