@@ -649,7 +649,7 @@ fn a_failing_hook_is_named_as_runc_names_it() {
     assert_eq!(out.status.code(), Some(1));
     let e = stderr(&out);
     assert!(
-        e.contains("error running createRuntime hook #1: /bin/false"),
+        e.contains("error running createRuntime hook #1: /bin/false: exit status 1"),
         "{e}"
     );
     assert_eq!(e.lines().count(), 1, "{e}");
@@ -899,4 +899,39 @@ fn sigkill_to_a_container_sharing_the_host_pid_namespace_kills_every_process() {
         assert_eq!(pids(), Vec::<i32>::new(), "{id}: processes left");
         assert_eq!(env.status(id), "stopped");
     }
+}
+
+#[test]
+fn start_container_hooks_get_the_process_env_and_its_seccomp_profile() {
+    require_root!();
+    // As runc: a startContainer hook without env of its own sees the
+    // process's, and runs under the container's seccomp filter.
+    let env = Env::new("hook-start");
+    let b = env.bundle("b", |s| {
+        args(s, &["true"]);
+        s["process"]["env"] = json!(["PATH=/bin", "ONE=two"]);
+        s["hooks"] = json!({ "startContainer": [
+            { "path": "/bin/sh", "args": ["sh", "-c", "test \"$ONE\" = two && test \"$HOME\" = /root"] }
+        ] });
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "s1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let b = env.bundle("b2", |s| {
+        args(s, &["true"]);
+        s["process"]["rlimits"] = json!([{ "type": "RLIMIT_CORE", "soft": 0, "hard": 0 }]);
+        s["linux"]["seccomp"] = json!({ "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{ "names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_KILL" }] });
+        s["hooks"] = json!({ "startContainer": [
+            { "path": "/bin/sh", "args": ["sh", "-c", "mkdir /tmp/nope"] }
+        ] });
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "s2"]);
+    assert_ne!(out.status.code(), Some(0));
+    let e = stderr(&out);
+    assert!(
+        e.contains("error running startContainer hook #0: /bin/sh: signal: bad system call"),
+        "{e}"
+    );
+    assert!(!env.root.join("s2").exists());
 }

@@ -132,13 +132,23 @@ fn setup(job: &Job) -> Result<Error> {
         Some(s) => s,
         None => ExecStage::new()?,
     };
+    let mut late_seccomp = late_seccomp;
     if let (Kind::Init(j), Some(state_json)) = (&job.kind, &state_json) {
-        hooks::run_all(
-            "startContainer",
-            crate::config::hooks(j.spec, "startContainer"),
-            state_json,
-            Some(&stage),
-        )?;
+        let start_hooks = crate::config::hooks(j.spec, "startContainer");
+        if !start_hooks.is_empty() {
+            // As runc: startContainer hooks run under the container's seccomp
+            // profile (the stage exists already, so the filter cannot stop it).
+            if let (Some(s), true) = (late_seccomp, p.no_new_privileges().unwrap_or(false)) {
+                // No listener: a filter that needs one went in before the wait.
+                let _ = s.install()?;
+                late_seccomp = None;
+            }
+            let inside = hooks::InContainer {
+                stage: &stage,
+                env: &program.envp,
+            };
+            hooks::run_all("startContainer", start_hooks, state_json, Some(&inside))?;
+        }
     }
     Ok(process::finish(
         p,
@@ -277,7 +287,11 @@ fn init_filesystem(job: &Job, j: &InitJob, new_user: bool) -> Result<String> {
     if !create_hooks.is_empty() {
         // A stage of their own, gone before init waits for `start`.
         let stage = ExecStage::new()?;
-        hooks::run_all("createContainer", create_hooks, &state_json, Some(&stage))?;
+        let inside = hooks::InContainer {
+            stage: &stage,
+            env: &[],
+        };
+        hooks::run_all("createContainer", create_hooks, &state_json, Some(&inside))?;
     }
     rootfs::enter(j.rootfs, j.no_pivot)?;
     terminal(job.process, chan, true)?;
