@@ -935,3 +935,25 @@ fn start_container_hooks_get_the_process_env_and_its_seccomp_profile() {
     );
     assert!(!env.root.join("s2").exists());
 }
+
+#[test]
+fn create_container_hooks_run_in_the_rootfs() {
+    require_root!();
+    // runc runs them with the container's rootfs as working directory (before
+    // pivot_root), so relative paths in a hook name files of the container.
+    let env = Env::new("hook-cwd");
+    let out_file = env.dir.join("cwd");
+    let b = env.bundle("b", |s| {
+        args(s, &["true"]);
+        s["hooks"] = json!({ "createContainer": [
+            { "path": "/bin/sh", "args": ["sh", "-c", format!("pwd > {0}; ls ./bin/busybox >> {0}", out_file.display())] }
+        ] });
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "c1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rootfs = common::rootfs().canonicalize().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&out_file).unwrap(),
+        format!("{}\n./bin/busybox\n", rootfs.display())
+    );
+}

@@ -20,6 +20,9 @@ pub struct InContainer<'a> {
     /// The environment of a hook that names none (startContainer hooks get
     /// the process's, as runc's always have).
     pub env: &'a [std::ffi::CString],
+    /// The working directory: createContainer hooks run in the rootfs
+    /// (before pivot_root), where runc runs them.
+    pub cwd: Option<&'a std::path::Path>,
 }
 
 /// Runs every hook of `kind` in order; the first failure stops the list.
@@ -66,6 +69,9 @@ pub fn run(
             },
         };
         let exec = inside.stage.prepared(&prog, None)?;
+        if let Some(dir) = inside.cwd {
+            cmd.current_dir(dir);
+        }
         // SAFETY: the closure only calls execveat/execve with arrays built before the fork.
         unsafe { cmd.pre_exec(move || Err(std::io::Error::from(exec.run()))) };
     }

@@ -146,6 +146,7 @@ fn setup(job: &Job) -> Result<Error> {
             let inside = hooks::InContainer {
                 stage: &stage,
                 env: &program.envp,
+                cwd: None,
             };
             hooks::run_all("startContainer", start_hooks, state_json, Some(&inside))?;
         }
@@ -290,6 +291,7 @@ fn init_filesystem(job: &Job, j: &InitJob, new_user: bool) -> Result<String> {
         let inside = hooks::InContainer {
             stage: &stage,
             env: &[],
+            cwd: Some(j.rootfs),
         };
         hooks::run_all("createContainer", create_hooks, &state_json, Some(&inside))?;
     }
