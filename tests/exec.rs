@@ -7,6 +7,7 @@ mod common;
 
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{args, stderr, stdout, Env};
@@ -205,14 +206,25 @@ fn nix_kill(pid: i32) -> i32 {
 #[test]
 fn exec_into_a_sub_cgroup() {
     require_root!();
+    // As runc: existing sub-cgroups only, per controller or for all, `/` the container's own.
     let env = Env::new("ex-subcg");
     let init = running(&env, "sc", |_| {});
+    let pids_sub = Path::new("/sys/fs/cgroup/pids/berth/sc/sub");
+    let mem_sub = Path::new("/sys/fs/cgroup/memory/berth/sc/msub");
+    if !pids_sub.parent().unwrap().exists() || !mem_sub.parent().unwrap().exists() {
+        berth_testkit::skip("needs the v1 pids and memory hierarchies");
+        return;
+    }
+    std::fs::create_dir(pids_sub).unwrap();
+    std::fs::create_dir(mem_sub).unwrap();
     let pid_file = env.dir.join("p.pid");
     env.ok(&[
         "exec",
         "-d",
         "--cgroup",
-        "sub",
+        "pids:sub",
+        "--cgroup",
+        "memory:/msub",
         "--pid-file",
         pid_file.to_str().unwrap(),
         "sc",
@@ -222,12 +234,27 @@ fn exec_into_a_sub_cgroup() {
     let p = read_pid_file(&pid_file);
     assert_eq!(procs("berth/sc/sub"), vec![p]);
     assert_eq!(procs("berth/sc"), vec![init]);
+    let cgroup = std::fs::read_to_string(format!("/proc/{p}/cgroup")).unwrap();
+    assert!(cgroup.contains(":memory:/berth/sc/msub\n"), "{cgroup}");
+    assert!(cgroup.contains(":freezer:/berth/sc\n"), "{cgroup}");
     nix_kill(p);
     wait_gone(p);
-    let out = env.run(&["exec", "--cgroup", "../escape", "sc", "true"]);
-    assert_eq!(out.status.code(), Some(255));
-    assert_one_line(&out, "escape");
-    assert!(!std::path::Path::new("/sys/fs/cgroup/pids/berth/escape").exists());
+    let out = exec_ok(&env, &["--cgroup", "/"], "sc", "cat /proc/self/cgroup");
+    // Read inside the container's cgroup namespace: its own cgroup is "/".
+    assert!(out.contains(":pids:/\n"), "{out}");
+    for (flag, needle) in [
+        ("../escape", "bad sub cgroup path"),
+        ("nonexistent", " adding pid "),
+        ("cpu:nonexistent", "o such file or directory"),
+        ("whaaat:/", "unknown controller whaaat"),
+    ] {
+        let out = env.run(&["exec", "--cgroup", flag, "sc", "true"]);
+        assert_eq!(out.status.code(), Some(255), "{flag}");
+        assert_one_line(&out, needle);
+    }
+    assert!(!Path::new("/sys/fs/cgroup/pids/berth/escape").exists());
+    assert!(!Path::new("/sys/fs/cgroup/pids/berth/sc/nonexistent").exists());
+    assert_eq!(procs("berth/sc"), vec![init]);
 }
 
 fn status_line(text: &str, key: &str) -> String {

@@ -33,8 +33,9 @@ pub struct ExecOptions {
     /// `--user` naming a user or group (`name[:group]`, `uid:group`): looked up in the
     /// container's /etc/passwd and /etc/group, and overriding process.user's uid and gid.
     pub user: Option<String>,
-    /// `--cgroup`: a sub-cgroup of the container's (`path` or `controller[,controller]:path`).
-    pub cgroup: Option<String>,
+    /// `--cgroup`: existing sub-cgroups of the container's (`path` or
+    /// `controller[,controller]:path`, repeatable); empty is the container's own.
+    pub cgroup: Vec<String>,
 }
 
 pub struct Execed {
@@ -150,9 +151,10 @@ fn start(
         kill_and_reap(first);
         return Err(e);
     }
-    let placed = match &opts.cgroup {
-        Some(sub) => saved.cgroup.add_process_to(first, sub),
-        None => saved.cgroup.add_process(first),
+    let placed = if opts.cgroup.is_empty() {
+        saved.cgroup.add_process(first)
+    } else {
+        saved.cgroup.add_process_to(first, &opts.cgroup)
     };
     fault::point("exec-forked");
     if let Err(e) = placed

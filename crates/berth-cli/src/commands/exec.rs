@@ -58,7 +58,7 @@ pub struct ExecArgs {
     /// Pass N extra fds (3 .. 3+N-1) to the process
     #[arg(long = "preserve-fds", default_value_t = 0)]
     pub preserve_fds: u32,
-    /// Sub-cgroup of the container's cgroup to run in: path or controller[,controller]:path
+    /// Existing sub-cgroup of the container's cgroup to run in: path or controller[,controller]:path (repeatable)
     #[arg(long)]
     pub cgroup: Vec<String>,
     /// Exec even if the container is paused
@@ -88,11 +88,6 @@ pub fn run(root: &Root, a: &ExecArgs) -> Result<u8> {
 
 fn start(root: &Root, a: &ExecArgs) -> Result<berth_container::exec::Execed> {
     let (process, user) = build_process(root, a)?;
-    if a.cgroup.len() > 1 {
-        return Err(
-            "exec --cgroup: give it once (berth places the process in one sub-cgroup)".into(),
-        );
-    }
     let opts = ExecOptions {
         id: a.id.clone(),
         process,
@@ -102,7 +97,7 @@ fn start(root: &Root, a: &ExecArgs) -> Result<berth_container::exec::Execed> {
         preserve_fds: a.preserve_fds,
         ignore_paused: a.ignore_paused,
         user,
-        cgroup: a.cgroup.first().cloned(),
+        cgroup: a.cgroup.clone(),
     };
     berth_container::exec::exec(root, &opts).map_err(|e| match e {
         berth_container::Error::NotStarted(msg) => {
