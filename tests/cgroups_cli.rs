@@ -823,11 +823,20 @@ fn delete_removes_every_cgroup_dir_including_sub_cgroups() {
         );
     }
 
-    // exec --cgroup's placement: a host process moved into sub-cgroups of the container's.
+    // exec --cgroup's placement: a host process moved into existing
+    // sub-cgroups of the container's (made here, as a user would).
+    for c in ["cpu", "memory", "cpuset"] {
+        std::fs::create_dir_all(cg(c, &id).join("sub/inner")).unwrap();
+    }
+    for f in ["cpuset.cpus", "cpuset.mems"] {
+        for d in ["sub", "sub/inner"] {
+            std::fs::write(cg("cpuset", &id).join(d).join(f), cgv("cpuset", &id, f)).unwrap();
+        }
+    }
     let m = berth_cgroups::Manager::new(None, &id).unwrap();
     let mut sleeper = Command::new("sleep").arg("1000").spawn().unwrap();
     let spid = sleeper.id() as i32;
-    m.add_process_to(spid, "cpu,memory,cpuset:sub/inner")
+    m.add_process_to(spid, &["cpu,memory,cpuset:sub/inner".to_string()])
         .unwrap();
     let own = read(format!("/proc/{spid}/cgroup"));
     let line = |ctrl: &str| {
@@ -849,12 +858,8 @@ fn delete_removes_every_cgroup_dir_including_sub_cgroups() {
         "{own}"
     );
     assert!(line("pids").ends_with(&format!(":/berth/{id}")), "{own}");
-    assert_eq!(
-        cgv("cpuset", &format!("{id}/sub/inner"), "cpuset.cpus"),
-        cgv("cpuset", &id, "cpuset.cpus")
-    );
     assert!(m
-        .add_process_to(spid, "../escape")
+        .add_process_to(spid, &["../escape".to_string()])
         .unwrap_err()
         .to_string()
         .contains("../escape"));
@@ -994,6 +999,74 @@ fn a_cgroup_already_in_use_or_frozen_is_refused_and_left_alone() {
     std::fs::write(freezer.join("freezer.state"), "THAWED").unwrap();
     let _ = std::fs::remove_dir(&freezer);
     for dir in common::cgroup_dirs(&path) {
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
+#[test]
+fn a_smaller_cpu_period_goes_in_with_its_quota_under_a_limited_parent() {
+    require_root!();
+    // The kernel checks each of period and quota (rt period and runtime)
+    // against the other value in force and the parent's limit: the write
+    // order must let a smaller period in with its smaller limit, as runc's does.
+    let pod = format!("berth-it-pod-{}", std::process::id());
+    let pod_dir = PathBuf::from(format!("/sys/fs/cgroup/cpu/{pod}"));
+    if !Path::new("/sys/fs/cgroup/cpu/cpu.rt_runtime_us").exists() {
+        berth_testkit::skip("needs the v1 cpu controller with RT group scheduling");
+        return;
+    }
+    std::fs::create_dir_all(&pod_dir).unwrap();
+    std::fs::write(pod_dir.join("cpu.cfs_quota_us"), "50000").unwrap();
+    std::fs::write(pod_dir.join("cpu.rt_runtime_us"), "100000").unwrap();
+    let env = Env::new("cg-period");
+    let id = uid("period");
+    let b = env.bundle("b", |s| {
+        args(s, &["sleep", "100"]);
+        s["linux"]["cgroupsPath"] = json!(format!("/{pod}/{id}"));
+    });
+    ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
+    let ctr = pod_dir.join(&id);
+    let value = |f: &str| read(ctr.join(f));
+    // 60% of the period is more than the pod's 50%: refused, nothing changed.
+    rejected(
+        &env,
+        &["update", "--cpu-quota", "60000", &id],
+        "cpu.cfs_quota_us",
+    );
+    env.ok(&[
+        "update",
+        "--cpu-period",
+        "10000",
+        "--cpu-quota",
+        "3000",
+        &id,
+    ]);
+    assert_eq!(
+        (value("cpu.cfs_period_us"), value("cpu.cfs_quota_us")),
+        ("10000".into(), "3000".into())
+    );
+    env.ok(&[
+        "update",
+        "--cpu-rt-period",
+        "900001",
+        "--cpu-rt-runtime",
+        "60001",
+        &id,
+    ]);
+    env.ok(&[
+        "update",
+        "--cpu-rt-period",
+        "10000",
+        "--cpu-rt-runtime",
+        "600",
+        &id,
+    ]);
+    assert_eq!(
+        (value("cpu.rt_period_us"), value("cpu.rt_runtime_us")),
+        ("10000".into(), "600".into())
+    );
+    env.ok(&["delete", "-f", &id]);
+    for dir in common::cgroup_dirs(&pod) {
         let _ = std::fs::remove_dir(dir);
     }
 }

@@ -291,6 +291,11 @@ impl Manager {
     /// Writes one value, turning the kernel's EBUSY on a v1 memory limit into a clear error.
     fn write(&self, w: &Write) -> Result<()> {
         match fsio::write(&w.path, &w.value) {
+            Err(Error::Write { source, .. })
+                if w.may_wait && source.raw_os_error() == Some(libc::EINVAL) =>
+            {
+                Ok(())
+            }
             Err(Error::Write {
                 path,
                 value,
