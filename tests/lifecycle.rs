@@ -654,6 +654,37 @@ fn a_failing_hook_is_named_as_runc_names_it() {
     );
     assert_eq!(e.lines().count(), 1, "{e}");
     assert!(!env.root.join("h1").exists());
+
+    // A failing poststart hook stops the container and fails start (as runc).
+    let b = env.bundle("b2", |s| {
+        args(s, &["sleep", "100"]);
+        s["hooks"] = json!({ "poststart": [{ "path": "/bin/true" }, { "path": "/bin/false" }] });
+    });
+    env.ok(&["create", "-b", b.to_str().unwrap(), "h2"]);
+    let pid = env.state("h2")["pid"].as_i64().unwrap() as i32;
+    let out = env.run(&["start", "h2"]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    assert!(
+        e.contains("error running poststart hook #1: /bin/false: exit status 1"),
+        "{e}"
+    );
+    for _ in 0..100 {
+        if env.status("h2") == "stopped" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(env.status("h2"), "stopped");
+    // init itself is gone (reaped by whoever adopted it), not only marked stopped.
+    let gone = || !std::path::Path::new(&format!("/proc/{pid}")).exists();
+    for _ in 0..100 {
+        if gone() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(gone(), "init {pid} still there");
 }
 
 #[test]

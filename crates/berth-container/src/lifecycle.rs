@@ -58,9 +58,12 @@ pub fn start(root: &Root, id: &str) -> Result<Saved> {
     }
     let state_json = oci_json(&saved, Status::Running);
     for (i, hook) in poststart.iter().enumerate() {
-        // The runtime spec: a failing poststart hook is a warning, the container runs on.
+        // As runc: a failing poststart hook stops the container and is start's error.
         if let Err(e) = hooks::run("poststart", i, hook, &state_json, None) {
-            log::warn!("{e}");
+            if let Some(fd) = saved.pidfd() {
+                let _ = signal_pidfd(&fd, libc::SIGKILL);
+            }
+            return Err(e);
         }
     }
     Ok(saved)
