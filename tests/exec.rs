@@ -590,6 +590,20 @@ fn exec_with_process_json() {
 }
 
 #[test]
+fn exec_p_environment_is_the_json_s_own_plus_home() {
+    require_root!();
+    // As runc: nothing from config.json, no PATH made up, HOME from /etc/passwd.
+    let env = Env::new("ex-pjson-env");
+    running(&env, "pe", |_| {});
+    let pj = env.dir.join("process.json");
+    let p = json!({ "args": ["/bin/env"], "cwd": "/", "env": ["FOO=bar"] });
+    std::fs::write(&pj, serde_json::to_vec(&p).unwrap()).unwrap();
+    let out = env.run(&["exec", "-p", pj.to_str().unwrap(), "pe"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "FOO=bar\nHOME=/root\n");
+}
+
+#[test]
 fn process_json_is_read_as_runcs_go_decoder_reads_it() {
     require_root!();
     // No `user` is uid 0 gid 0; keys match case-insensitively; an unknown
