@@ -34,6 +34,24 @@ fn help_is_laid_out_as_runcs() {
 }
 
 #[test]
+fn command_help_names_the_binary_as_it_was_called() {
+    let env = Env::new("cli-help-name");
+    let link = env.dir.join("my-runtime");
+    std::os::unix::fs::symlink(common::berth_bin(), &link).unwrap();
+    let out = std::process::Command::new(&link)
+        .args(["kill", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert_eq!(
+        text.lines().nth(1),
+        Some("   my-runtime kill - Send a signal (default SIGTERM) to the container's init"),
+        "{text}"
+    );
+}
+
+#[test]
 fn an_unknown_command_has_no_help_topic() {
     let env = Env::new("cli-foo");
     for a in [&["foo", "-h"][..], &["foo"]] {

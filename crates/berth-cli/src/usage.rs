@@ -24,10 +24,11 @@ GLOBAL OPTIONS:
 {options}
 ";
 
-// `{cmd}` is filled in per command: clap's own `{bin}` would read `berth-create`.
+// `{name}` and `{cmd}` are filled in per command: clap's own `{bin}` would
+// read `berth-create`. The name is the one the binary was called by, as runc's is.
 const COMMAND_HELP: &str = "\
 NAME:
-   berth {cmd} - {about}
+   {name} {cmd} - {about}
 
 USAGE:
    {usage}
@@ -51,6 +52,15 @@ fn version_text() -> String {
     )
 }
 
+/// The file name berth was run by (`berth`, or a link's name).
+fn called_as() -> String {
+    std::env::args_os()
+        .next()
+        .map(std::path::PathBuf::from)
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "berth".to_string())
+}
+
 /// Parses the command line, or prints help, version or the error and returns the exit code.
 pub fn parse() -> Result<Cli, ExitCode> {
     // Without a command, `-v` prints the version and nothing prints the help.
@@ -58,7 +68,9 @@ pub fn parse() -> Result<Cli, ExitCode> {
         .subcommand_required(false)
         .help_template(ROOT_HELP)
         .mut_subcommands(|c| {
-            let text = COMMAND_HELP.replace("{cmd}", c.get_name());
+            let text = COMMAND_HELP
+                .replace("{name}", &called_as())
+                .replace("{cmd}", c.get_name());
             c.help_template(text)
         });
     let matches = match cmd.try_get_matches_from_mut(std::env::args_os()) {
