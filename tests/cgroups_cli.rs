@@ -1070,3 +1070,22 @@ fn a_smaller_cpu_period_goes_in_with_its_quota_under_a_limited_parent() {
         let _ = std::fs::remove_dir(dir);
     }
 }
+
+#[test]
+fn device_access_letters_other_than_rwm_are_left_out() {
+    require_root!();
+    // runc takes "rwa" as "rw"; a rule it runs must run here too.
+    let env = Env::new("cg-rwa");
+    let id = uid("rwa");
+    let b = env.bundle("b", |s| {
+        args(s, &["sh", "-c", "head -c 1 /dev/kmsg >/dev/null 2>&1 || echo denied; echo ok >/dev/null && echo null-ok"]);
+        s["linux"]["resources"]["devices"] = json!([
+            { "allow": false, "access": "rwm" },
+            { "allow": false, "type": "c", "major": 1, "minor": 11, "access": "rwa" }
+        ]);
+        s["linux"]["devices"] = json!([{ "path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11 }]);
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "denied\nnull-ok\n");
+}
