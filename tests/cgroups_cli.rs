@@ -1089,3 +1089,70 @@ fn device_access_letters_other_than_rwm_are_left_out() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "denied\nnull-ok\n");
 }
+
+#[test]
+fn per_device_bfq_weight_goes_to_its_own_file() {
+    require_root!();
+    // With BFQ on cgroup v1, a device's weight lives in blkio.bfq.weight_device.
+    let env = Env::new("cg-bfq");
+    let img = env.dir.join("disk.img");
+    std::fs::write(&img, vec![0u8; 1 << 20]).unwrap();
+    let out = Command::new("losetup")
+        .args(["-f", "--show"])
+        .arg(&img)
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        berth_testkit::skip("no loop device to test BFQ weights on");
+        return;
+    }
+    let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let name = dev.trim_start_matches("/dev/").to_string();
+    let detach = || {
+        let _ = Command::new("losetup").args(["-d", &dev]).status();
+    };
+    let sched = format!("/sys/block/{name}/queue/scheduler");
+    let _ = std::fs::write(&sched, "bfq");
+    if !read(&sched).contains("[bfq]") || !Path::new("/sys/fs/cgroup/blkio").exists() {
+        detach();
+        berth_testkit::skip("BFQ or the v1 blkio controller is not available");
+        return;
+    }
+    let (major, minor) = {
+        let mm = read(format!("/sys/block/{name}/dev"));
+        let (a, b) = mm.split_once(':').unwrap();
+        (a.parse::<i64>().unwrap(), b.parse::<i64>().unwrap())
+    };
+    let id = uid("bfq");
+    let b = env.bundle("b", |s| {
+        args(s, &["sleep", "100"]);
+        s["linux"]["resources"]["blockIO"] =
+            json!({ "weight": 333, "weightDevice": [{ "major": major, "minor": minor, "weight": 444 }] });
+    });
+    ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
+    let weights = cgv("blkio", &id, "blkio.bfq.weight_device");
+    let r = env.dir.join("r.json");
+    std::fs::write(
+        &r,
+        json!({ "blockIO": { "weight": 111, "weightDevice": [{ "major": major, "minor": minor, "weight": 222 }] } })
+            .to_string(),
+    )
+    .unwrap();
+    let updated = env.run(&["update", "-r", r.to_str().unwrap(), &id]);
+    let weights2 = cgv("blkio", &id, "blkio.bfq.weight_device");
+    env.ok(&["delete", "-f", &id]);
+    detach();
+    assert!(weights.lines().any(|l| l == "default 333"), "{weights}");
+    assert!(
+        weights.lines().any(|l| l == format!("{major}:{minor} 444")),
+        "{weights}"
+    );
+    assert!(updated.status.success(), "{}", stderr(&updated));
+    assert!(weights2.lines().any(|l| l == "default 111"), "{weights2}");
+    assert!(
+        weights2
+            .lines()
+            .any(|l| l == format!("{major}:{minor} 222")),
+        "{weights2}"
+    );
+}

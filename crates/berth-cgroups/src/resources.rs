@@ -669,8 +669,12 @@ fn blkio<L: Locate>(p: &mut Planner<L>, r: &LinuxResources) -> Result<()> {
             }
             for d in b.weight_device().iter().flatten() {
                 if let Some(w) = d.weight() {
+                    // BFQ takes per-device weights in a file of their own
+                    // where the kernel has one, else in its weight file.
                     let f = if weight_file == "blkio.weight" {
                         "blkio.weight_device"
+                    } else if dir.join("blkio.bfq.weight_device").exists() {
+                        "blkio.bfq.weight_device"
                     } else {
                         "blkio.bfq.weight"
                     };
