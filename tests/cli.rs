@@ -14,13 +14,25 @@ fn help_is_laid_out_as_runcs() {
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[0], "NAME:", "{out}");
         assert!(lines[1].starts_with("   berth - "), "{out}");
+        // runc's commands, as its help test lists them.
         for cmd in [
-            "create",
-            "exec",
             "checkpoint",
+            "create",
+            "delete",
+            "events",
+            "exec",
+            "kill",
+            "list",
+            "pause",
+            "ps",
             "restore",
-            "features",
+            "resume",
+            "run",
+            "spec",
+            "start",
+            "state",
             "update",
+            "features",
         ] {
             let out = env.ok(&[cmd, flag]);
             let lines: Vec<&str> = out.lines().collect();
@@ -49,6 +61,24 @@ fn command_help_names_the_binary_as_it_was_called() {
         Some("   my-runtime kill - Send a signal (default SIGTERM) to the container's init"),
         "{text}"
     );
+}
+
+#[test]
+fn spec_h_alone_is_help_and_with_a_name_the_hostname() {
+    // runc's `spec -h` is help; docker's `-h NAME` is the hostname.
+    let env = Env::new("cli-spec-h");
+    let out = env.ok(&["spec", "-h"]);
+    assert_eq!(
+        out.lines().nth(1),
+        Some("   berth spec - Write a default config.json"),
+        "{out}"
+    );
+    let dir = env.dir.join("b");
+    std::fs::create_dir_all(&dir).unwrap();
+    env.ok(&["spec", "-b", dir.to_str().unwrap(), "-h", "web"]);
+    let spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(spec["hostname"], "web");
 }
 
 #[test]

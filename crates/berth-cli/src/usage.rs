@@ -61,6 +61,24 @@ fn called_as() -> String {
         .unwrap_or_else(|| "berth".to_string())
 }
 
+/// `berth spec -h NAME` is docker's hostname flag, but runc's `spec -h` (with
+/// nothing after it) asks for help: when clap finds `-h` without its value at
+/// the very end, the line is read again with `--help` there.
+fn trailing_h_as_help(
+    cmd: &mut clap::Command,
+    mut args: Vec<std::ffi::OsString>,
+) -> Result<clap::ArgMatches, clap::Error> {
+    match cmd.try_get_matches_from_mut(args.clone()) {
+        Err(e) if e.kind() == ErrorKind::InvalidValue && args.last().is_some_and(|a| a == "-h") => {
+            if let Some(last) = args.last_mut() {
+                *last = "--help".into();
+            }
+            cmd.try_get_matches_from_mut(args)
+        }
+        r => r,
+    }
+}
+
 /// Parses the command line, or prints help, version or the error and returns the exit code.
 pub fn parse() -> Result<Cli, ExitCode> {
     // Without a command, `-v` prints the version and nothing prints the help.
@@ -73,7 +91,7 @@ pub fn parse() -> Result<Cli, ExitCode> {
                 .replace("{cmd}", c.get_name());
             c.help_template(text)
         });
-    let matches = match cmd.try_get_matches_from_mut(std::env::args_os()) {
+    let matches = match trailing_h_as_help(&mut cmd, std::env::args_os().collect()) {
         Ok(m) => m,
         Err(e) if e.kind() == ErrorKind::InvalidSubcommand => {
             let name = match e.get(ContextKind::InvalidSubcommand) {
