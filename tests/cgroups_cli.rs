@@ -1156,3 +1156,30 @@ fn per_device_bfq_weight_goes_to_its_own_file() {
         "{weights2}"
     );
 }
+
+#[test]
+fn the_named_systemd_hierarchy_is_joined_and_cleaned_up() {
+    require_root!();
+    // runc's cgroupfs driver puts the container in name=systemd too.
+    let mounted = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.contains(" - cgroup ") && l.contains("name=systemd"));
+    if !mounted {
+        berth_testkit::skip("no name=systemd v1 hierarchy on this host");
+        return;
+    }
+    let env = Env::new("cg-named");
+    let id = uid("named");
+    let b = env.bundle("b", |s| args(s, &["sleep", "100"]));
+    ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
+    let pid = init_pid(&env, &id);
+    let own = read(format!("/proc/{pid}/cgroup"));
+    assert!(
+        own.lines()
+            .any(|l| l.ends_with(&format!(":name=systemd:/berth/{id}"))),
+        "{own}"
+    );
+    env.ok(&["delete", "-f", &id]);
+    assert!(!Path::new(&format!("/sys/fs/cgroup/systemd/berth/{id}")).exists());
+}
