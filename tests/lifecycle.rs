@@ -988,3 +988,28 @@ fn create_container_hooks_run_in_the_rootfs() {
         format!("{}\n./bin/busybox\n", rootfs.display())
     );
 }
+
+#[test]
+fn a_failing_start_container_hook_is_reported_with_its_output_through_the_pty() {
+    require_root!();
+    // With a terminal, the hook writes to the pty `berth run` proxies: what it
+    // said must come out before the error, not be lost with the container.
+    let env = Env::new("hook-pty");
+    let b = env.bundle("b", |s| {
+        args(s, &["true"]);
+        s["process"]["terminal"] = json!(true);
+        s["hooks"] = json!({ "startContainer": [{ "path": "/bin/busybox", "args": ["cat", "/nosuchfile"] }] });
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "p1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("cat: can't open '/nosuchfile'"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        stderr(&out),
+        "berth: container init: error running startContainer hook #0: /bin/busybox: exit status 1\n"
+    );
+    assert!(!env.root.join("p1").exists());
+}

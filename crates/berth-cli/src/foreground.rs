@@ -23,10 +23,13 @@ pub fn run(root: &Root, opts: &CreateOptions, detach: bool, keep: bool) -> Resul
     if detach {
         return Ok(0);
     }
-    match created.wait_for_execve() {
+    match created.wait_for_execve(&mut std::io::stdout()) {
         Ok(()) => {}
         // As runc's init reports it: the container's own one line, exit 255.
         Err(berth_container::Error::NotStarted(msg)) => {
+            if let Some(m) = &created.console {
+                drain(m);
+            }
             eprintln!("{msg}");
             if !keep {
                 berth_container::delete(root, &opts.id, true)?;
@@ -34,6 +37,9 @@ pub fn run(root: &Root, opts: &CreateOptions, detach: bool, keep: bool) -> Resul
             return Ok(255);
         }
         Err(e) => {
+            if let Some(m) = &created.console {
+                drain(m);
+            }
             let _ = berth_container::delete(root, &opts.id, true);
             return Err(e.into());
         }

@@ -3,7 +3,7 @@
 //! state. On any error, everything made so far is undone.
 
 use std::fs;
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::OFlag;
@@ -45,9 +45,42 @@ impl Created {
     /// After `start`: waits until init's program has replaced init. A failed
     /// execve is `NotStarted` with runc's text (`exec /x: no such file or
     /// directory`), which `run` prints as the container's own error.
-    pub fn wait_for_execve(&self) -> Result<()> {
+    ///
+    /// Meanwhile what the container writes to its pty (a startContainer
+    /// hook's output) goes to `out`, so a full pty cannot stall the wait.
+    pub fn wait_for_execve(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::{AsFd, BorrowedFd};
         let p = self.saved.config.process().as_ref();
         let p = p.ok_or_else(|| Error::Init("the saved config has no process".into()))?;
+        if let Some(master) = &self.console {
+            // SAFETY: the channel's fd lives as long as self.
+            let chan = unsafe { BorrowedFd::borrow_raw(self.chan.as_raw_fd()) };
+            let mut buf = [0u8; 4096];
+            loop {
+                let mut fds = [
+                    PollFd::new(chan, PollFlags::POLLIN),
+                    PollFd::new(master.as_fd(), PollFlags::POLLIN),
+                ];
+                match poll(&mut fds, PollTimeout::NONE) {
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    r => r.map_err(|e| Error::sys("poll the launch channel", e))?,
+                };
+                let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
+                if ready(&fds[0]) {
+                    break;
+                }
+                if ready(&fds[1]) {
+                    match nix::unistd::read(master, &mut buf) {
+                        Ok(n) if n > 0 => {
+                            let _ = out.write_all(&buf[..n]);
+                            let _ = out.flush();
+                        }
+                        _ => break,
+                    }
+                }
+            }
+        }
         launch::parent::wait_for_execve(&self.chan, p)
     }
 }
