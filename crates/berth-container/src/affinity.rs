@@ -35,12 +35,15 @@ fn cpu_set(cpus: &[usize]) -> Result<CpuSet> {
     Ok(set)
 }
 
+/// A parsed CPU list, when one is given.
+type Cpus = Option<Vec<usize>>;
+
 /// The (initial, final) lists of a process, parsed; refused when malformed.
-fn lists(p: &Process) -> Result<(Option<Vec<usize>>, Option<Vec<usize>>)> {
+fn lists(p: &Process) -> Result<(Cpus, Cpus)> {
     let Some(a) = p.exec_cpu_affinity() else {
         return Ok((None, None));
     };
-    let get = |field: &str, v: &Option<String>| -> Result<Option<Vec<usize>>> {
+    let get = |field: &str, v: &Option<String>| -> Result<Cpus> {
         match v.as_deref().map(str::trim) {
             None | Some("") => Ok(None),
             Some(list) => parse(field, list).map(Some),
