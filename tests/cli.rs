@@ -82,6 +82,17 @@ fn spec_h_alone_is_help_and_with_a_name_the_hostname() {
 }
 
 #[test]
+fn no_arguments_print_the_help_and_succeed() {
+    // As runc: the help on stdout, status 0.
+    let out = std::process::Command::new(common::berth_bin())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("NAME:\n"));
+    assert!(out.stderr.is_empty());
+}
+
+#[test]
 fn an_unknown_command_has_no_help_topic() {
     let env = Env::new("cli-foo");
     for a in [&["foo", "-h"][..], &["foo"]] {

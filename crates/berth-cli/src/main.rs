@@ -30,7 +30,9 @@ pub struct Cli {
     /// Enable debug logging
     #[arg(long, global = true)]
     debug: bool,
-    /// Print the version (an id other than clap's own "version", which it drops)
+    // An id other than "version": clap drops an arg of that id when its own
+    // version flag is disabled.
+    /// Print the version
     #[arg(short = 'v', long = "version", id = "print_version")]
     print_version: bool,
     /// runc's flag for its systemd cgroup driver: refused, berth has none (it manages cgroupfs)

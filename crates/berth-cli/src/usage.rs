@@ -84,6 +84,7 @@ pub fn parse() -> Result<Cli, ExitCode> {
     // Without a command, `-v` prints the version and nothing prints the help.
     let mut cmd = Cli::command()
         .subcommand_required(false)
+        .arg_required_else_help(false)
         .help_template(ROOT_HELP)
         .mut_subcommands(|c| {
             let text = COMMAND_HELP
