@@ -856,13 +856,31 @@ fn delete_removes_every_cgroup_dir_including_sub_cgroups() {
         );
     }
 
-    // exec --cgroup's placement: a host process moved into sub-cgroups of the container's.
-    // v1 takes a sub-cgroup per controller; v2 has one hierarchy, so one path.
+    // exec --cgroup's placement: a host process moved into existing sub-cgroups of the
+    // container's (made here, as a user would). v1 takes a sub-cgroup per controller;
+    // v2 has one hierarchy, so one path.
+    let sub = cg(&id).child("sub/inner");
+    let sub_ctrls: &[&str] = by_layout(&["cpu", "memory", "cpuset"], &["pids"]);
+    for c in sub_ctrls {
+        std::fs::create_dir_all(sub.dir(c)).unwrap();
+    }
+    if !is_v2() {
+        // A v1 cpuset takes no task until its cpus and mems are set.
+        for f in ["cpuset.cpus", "cpuset.mems"] {
+            for d in ["sub", "sub/inner"] {
+                let v = cg(&id).read("cpuset", f, f);
+                std::fs::write(cg(&id).child(d).dir("cpuset").join(f), v).unwrap();
+            }
+        }
+    }
     let m = berth_cgroups::Manager::new(None, &id).unwrap();
     let mut sleeper = Command::new("sleep").arg("1000").spawn().unwrap();
     let spid = sleeper.id() as i32;
-    m.add_process_to(spid, by_layout("cpu,memory,cpuset:sub/inner", "sub/inner"))
-        .unwrap();
+    m.add_process_to(
+        spid,
+        &[by_layout("cpu,memory,cpuset:sub/inner", "sub/inner").to_string()],
+    )
+    .unwrap();
     let own = read(format!("/proc/{spid}/cgroup"));
     let line = |ctrl: &str| {
         own.lines()
@@ -879,15 +897,9 @@ fn delete_removes_every_cgroup_dir_including_sub_cgroups() {
     }
     if !is_v2() {
         assert!(line("pids").ends_with(&format!(":/berth/{id}")), "{own}");
-        // A v1 cpuset takes no task until its cpus are set: berth copies the parent's.
-        let sub = cg(&id).child("sub/inner");
-        assert_eq!(
-            sub.read("cpuset", "cpuset.cpus", "cpuset.cpus"),
-            cg(&id).read("cpuset", "cpuset.cpus", "cpuset.cpus")
-        );
     }
     assert!(m
-        .add_process_to(spid, "../escape")
+        .add_process_to(spid, &["../escape".to_string()])
         .unwrap_err()
         .to_string()
         .contains("../escape"));
@@ -1115,5 +1127,301 @@ fn block_io_throttles_reach_the_kernel() {
             shown("blkio.throttle.write_iops_device"),
             format!("{disk} 300")
         );
+    }
+}
+
+#[test]
+fn unified_resources_apply_on_v2_and_are_invalid_for_a_v1_controller() {
+    require_root!();
+    // `unified` keys are cgroup v2 files. On pure v2 they are written as given; where
+    // memory is a v1 controller (hybrid) the key is an invalid configuration, as runc says.
+    let env = Env::new("cg-unified");
+    let id = uid("unified");
+    let b = env.bundle("b", |s| {
+        args(s, &["sleep", "100"]);
+        s["linux"]["resources"]["unified"] = json!({ "memory.min": "131072" });
+    });
+    if is_v2() {
+        ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
+        assert_eq!(cg(&id).read("memory", "", "memory.min"), "131072");
+        env.ok(&["delete", "-f", &id]);
+        return;
+    }
+    rejected(
+        &env,
+        &["run", "-d", "-b", b.to_str().unwrap(), &id],
+        "invalid configuration",
+    );
+    assert!(!env.root.join(&id).exists(), "state dir left behind");
+    for dir in cg(&id).all_dirs() {
+        assert!(!dir.exists(), "{} left behind", dir.display());
+    }
+}
+
+#[test]
+fn a_pids_limit_of_0_is_1_in_the_spec_and_in_update() {
+    require_root!();
+    // As runc (systemd has no TasksMax=0, and its cgroupfs driver follows).
+    let env = Env::new("cg-pids0");
+    let id = uid("pids0");
+    let b = env.bundle("b", |s| {
+        args(s, &["sleep", "100"]);
+        s["linux"]["resources"]["pids"] = json!({ "limit": 0 });
+    });
+    ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
+    assert_eq!(lim(&id, Limit::Pids), "1");
+    env.ok(&["update", "--pids-limit", "-1", &id]);
+    assert_eq!(lim(&id, Limit::Pids), "max");
+    env.ok(&["update", "--pids-limit", "0", &id]);
+    assert_eq!(lim(&id, Limit::Pids), "1");
+    // `pids` without a limit in resources JSON changes nothing.
+    let r = env.dir.join("r.json");
+    std::fs::write(&r, r#"{"pids": {}}"#).unwrap();
+    env.ok(&["update", "-r", r.to_str().unwrap(), &id]);
+    assert_eq!(lim(&id, Limit::Pids), "1");
+}
+
+#[test]
+fn a_cgroup_already_in_use_or_frozen_is_refused_and_left_alone() {
+    require_root!();
+    let env = Env::new("cg-occupied");
+    let path = format!("/berth-it-occupied-{}", std::process::id());
+    let b = env.bundle("b", |s| {
+        args(s, &["sleep", "100"]);
+        s["linux"]["cgroupsPath"] = json!(path);
+    });
+    let bundle = b.to_str().unwrap();
+    let first = uid("occ1");
+    ok_detached(&env, &["run", "-d", "-b", bundle, &first]);
+    let second = uid("occ2");
+    rejected(
+        &env,
+        &["run", "-d", "-b", bundle, &second],
+        "container's cgroup is not empty",
+    );
+    assert!(!env.root.join(&second).exists(), "state dir left behind");
+    // The first container and its cgroup are untouched.
+    assert_eq!(env.status(&first), "running");
+    let shared = Cgroup::new(&path);
+    assert_eq!(shared.procs().len(), 1, "{path}");
+    env.ok(&["delete", "-f", &first]);
+
+    // Frozen beforehand (by someone else): refused at once instead of hanging in it.
+    let freezer = shared.dir("freezer");
+    let (state, frozen, thawed) = by_layout(
+        ("freezer.state", "FROZEN", "THAWED"),
+        ("cgroup.freeze", "1", "0"),
+    );
+    std::fs::create_dir_all(&freezer).unwrap();
+    std::fs::write(freezer.join(state), frozen).unwrap();
+    let t = Instant::now();
+    rejected(
+        &env,
+        &["create", "-b", bundle, &second],
+        "container's cgroup unexpectedly frozen",
+    );
+    assert!(t.elapsed() < Duration::from_secs(10));
+    assert!(freezer.exists(), "a cgroup berth did not make was removed");
+    std::fs::write(freezer.join(state), thawed).unwrap();
+    let _ = std::fs::remove_dir(&freezer);
+    for dir in common::cgroup_dirs(&path) {
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
+#[test]
+fn a_smaller_cpu_period_goes_in_with_its_quota_under_a_limited_parent() {
+    require_root!();
+    // v1's kernel checks each of period and quota (rt period and runtime) against
+    // the other value in force and the parent's limit: the write order must let a
+    // smaller period in with its smaller limit, as runc's does. v2 writes both in
+    // one cpu.max line, does not hold a child to its parent's quota, and has no
+    // real-time limits.
+    let pod = Cgroup::new(&format!("berth-it-pod-{}", std::process::id()));
+    let pod_dir = pod.dir("cpu");
+    std::fs::create_dir_all(&pod_dir).unwrap();
+    if is_v2() {
+        std::fs::write(pod_dir.join("cpu.max"), "50000 100000").unwrap();
+    } else {
+        std::fs::write(pod_dir.join("cpu.cfs_quota_us"), "50000").unwrap();
+        std::fs::write(pod_dir.join("cpu.rt_runtime_us"), "100000").unwrap();
+    }
+    let env = Env::new("cg-period");
+    let id = uid("period");
+    let b = env.bundle("b", |s| {
+        args(s, &["sleep", "100"]);
+        s["linux"]["cgroupsPath"] = json!(format!("/{}/{id}", pod.path));
+    });
+    ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
+    let ctr = pod.child(&id);
+    let quota = || (ctr.limit(Limit::CpuPeriod), ctr.limit(Limit::CpuQuota));
+    if is_v2() {
+        env.ok(&["update", "--cpu-quota", "60000", &id]);
+        assert_eq!(quota(), ("100000".into(), "60000".into()));
+    } else {
+        // 60% of the period is more than the pod's 50%: refused, nothing changed.
+        rejected(
+            &env,
+            &["update", "--cpu-quota", "60000", &id],
+            "cpu.cfs_quota_us",
+        );
+    }
+    env.ok(&[
+        "update",
+        "--cpu-period",
+        "10000",
+        "--cpu-quota",
+        "3000",
+        &id,
+    ]);
+    assert_eq!(quota(), ("10000".into(), "3000".into()));
+    let rt = [
+        "update",
+        "--cpu-rt-period",
+        "10000",
+        "--cpu-rt-runtime",
+        "600",
+        &id,
+    ];
+    if is_v2() {
+        rejected(&env, &rt, "realtime");
+    } else {
+        env.ok(&[
+            "update",
+            "--cpu-rt-period",
+            "900001",
+            "--cpu-rt-runtime",
+            "60001",
+            &id,
+        ]);
+        env.ok(&rt);
+        let value = |f: &str| read(ctr.dir("cpu").join(f));
+        assert_eq!(
+            (value("cpu.rt_period_us"), value("cpu.rt_runtime_us")),
+            ("10000".into(), "600".into())
+        );
+    }
+    env.ok(&["delete", "-f", &id]);
+    for dir in pod.all_dirs() {
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
+#[test]
+fn device_access_letters_other_than_rwm_are_left_out() {
+    require_root!();
+    // runc takes "rwa" as "rw"; a rule it runs must run here too.
+    let env = Env::new("cg-rwa");
+    let id = uid("rwa");
+    let b = env.bundle("b", |s| {
+        args(s, &["sh", "-c", "head -c 1 /dev/kmsg >/dev/null 2>&1 || echo denied; echo ok >/dev/null && echo null-ok"]);
+        s["linux"]["resources"]["devices"] = json!([
+            { "allow": false, "access": "rwm" },
+            { "allow": false, "type": "c", "major": 1, "minor": 11, "access": "rwa" }
+        ]);
+        s["linux"]["devices"] = json!([{ "path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11 }]);
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "denied\nnull-ok\n");
+}
+
+#[test]
+fn per_device_bfq_weight_goes_to_its_own_file() {
+    require_root!();
+    // With BFQ, a device's weight lives in v1's blkio.bfq.weight_device, or in v2's
+    // io.bfq.weight after its default line.
+    let env = Env::new("cg-bfq");
+    let img = env.dir.join("disk.img");
+    std::fs::write(&img, vec![0u8; 1 << 20]).unwrap();
+    let out = Command::new("losetup")
+        .args(["-f", "--show"])
+        .arg(&img)
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        berth_testkit::skip("no loop device to test BFQ weights on");
+        return;
+    }
+    let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let name = dev.trim_start_matches("/dev/").to_string();
+    let detach = || {
+        let _ = Command::new("losetup").args(["-d", &dev]).status();
+    };
+    let sched = format!("/sys/block/{name}/queue/scheduler");
+    let _ = std::fs::write(&sched, "bfq");
+    if !read(&sched).contains("[bfq]") {
+        detach();
+        berth_testkit::skip("the BFQ I/O scheduler is not available");
+        return;
+    }
+    let (major, minor) = {
+        let mm = read(format!("/sys/block/{name}/dev"));
+        let (a, b) = mm.split_once(':').unwrap();
+        (a.parse::<i64>().unwrap(), b.parse::<i64>().unwrap())
+    };
+    let id = uid("bfq");
+    let b = env.bundle("b", |s| {
+        args(s, &["sleep", "100"]);
+        s["linux"]["resources"]["blockIO"] =
+            json!({ "weight": 333, "weightDevice": [{ "major": major, "minor": minor, "weight": 444 }] });
+    });
+    ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
+    let weights = cg(&id).read("blkio", "blkio.bfq.weight_device", "io.bfq.weight");
+    let r = env.dir.join("r.json");
+    std::fs::write(
+        &r,
+        json!({ "blockIO": { "weight": 111, "weightDevice": [{ "major": major, "minor": minor, "weight": 222 }] } })
+            .to_string(),
+    )
+    .unwrap();
+    let updated = env.run(&["update", "-r", r.to_str().unwrap(), &id]);
+    let weights2 = cg(&id).read("blkio", "blkio.bfq.weight_device", "io.bfq.weight");
+    env.ok(&["delete", "-f", &id]);
+    detach();
+    assert!(weights.lines().any(|l| l == "default 333"), "{weights}");
+    assert!(
+        weights.lines().any(|l| l == format!("{major}:{minor} 444")),
+        "{weights}"
+    );
+    assert!(updated.status.success(), "{}", stderr(&updated));
+    assert!(weights2.lines().any(|l| l == "default 111"), "{weights2}");
+    assert!(
+        weights2
+            .lines()
+            .any(|l| l == format!("{major}:{minor} 222")),
+        "{weights2}"
+    );
+}
+
+#[test]
+fn the_container_joins_every_hierarchy_and_named_systemd_is_cleaned_up() {
+    require_root!();
+    // runc's cgroupfs driver puts the container in name=systemd too, where a hybrid host
+    // has it; on pure v2 there is one hierarchy and one line in /proc/PID/cgroup.
+    let named = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.contains(" - cgroup ") && l.contains("name=systemd"));
+    let env = Env::new("cg-named");
+    let id = uid("named");
+    let b = env.bundle("b", |s| args(s, &["sleep", "100"]));
+    ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
+    let pid = init_pid(&env, &id);
+    let own = read(format!("/proc/{pid}/cgroup"));
+    if is_v2() {
+        assert_eq!(own, format!("0::/berth/{id}"));
+    } else {
+        assert!(named, "this hybrid host mounts no name=systemd hierarchy");
+        assert!(
+            own.lines()
+                .any(|l| l.ends_with(&format!(":name=systemd:/berth/{id}"))),
+            "{own}"
+        );
+    }
+    env.ok(&["delete", "-f", &id]);
+    assert!(!Path::new(&format!("/sys/fs/cgroup/systemd/berth/{id}")).exists());
+    for d in cg(&id).all_dirs() {
+        assert!(!d.exists(), "{} left behind", d.display());
     }
 }

@@ -589,12 +589,8 @@ fn runtime_binary_cannot_be_reached_from_the_container() {
 fn bad_security_input_fails_cleanly() {
     require_root!();
     let env = Env::new("sec-bad");
-    let b = env.bundle("cap", |s| {
-        args(s, &["true"]);
-        s["process"]["capabilities"]["bounding"] = json!(["CAP_CHOWN", "CAP_BOGUS"]);
-    });
-    create_fails(&env, &b, "bad1", "CAP_BOGUS");
-
+    // An unknown capability name is not among these: runc warns and ignores it
+    // (lifecycle's config_json_is_read_as_runcs_go_decoder_reads_it).
     let b = env.bundle("act", |s| {
         args(s, &["true"]);
         s["linux"]["seccomp"] = json!({ "defaultAction": "SCMP_ACT_BOGUS" });
@@ -1100,5 +1096,93 @@ fn a_user_namespace_without_a_cgroup_namespace_cannot_change_host_cgroups() {
                 );
             }
         }
+    }
+}
+#[test]
+fn an_ambient_capability_not_in_inheritable_is_warned_about_and_left_out() {
+    require_root!();
+    // As runc: the container runs with the ambient capabilities it can have.
+    let env = Env::new("sec-ambient");
+    let b = env.bundle("b", |s| {
+        args(s, &["grep", "CapAmb", "/proc/self/status"]);
+        let caps = &mut s["process"]["capabilities"];
+        caps["bounding"] = json!(["CAP_KILL", "CAP_CHOWN"]);
+        caps["permitted"] = json!(["CAP_KILL", "CAP_CHOWN"]);
+        caps["effective"] = json!(["CAP_KILL", "CAP_CHOWN"]);
+        caps["inheritable"] = json!(["CAP_KILL"]);
+        caps["ambient"] = json!(["CAP_KILL", "CAP_CHOWN"]);
+        s["process"]["noNewPrivileges"] = json!(false);
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "amb"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // CAP_KILL is bit 5.
+    assert_eq!(mask(&stdout(&out), "CapAmb"), 0x20, "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("level=warning") && err.contains("can't raise ambient capability CAP_CHOWN: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn seccomp_flags_are_runcs_and_logged_in_its_words() {
+    require_root!();
+    let env = Env::new("sec-flags");
+    let cases = [
+        (None, 4),                                       // none given: SPEC_ALLOW
+        (Some(json!([])), 0),                            // explicitly none
+        (Some(json!(["SECCOMP_FILTER_FLAG_TSYNC"])), 0), // one thread: left out
+        (Some(json!(["SECCOMP_FILTER_FLAG_LOG"])), 2),
+    ];
+    for (i, (flags, want)) in cases.into_iter().enumerate() {
+        let b = env.bundle(&format!("b{i}"), |s| {
+            args(s, &["sh", "-c", "mkdir /tmp/x"]);
+            s["linux"]["seccomp"] = json!({ "defaultAction": "SCMP_ACT_ALLOW",
+                "syscalls": [{ "names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO" }] });
+            if let Some(f) = flags {
+                s["linux"]["seccomp"]["flags"] = f;
+            }
+        });
+        let out = env.run(&[
+            "--debug",
+            "run",
+            "-b",
+            b.to_str().unwrap(),
+            &format!("f{i}"),
+        ]);
+        assert_ne!(out.status.code(), Some(0));
+        let err = stderr(&out);
+        assert!(err.contains("Operation not permitted"), "{err}");
+        assert!(
+            err.contains(&format!("msg=\"seccomp filter flags: {want}\"")),
+            "case {i}: {err}"
+        );
+    }
+}
+
+#[test]
+fn seccomp_notify_refusals_say_what_is_wrong() {
+    require_root!();
+    let env = Env::new("sec-notify-bad");
+    let sock = env.dir.join("no-agent.sock");
+    for (i, (names, needle)) in [
+        (
+            json!(["write"]),
+            "SCMP_ACT_NOTIFY cannot be used for the write syscall",
+        ),
+        (json!(["mkdir"]), "failed to connect with seccomp agent"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let b = env.bundle(&format!("b{i}"), |s| {
+            args(s, &["true"]);
+            s["linux"]["seccomp"] = json!({ "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock,
+                "syscalls": [{ "names": names, "action": "SCMP_ACT_NOTIFY" }] });
+        });
+        let id = format!("n{i}");
+        let out = env.run(&["run", "-b", b.to_str().unwrap(), &id]);
+        assert_one_line_error(&out, needle);
+        assert!(!env.root.join(&id).exists(), "{id}: state left behind");
     }
 }

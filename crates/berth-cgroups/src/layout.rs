@@ -6,8 +6,8 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// Controllers berth manages on v1. Named hierarchies (name=systemd) are not joined, as runc's
-/// cgroupfs driver does not join them either.
+/// Controllers berth manages on v1. Of the named hierarchies only `name=systemd`
+/// is joined (see [`NAMED_JOINED`]).
 pub const V1_CONTROLLERS: &[&str] = &[
     "cpu",
     "cpuacct",
@@ -24,6 +24,10 @@ pub const V1_CONTROLLERS: &[&str] = &[
     "rdma",
     "misc",
 ];
+
+/// The one named v1 hierarchy a container joins, as runc's cgroupfs driver
+/// does: no limits live there, but tools read a process's place in it.
+pub const NAMED_JOINED: &str = "name=systemd";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Version {
@@ -173,10 +177,10 @@ pub(crate) fn parse_mountinfo(text: &str) -> Vec<Mount> {
                 let controllers: Vec<String> = m
                     .super_options
                     .split(',')
-                    .filter(|o| V1_CONTROLLERS.contains(o))
+                    .filter(|o| V1_CONTROLLERS.contains(o) || *o == NAMED_JOINED)
                     .map(str::to_owned)
                     .collect();
-                // Named-only hierarchies and repeated (bind) mounts of a controller are skipped.
+                // Other named hierarchies and repeated (bind) mounts of a controller are skipped.
                 let seen = mounts
                     .iter()
                     .any(|m| m.controllers.iter().any(|c| controllers.contains(c)));
@@ -302,12 +306,14 @@ mod tests {
     #[test]
     fn hybrid_mounts() {
         let m = parse_mountinfo(HYBRID);
-        assert_eq!(m.len(), 4, "{m:?}");
+        // The second memory mount is a repeat; name=systemd is joined like a controller.
+        assert_eq!(m.len(), 5, "{m:?}");
         assert_eq!(m[0].controllers, vec!["cpu"]);
         assert_eq!(m[1].controllers, vec!["cpuacct"]);
         assert_eq!(m[2].mount_point, PathBuf::from("/sys/fs/cgroup/memory"));
-        assert_eq!(m[3].version, Version::V2);
-        assert_eq!(m[3].mount_point, PathBuf::from("/sys/fs/cgroup/unified"));
+        assert_eq!(m[3].controllers, vec![NAMED_JOINED]);
+        assert_eq!(m[4].version, Version::V2);
+        assert_eq!(m[4].mount_point, PathBuf::from("/sys/fs/cgroup/unified"));
     }
 
     #[test]

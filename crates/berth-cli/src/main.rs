@@ -4,6 +4,7 @@
 mod commands;
 mod foreground;
 mod logging;
+mod usage;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,8 +12,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "berth", version = concat!(env!("CARGO_PKG_VERSION"), "\nspec: 1.2.1"),
-          about = "A low-level Linux container runtime with networking built in, speaking runc's command line")]
+#[command(
+    name = "berth",
+    disable_version_flag = true,
+    about = "a drop-in for \"runc - Open Container Initiative runtime\": a low-level Linux container runtime with networking built in"
+)]
 pub struct Cli {
     /// Root directory for container state [default: /run/berth]
     #[arg(long, global = true)]
@@ -26,6 +30,11 @@ pub struct Cli {
     /// Enable debug logging
     #[arg(long, global = true)]
     debug: bool,
+    // An id other than "version": clap drops an arg of that id when its own
+    // version flag is disabled.
+    /// Print the version
+    #[arg(short = 'v', long = "version", id = "print_version")]
+    print_version: bool,
     /// runc's flag for its systemd cgroup driver: refused, berth has none (it manages cgroupfs)
     #[arg(long = "systemd-cgroup", global = true)]
     systemd_cgroup: bool,
@@ -124,10 +133,17 @@ pub enum Command {
     Network(commands::network::NetworkArgs),
     /// Print what this runtime supports, as JSON
     Features,
+    /// Checkpoint a running container (not supported: berth has no CRIU integration)
+    Checkpoint(commands::Unsupported),
+    /// Restore a checkpointed container (not supported: berth has no CRIU integration)
+    Restore(commands::Unsupported),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match usage::parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let to_file = cli.log.is_some();
     if let Err(e) =
         logging::Logger::install(cli.log.as_deref(), cli.log_format == "json", cli.debug)

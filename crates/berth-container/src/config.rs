@@ -59,7 +59,10 @@ fn resolve_mount_paths(spec: &mut Spec, bundle: &Path, rootfs: &Path) {
 
 /// Parses and validates config.json bytes. Pure: the fuzz target calls it.
 pub fn parse(bytes: &[u8]) -> std::result::Result<Spec, String> {
-    let mut spec: Spec = serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+    let mut value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+    crate::config_json::normalize_spec(&mut value);
+    let mut spec: Spec = serde_json::from_value(value).map_err(|e| format!("invalid JSON: {e}"))?;
     // A relative destination is taken relative to the container's / (as runc).
     for m in spec.mounts_mut().iter_mut().flatten() {
         if m.destination().is_relative() && !m.destination().as_os_str().is_empty() {
@@ -115,9 +118,21 @@ pub fn validate(spec: &Spec) -> Result<()> {
 
 /// Parses and validates the process JSON of `exec -p`. Pure: the fuzz target calls it.
 pub fn parse_process(bytes: &[u8]) -> std::result::Result<oci_spec::runtime::Process, String> {
-    let p = serde_json::from_slice(bytes).map_err(|e| format!("invalid process JSON: {e}"))?;
+    let mut value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("invalid process JSON: {e}"))?;
+    crate::config_json::normalize_process(&mut value);
+    let p = serde_json::from_value(value).map_err(|e| format!("invalid process JSON: {e}"))?;
     validate_process(&p).map_err(|e| e.to_string())?;
     Ok(p)
+}
+
+/// Parses the resources JSON of `update -r` as runc's decoder reads it.
+pub fn parse_resources(
+    bytes: &[u8],
+) -> std::result::Result<oci_spec::runtime::LinuxResources, String> {
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    crate::config_json::normalize_resources(&mut value);
+    serde_json::from_value(value).map_err(|e| e.to_string())
 }
 
 /// Checks on a process, for config.json's and for `exec`'s.
@@ -129,6 +144,7 @@ pub fn validate_process(process: &oci_spec::runtime::Process) -> Result<()> {
     if !process.cwd().is_absolute() {
         return invalid!("process.cwd: {:?} is not an absolute path", process.cwd());
     }
+    crate::affinity::validate(process)?;
     for e in process.env().iter().flatten() {
         if !e.contains('=') {
             return invalid!("process.env: {e:?} is not KEY=value");

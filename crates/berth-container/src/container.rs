@@ -321,10 +321,9 @@ fn merge(old: &mut LinuxResources, new: &LinuxResources) {
         take!(kernel_tcp, set_kernel_tcp);
         old.set_memory(Some(o));
     }
+    // A pids without limit never reaches here (see config_json); 0 is a limit of 1.
     if let Some(p) = new.pids() {
-        if p.limit() != 0 {
-            old.set_pids(Some(*p));
-        }
+        old.set_pids(Some(*p));
     }
     if let Some(b) = new.block_io() {
         let mut o = old.block_io().clone().unwrap_or_default();

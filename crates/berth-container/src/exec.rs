@@ -14,11 +14,11 @@ use nix::unistd::Pid;
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 use crate::caps::CapPlan;
-use crate::launch::messages::{ToChild, ToParent};
+use crate::launch::messages::ToChild;
 use crate::launch::{self, ExecJob, Job, Kind};
 use crate::seccomp::SeccompPlan;
 use crate::state::{self, Root, Saved, Status};
-use crate::sync::{self, Channel};
+use crate::sync;
 use crate::{console, fault, invalid, sys, Error, Result};
 
 #[derive(Clone, Debug, Default)]
@@ -33,8 +33,9 @@ pub struct ExecOptions {
     /// `--user` naming a user or group (`name[:group]`, `uid:group`): looked up in the
     /// container's /etc/passwd and /etc/group, and overriding process.user's uid and gid.
     pub user: Option<String>,
-    /// `--cgroup`: a sub-cgroup of the container's (`path` or `controller[,controller]:path`).
-    pub cgroup: Option<String>,
+    /// `--cgroup`: existing sub-cgroups of the container's (`path` or
+    /// `controller[,controller]:path`, repeatable); empty is the container's own.
+    pub cgroup: Vec<String>,
 }
 
 pub struct Execed {
@@ -122,7 +123,12 @@ pub fn exec(root: &Root, opts: &ExecOptions) -> Result<Execed> {
         other => Error::NotStarted(other.to_string()),
     })?;
     if let Some(f) = &opts.pid_file {
-        crate::create::write_pid_file(f, pid)?;
+        // A process the caller cannot find by its pid file is not left running (as runc).
+        if let Err(e) = crate::create::write_pid_file(f, pid) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+            launch::parent::reap(pid);
+            return Err(e);
+        }
     }
     Ok(Execed { pid, console })
 }
@@ -159,9 +165,14 @@ fn start(
         let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
         launch::parent::reap(pid);
     };
-    let placed = match &opts.cgroup {
-        Some(sub) => saved.cgroup.add_process_to(first, sub),
-        None => saved.cgroup.add_process(first),
+    if let Err(e) = crate::affinity::set_initial(first, c.process) {
+        kill_and_reap(first);
+        return Err(e);
+    }
+    let placed = if opts.cgroup.is_empty() {
+        saved.cgroup.add_process(first)
+    } else {
+        saved.cgroup.add_process_to(first, &opts.cgroup)
     };
     fault::point("exec-forked");
     if let Err(e) = placed
@@ -185,7 +196,15 @@ fn start(
             return Err(e);
         }
     };
-    if let Err(e) = wait_for_execve(&parent_end, c.process) {
+    log::debug!(
+        "exec process: joined the container, executing {:?} (runc: setns_init: about to exec)",
+        c.process
+            .args()
+            .as_deref()
+            .and_then(|a| a.first())
+            .map_or("", String::as_str)
+    );
+    if let Err(e) = launch::parent::wait_for_execve(&parent_end, c.process) {
         kill_and_reap(pid);
         return Err(e);
     }
@@ -223,24 +242,6 @@ impl launch::parent::Conversation for ExecTalk<'_> {
     fn seccomp_listener(&mut self, pid: i32, listener: OwnedFd) -> Result<()> {
         let state = serde_json::to_value(self.saved.oci_state(Status::Running)).unwrap_or_default();
         crate::notify::deliver(self.seccomp, pid, &state, listener)
-    }
-}
-
-/// Success is the end of the stream (the exec stage's execve closed the
-/// channel); a failed execve of the program is the stage's errno.
-fn wait_for_execve(chan: &Channel, p: &Process) -> Result<()> {
-    match chan.hear_child("the execve of the exec process")? {
-        None => Ok(()),
-        Some(ToParent::ExecFailed(errno)) => {
-            let prog = p.args().as_ref().and_then(|a| a.first()).cloned();
-            Err(Error::sys(
-                format!("exec {}", prog.unwrap_or_default()),
-                errno,
-            ))
-        }
-        Some(other) => Err(Error::Init(format!(
-            "unexpected {other:?} from the exec process"
-        ))),
     }
 }
 

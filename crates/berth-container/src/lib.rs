@@ -4,10 +4,12 @@
 //! own process; the child side (`init`) runs in the cloned container init
 //! before it execs the user's program. See ARCHITECTURE.md.
 
+mod affinity;
 pub mod error;
 
 pub mod caps;
 pub mod config;
+mod config_json;
 pub mod console;
 pub mod container;
 pub mod create;

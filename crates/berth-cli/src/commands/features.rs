@@ -26,7 +26,9 @@ pub fn features() -> Value {
                 "enabled": true,
                 "actions": seccomp::supported_actions(),
                 "operators": seccomp::supported_operators(),
-                "archs": seccomp::supported_archs()
+                "archs": seccomp::supported_archs(),
+                "knownFlags": seccomp::supported_flags(),
+                "supportedFlags": seccomp::supported_flags()
             },
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false },

@@ -40,6 +40,15 @@ impl std::fmt::Display for ExitError {
 
 impl std::error::Error for ExitError {}
 
+/// A runc command berth does not implement: its flags are taken as they come
+/// so that `-h` works and the refusal names the command, not a flag.
+#[derive(clap::Args)]
+pub struct Unsupported {
+    /// runc's flags and the container id
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
 /// Where state lives when --root is not given.
 const DEFAULT_ROOT: &str = "/run/berth";
 
@@ -91,6 +100,9 @@ pub fn dispatch(cli: &Cli) -> Result<u8> {
         Command::Features => {
             println!("{}", serde_json::to_string_pretty(&features::features())?);
             Ok(0)
+        }
+        Command::Checkpoint(_) | Command::Restore(_) => {
+            Err("checkpoint/restore: not supported (berth has no CRIU integration)".into())
         }
     }
 }

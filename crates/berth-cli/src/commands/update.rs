@@ -229,11 +229,11 @@ impl UpdateArgs {
 
         if let Some(v) = &self.pids_limit {
             let n = int("pids-limit", v)?;
-            if n == 0 || n < -1 {
+            if n < -1 {
                 return Err(bad(
                     "pids-limit",
                     v,
-                    "must be -1 (unlimited) or a positive number",
+                    "must be -1 (unlimited) or a number of pids (0 is taken as 1)",
                 ));
             }
             let mut p = LinuxPids::default();
@@ -267,7 +267,7 @@ pub fn read_resources(src: &str) -> Result<LinuxResources> {
     } else {
         std::fs::read_to_string(Path::new(src)).map_err(|e| format!("--resources {src}: {e}"))?
     };
-    let r: LinuxResources = serde_json::from_str(&text)
+    let r = berth_container::config::parse_resources(text.as_bytes())
         .map_err(|e| format!("--resources {src}: not a valid resources JSON object: {e}"))?;
     Ok(drop_zeros(r))
 }
@@ -379,7 +379,7 @@ mod tests {
             (&["--cpu-share", "0"], "--cpu-share"),
             (&["--cpu-share", "-5"], "-5"),
             (&["--cpu-share", "lots"], "lots"),
-            (&["--pids-limit", "0"], "--pids-limit"),
+            (&["--pids-limit", "-2"], "--pids-limit"),
             (&["--pids-limit", "ten"], "ten"),
             (&["--blkio-weight", "5"], "--blkio-weight"),
             (&["--cpu-quota", "1.5"], "1.5"),

@@ -110,7 +110,10 @@ fn setup(job: &Job) -> Result<Error> {
     };
 
     // The process itself, the same steps for both kinds.
-    allow_every_cpu()?;
+    match &job.kind {
+        Kind::Init(_) => crate::affinity::allow_every_cpu()?,
+        Kind::Exec(_) => crate::affinity::set_final(p)?,
+    }
     let mut keep = vec![chan.as_raw_fd()];
     keep.extend(stage.as_ref().map(ExecStage::as_raw_fd));
     if let Kind::Init(j) = &job.kind {
@@ -131,13 +134,24 @@ fn setup(job: &Job) -> Result<Error> {
         Some(s) => s,
         None => ExecStage::new()?,
     };
+    let mut late_seccomp = late_seccomp;
     if let (Kind::Init(j), Some(state_json)) = (&job.kind, &state_json) {
-        hooks::run_all(
-            "startContainer",
-            crate::config::hooks(j.spec, "startContainer"),
-            state_json,
-            Some(&stage),
-        )?;
+        let start_hooks = crate::config::hooks(j.spec, "startContainer");
+        if !start_hooks.is_empty() {
+            // As runc: startContainer hooks run under the container's seccomp
+            // profile (the stage exists already, so the filter cannot stop it).
+            if let (Some(s), true) = (late_seccomp, p.no_new_privileges().unwrap_or(false)) {
+                // No listener: a filter that needs one went in before the wait.
+                let _ = s.install()?;
+                late_seccomp = None;
+            }
+            let inside = hooks::InContainer {
+                stage: &stage,
+                env: &program.envp,
+                cwd: None,
+            };
+            hooks::run_all("startContainer", start_hooks, state_json, Some(&inside))?;
+        }
     }
     Ok(process::finish(
         p,
@@ -242,17 +256,6 @@ fn fork_into_namespaces(chan: &Channel, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// The caller's CPU affinity (`taskset -c 0 berth run`) must not pin the
-/// container: ask for every CPU, which the kernel narrows to the cgroup's cpuset.
-fn allow_every_cpu() -> Result<()> {
-    let mut all = nix::sched::CpuSet::new();
-    for cpu in 0..nix::sched::CpuSet::count() {
-        let _ = all.set(cpu);
-    }
-    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &all)
-        .map_err(|e| Error::sys("sched_setaffinity to every CPU", e))
-}
-
 fn become_root_in_user_ns() -> Result<()> {
     let (u, g) = (nix::unistd::Uid::from_raw(0), nix::unistd::Gid::from_raw(0));
     nix::unistd::setresgid(g, g, g)
@@ -298,7 +301,12 @@ fn init_filesystem(job: &Job, j: &InitJob, new_user: bool) -> Result<String> {
     if !create_hooks.is_empty() {
         // A stage of their own, gone before init waits for `start`.
         let stage = ExecStage::new()?;
-        hooks::run_all("createContainer", create_hooks, &state_json, Some(&stage))?;
+        let inside = hooks::InContainer {
+            stage: &stage,
+            env: &[],
+            cwd: Some(j.rootfs),
+        };
+        hooks::run_all("createContainer", create_hooks, &state_json, Some(&inside))?;
     }
     rootfs::enter(&ctx, j.no_pivot)?;
     terminal(job.process, chan, true)?;
@@ -324,14 +332,11 @@ fn terminal(p: &Process, chan: &Channel, console_mount: bool) -> Result<()> {
         .as_ref()
         .map(|b| (b.height() as u16, b.width() as u16));
     let pty = console::open_pty(size)?;
-    // The terminal belongs to the process's user, as runc makes it.
-    let (uid, gid) = (p.user().uid(), p.user().gid());
-    nix::unistd::fchown(
-        &pty.slave,
-        Some(nix::unistd::Uid::from_raw(uid)),
-        Some(nix::unistd::Gid::from_raw(gid)),
-    )
-    .map_err(|e| Error::sys(format!("chown the terminal to {uid}:{gid}"), e))?;
+    // The terminal belongs to the process's user, as runc makes it; its group
+    // stays the one devpts gave it (the spec's `gid=5`, the tty group).
+    let uid = p.user().uid();
+    nix::unistd::fchown(&pty.slave, Some(nix::unistd::Uid::from_raw(uid)), None)
+        .map_err(|e| Error::sys(format!("chown the terminal to uid {uid}"), e))?;
     if console_mount {
         rootfs::mount_console(&pty.slave_path)?;
     }
