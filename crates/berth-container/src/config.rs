@@ -37,9 +37,32 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
 
 /// Parses and validates config.json bytes. Pure: the fuzz target calls it.
 pub fn parse(bytes: &[u8]) -> std::result::Result<Spec, String> {
-    let spec: Spec = serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+    let spec: Spec = typed(bytes, false)?;
     validate(&spec).map_err(|e| e.to_string())?;
     Ok(spec)
+}
+
+/// The typed parse, after `attrs::check_json` has given runc's messages for
+/// values oci-spec's types would refuse with serde's (and renamed what it must).
+fn typed<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    is_process: bool,
+) -> std::result::Result<T, String> {
+    let what = if is_process {
+        "invalid process JSON"
+    } else {
+        "invalid JSON"
+    };
+    let mut raw: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("{what}: {e}"))?;
+    let renamed = crate::attrs::check_json(&mut raw, is_process).map_err(|e| e.to_string())?;
+    // Parsing the bytes again keeps serde's line and column in its messages.
+    let parsed = if renamed {
+        serde_json::from_value(raw)
+    } else {
+        serde_json::from_slice(bytes)
+    };
+    parsed.map_err(|e| format!("{what}: {e}"))
 }
 
 /// Structural checks that serde alone does not make.
@@ -84,12 +107,14 @@ pub fn validate(spec: &Spec) -> Result<()> {
             );
         }
     }
+    crate::attrs::Plan::new(spec, process)?;
+    crate::timens::offsets(spec)?;
     crate::rootfs::validate(spec)
 }
 
 /// Parses and validates the process JSON of `exec -p`. Pure: the fuzz target calls it.
 pub fn parse_process(bytes: &[u8]) -> std::result::Result<oci_spec::runtime::Process, String> {
-    let p = serde_json::from_slice(bytes).map_err(|e| format!("invalid process JSON: {e}"))?;
+    let p = typed(bytes, true)?;
     validate_process(&p).map_err(|e| e.to_string())?;
     Ok(p)
 }

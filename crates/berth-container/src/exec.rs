@@ -26,6 +26,8 @@ pub struct ExecOptions {
     pub id: String,
     pub process: Process,
     pub console_socket: Option<PathBuf>,
+    /// `--pidfd-socket`: receives a pidfd of the process once it runs its program.
+    pub pidfd_socket: Option<PathBuf>,
     pub pid_file: Option<PathBuf>,
     pub detach: bool,
     pub preserve_fds: u32,
@@ -78,6 +80,7 @@ pub fn exec(root: &Root, opts: &ExecOptions) -> Result<Execed> {
         Some(s) => Some(SeccompPlan::new(s)?),
         None => None,
     };
+    let attrs = crate::attrs::Plan::new(&saved.config, p)?;
     let pidfd = saved
         .pidfd()
         .ok_or_else(|| wrong_state(&opts.id, Status::Stopped))?;
@@ -91,6 +94,7 @@ pub fn exec(root: &Root, opts: &ExecOptions) -> Result<Execed> {
         process: p,
         caps: &caps,
         seccomp: seccomp.as_ref(),
+        attrs: &attrs,
     };
     let job = ExecJob {
         user: opts.user.as_deref(),
@@ -127,6 +131,7 @@ fn start(
                     process: c.process,
                     caps: c.caps,
                     seccomp: c.seccomp,
+                    attrs: c.attrs,
                     preserve_fds: opts.preserve_fds,
                     chan: child_end,
                     kind: Kind::Exec(job),
@@ -167,7 +172,11 @@ fn start(
             return Err(e);
         }
     };
-    if let Err(e) = wait_for_execve(&parent_end, c.process) {
+    let sent = wait_for_execve(&parent_end, c.process).and_then(|()| match &opts.pidfd_socket {
+        Some(sock) => crate::fd_socket::send_pidfd(sock, pid),
+        None => Ok(()),
+    });
+    if let Err(e) = sent {
         kill_and_reap(pid);
         return Err(e);
     }
@@ -230,6 +239,7 @@ struct Child<'a> {
     process: &'a Process,
     caps: &'a CapPlan,
     seccomp: Option<&'a SeccompPlan>,
+    attrs: &'a crate::attrs::Plan,
 }
 
 /// `name[:group]` or `uid:group` resolved in the container's /etc/passwd and /etc/group

@@ -6,6 +6,7 @@
 
 pub mod error;
 
+pub mod attrs;
 pub mod caps;
 pub mod config;
 pub mod console;
@@ -15,6 +16,7 @@ pub mod device_access;
 pub mod exec;
 pub mod exec_stage;
 mod fault;
+pub mod fd_socket;
 pub mod hooks;
 pub mod id;
 pub(crate) mod launch;
@@ -31,6 +33,7 @@ pub mod seccomp;
 pub mod state;
 mod sync;
 mod sys;
+pub mod timens;
 
 pub use container::{Container, Event, Events};
 pub use create::{create, CreateOptions, Created};
