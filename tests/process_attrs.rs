@@ -330,66 +330,6 @@ fn personality_linux32_for_run_and_exec() {
     refused(&env, "bad", &bad, "invalid personality domain \"LINUX16\"");
 }
 
-/// Cpus_allowed_list of `pid`.
-fn cpus_allowed(pid: i32) -> String {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
-        .unwrap()
-        .trim()
-        .to_string()
-}
-
-#[test]
-fn exec_cpu_affinity_initial_and_final() {
-    require_root!();
-    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
-        berth_testkit::skip("needs two CPUs");
-        return;
-    }
-    let env = Env::new("affinity");
-    // The container's default applies to execs, never to init.
-    let init = running(&env, "a", |s| {
-        s["process"]["execCPUAffinity"] = json!({ "initial": "0", "final": "1" });
-    });
-    assert_eq!(cpus_allowed(init), "0-1");
-    assert_eq!(cpus_allowed(exec_sleep(&env, "a", &[])), "1");
-    // process.json's own; the initial set is what the runtime forked it on (debug line).
-    let p = process_file(
-        &env,
-        "aff.json",
-        json!({ "execCPUAffinity": { "initial": "1", "final": "0" } }),
-    );
-    let pid_file = env.dir.join("aff.pid");
-    let out = env.run(&[
-        "--debug",
-        "exec",
-        "-d",
-        "--pid-file",
-        pid_file.to_str().unwrap(),
-        "-p",
-        &p,
-        "a",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("affinity: 0x2"), "{}", stderr(&out));
-    let pid: i32 = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    assert_eq!(cpus_allowed(pid), "0");
-    let bad = process_file(
-        &env,
-        "bad.json",
-        json!({ "execCPUAffinity": { "final": "1-0" } }),
-    );
-    let out = env.run(&["exec", "-p", &bad, "a"]);
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("execCPUAffinity"), "{}", stderr(&out));
-}
-
 /// The default spec with a new time namespace and offsets.
 fn with_offsets(s: &mut Value) {
     s["linux"]["namespaces"]

@@ -107,7 +107,7 @@ pub fn validate(spec: &Spec) -> Result<()> {
             );
         }
     }
-    crate::attrs::Plan::new(spec, process, true)?;
+    crate::attrs::Plan::new(spec, process)?;
     crate::timens::offsets(spec)?;
     crate::rootfs::validate(spec)
 }

@@ -103,7 +103,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
         None => None,
     };
     crate::lsm::check(&spec)?;
-    let attrs = crate::attrs::Plan::new(&spec, process, true)?;
+    let attrs = crate::attrs::Plan::new(&spec, process)?;
     let time_offsets = crate::timens::offsets(&spec)?;
     let net_cfg = network::config(&spec, &ns)?;
 

@@ -80,7 +80,7 @@ pub fn exec(root: &Root, opts: &ExecOptions) -> Result<Execed> {
         Some(s) => Some(SeccompPlan::new(s)?),
         None => None,
     };
-    let attrs = crate::attrs::Plan::new(&saved.config, p, false)?;
+    let attrs = crate::attrs::Plan::new(&saved.config, p)?;
     let pidfd = saved
         .pidfd()
         .ok_or_else(|| wrong_state(&opts.id, Status::Stopped))?;
@@ -122,10 +122,7 @@ fn start(
     opts: &ExecOptions,
 ) -> Result<(i32, Option<OwnedFd>)> {
     let (parent_end, child_end) = sync::pair()?;
-    // execCPUAffinity.initial: the child starts on those CPUs.
-    let forked =
-        crate::attrs::affinity::fork_on(c.attrs.initial_cpus.as_ref(), || sys::fork_with(0))?
-            .map_err(|e| Error::sys("fork the exec process", e))?;
+    let forked = sys::fork_with(0).map_err(|e| Error::sys("fork the exec process", e))?;
     let first = match forked {
         None => {
             drop(parent_end);
@@ -145,11 +142,6 @@ fn start(
         Some(pid) => pid,
     };
     drop(child_end);
-    // Worded as runc's nsexec debug line, which tools and runc's tests grep.
-    log::debug!(
-        "nsexec[{first}]: affinity: {}",
-        crate::attrs::affinity::mask_of(first)
-    );
     let kill_and_reap = |pid: i32| {
         let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
         launch::parent::reap(pid);

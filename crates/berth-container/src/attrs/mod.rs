@@ -1,12 +1,10 @@
 //! Kernel attributes of the container's process that no other step sets:
-//! CPU affinity (`process.execCPUAffinity`, else every CPU), NUMA memory
-//! policy (`linux.memoryPolicy`), scheduler (`process.scheduler`), I/O
-//! priority (`process.ioPriority`) and execution domain
+//! NUMA memory policy (`linux.memoryPolicy`), scheduler (`process.scheduler`),
+//! I/O priority (`process.ioPriority`) and execution domain
 //! (`linux.personality`). A [`Plan`] is checked in the runtime before anything
 //! exists and applied by the launched process, init and exec alike, while it
 //! still has the caller's privileges.
 
-pub(crate) mod affinity;
 pub mod cpulist;
 pub mod ioprio;
 pub mod mempolicy;
@@ -22,9 +20,6 @@ use crate::Result;
 /// What the launched process applies, each only if the spec asks for it.
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
-    /// exec only: the CPUs the runtime forks the process on.
-    pub(crate) initial_cpus: Option<nix::sched::CpuSet>,
-    final_cpus: affinity::Final,
     scheduler: Option<libc::sched_attr>,
     ioprio: Option<i32>,
     personality: Option<libc::c_ulong>,
@@ -34,11 +29,10 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// The plan for launching `process` into the container of `spec` (as its
-    /// init when `init`). An exec process without its own scheduler,
-    /// ioPriority or execCPUAffinity takes the container's (as runc does);
-    /// memory policy and personality are the container's.
-    pub(crate) fn new(spec: &Spec, process: &Process, init: bool) -> Result<Plan> {
+    /// The plan for launching `process` into the container of `spec`. An exec
+    /// process without its own scheduler or ioPriority takes the container's
+    /// (as runc does); memory policy and personality are the container's.
+    pub(crate) fn new(spec: &Spec, process: &Process) -> Result<Plan> {
         let own = spec.process().as_ref();
         let linux = spec.linux().as_ref();
         let sched = process
@@ -49,20 +43,7 @@ impl Plan {
             .io_priority()
             .as_ref()
             .or_else(|| own.and_then(|p| p.io_priority().as_ref()));
-        let aff = process
-            .exec_cpu_affinity()
-            .as_ref()
-            .or_else(|| own.and_then(|p| p.exec_cpu_affinity().as_ref()));
-        // Checked for init too, though only an exec uses it.
-        let (initial_cpus, final_cpus) = affinity::plan(aff, "process.execCPUAffinity")?;
-        let (initial_cpus, final_cpus) = if init {
-            (None, affinity::Final::Reset)
-        } else {
-            (initial_cpus, final_cpus)
-        };
         Ok(Plan {
-            initial_cpus,
-            final_cpus,
             scheduler: sched
                 .map(|s| scheduler::plan(s, "process.scheduler"))
                 .transpose()?,
@@ -85,11 +66,9 @@ impl Plan {
         })
     }
 
-    /// Applies the attributes in runc's order, the CPU affinity first (a
-    /// deadline policy needs every CPU allowed), before capabilities, user and
-    /// seccomp.
+    /// Applies the attributes in runc's order, after the CPU affinity is reset
+    /// and before capabilities, user and seccomp.
     pub(crate) fn apply(&self) -> Result<()> {
-        affinity::apply(&self.final_cpus)?;
         if let Some(attr) = &self.scheduler {
             scheduler::apply(attr, self.cpus_limited)?;
         }

@@ -112,7 +112,8 @@ fn setup(job: &Job) -> Result<Error> {
     };
 
     // The process itself, the same steps for both kinds.
-    // CPU affinity, scheduler, I/O priority, personality, memory policy; still privileged.
+    allow_every_cpu()?;
+    // With every CPU allowed (a deadline policy needs that), still privileged.
     job.attrs.apply()?;
     let mut keep = vec![chan.as_raw_fd()];
     keep.extend(stage.as_ref().map(ExecStage::as_raw_fd));
@@ -246,6 +247,17 @@ fn fork_into_namespaces(chan: &Channel, what: &str) -> Result<()> {
         unsafe { libc::_exit(0) }
     }
     Ok(())
+}
+
+/// The caller's CPU affinity (`taskset -c 0 berth run`) must not pin the
+/// container: ask for every CPU, which the kernel narrows to the cgroup's cpuset.
+fn allow_every_cpu() -> Result<()> {
+    let mut all = nix::sched::CpuSet::new();
+    for cpu in 0..nix::sched::CpuSet::count() {
+        let _ = all.set(cpu);
+    }
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &all)
+        .map_err(|e| Error::sys("sched_setaffinity to every CPU", e))
 }
 
 fn become_root_in_user_ns() -> Result<()> {
