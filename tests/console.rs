@@ -5,62 +5,13 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::PathBuf;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::Stdio;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{args, stderr, stdout, Env};
+use common::{args, receiver, stderr, stdout, Env};
 use serde_json::json;
-
-/// Listens on `<dir>/<name>` and takes one fd from the first connection.
-fn receiver(env: &Env, name: &str) -> (PathBuf, JoinHandle<std::io::Result<(String, OwnedFd)>>) {
-    let path = env.dir.join(name);
-    let listener = UnixListener::bind(&path).unwrap();
-    let h = std::thread::spawn(move || {
-        let (s, _) = listener.accept()?;
-        recv_fd(&s)
-    });
-    (path, h)
-}
-
-/// recvmsg with one SCM_RIGHTS fd; returns the message text (runc sends the pty's name).
-fn recv_fd(s: &UnixStream) -> std::io::Result<(String, OwnedFd)> {
-    let mut buf = [0u8; 4096];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    let mut control = [0u64; 16];
-    // SAFETY: msghdr is plain data; every pointer in it refers to live buffers above.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&control);
-    // SAFETY: recvmsg fills the buffers msg points at.
-    let n = unsafe { libc::recvmsg(s.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
-    if n < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: walking the control buffer the kernel just filled, with the CMSG macros.
-    unsafe {
-        let c = libc::CMSG_FIRSTHDR(&msg);
-        if c.is_null() || (*c).cmsg_level != libc::SOL_SOCKET || (*c).cmsg_type != libc::SCM_RIGHTS
-        {
-            return Err(std::io::Error::other(
-                "no SCM_RIGHTS in the console message",
-            ));
-        }
-        let fd: RawFd = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
-        Ok((
-            String::from_utf8_lossy(&buf[..n as usize]).into_owned(),
-            OwnedFd::from_raw_fd(fd),
-        ))
-    }
-}
 
 /// The pty number behind a master, proving the fd is a pty master.
 fn pty_number(master: &OwnedFd) -> u32 {

@@ -642,15 +642,7 @@ fn exec_into_a_user_namespace() {
     require_root!();
     let env = Env::new("ex-userns");
     let init = running(&env, "un", |s| {
-        let ns = s["linux"]["namespaces"].as_array_mut().unwrap();
-        ns.push(json!({ "type": "user" }));
-        ns.retain(|n| n["type"] != "network");
-        s["linux"]["uidMappings"] = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
-        s["linux"]["gidMappings"] = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
-        s["mounts"]
-            .as_array_mut()
-            .unwrap()
-            .retain(|m| m["type"] != "sysfs");
+        common::user_namespace(s);
     });
     let text = exec_ok(&env, &[], "un", "id -u; cat /proc/self/uid_map; echo $$");
     let l: Vec<Vec<&str>> = text

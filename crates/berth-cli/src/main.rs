@@ -56,6 +56,9 @@ pub struct CreateArgs {
     /// Unix socket that receives the pty master when process.terminal is true
     #[arg(long = "console-socket")]
     pub console_socket: Option<PathBuf>,
+    /// Unix socket that receives a pidfd of the container's init
+    #[arg(long = "pidfd-socket")]
+    pub pidfd_socket: Option<PathBuf>,
     /// File to write the container init's pid to
     #[arg(long = "pid-file")]
     pub pid_file: Option<PathBuf>,
@@ -139,6 +142,19 @@ pub enum Command {
     Restore(commands::Unsupported),
 }
 
+/// Commands that only print, as opposed to those that run or proxy a container
+/// (which keep SIGPIPE ignored and see EPIPE as an error).
+fn prints_a_report(c: &Command) -> bool {
+    matches!(
+        c,
+        Command::State { .. }
+            | Command::List { .. }
+            | Command::Spec(_)
+            | Command::Ps(_)
+            | Command::Features
+    )
+}
+
 fn main() -> ExitCode {
     let cli = match usage::parse() {
         Ok(cli) => cli,
@@ -159,6 +175,12 @@ fn main() -> ExitCode {
             to_file,
         );
         return ExitCode::from(1);
+    }
+    if prints_a_report(&cli.command) {
+        // `berth features | head`: a reader that goes away ends the report
+        // quietly (SIGPIPE), instead of println! panicking on EPIPE.
+        // SAFETY: restores the default disposition; no handler involved.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     }
     match commands::dispatch(&cli) {
         Ok(code) => ExitCode::from(code),

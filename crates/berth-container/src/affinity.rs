@@ -11,20 +11,25 @@ use oci_spec::runtime::Process;
 
 use crate::{Error, Result};
 
-/// The CPUs of a list like `0-3,7`.
+/// The CPUs of a list like `0-3,7` (the kernel's list format, read by the
+/// same parser as memory policy nodes).
 fn parse(field: &str, list: &str) -> Result<Vec<usize>> {
-    let bad = || Error::Invalid(format!("{field}: {list:?} is not a CPU list like 0-3,7"));
-    let mut cpus = Vec::new();
-    for part in list.split(',').map(str::trim) {
-        let (lo, hi) = part.split_once('-').unwrap_or((part, part));
-        let lo: usize = lo.trim().parse().map_err(|_| bad())?;
-        let hi: usize = hi.trim().parse().map_err(|_| bad())?;
-        if lo > hi || hi >= CpuSet::count() {
-            return Err(bad());
+    let bad = |why: String| {
+        Error::Invalid(format!(
+            "{field}: {list:?} is not a CPU list like 0-3,7: {why}"
+        ))
+    };
+    let set = crate::attrs::cpulist::parse(list).map_err(bad)?;
+    let cpus: Vec<usize> = (0..set.words.len() * 64)
+        .filter(|c| set.contains(*c as u32))
+        .collect();
+    match cpus.last() {
+        None => Err(bad("no CPUs".into())),
+        Some(&top) if top >= CpuSet::count() => {
+            Err(bad(format!("CPU {top} is beyond {}", CpuSet::count() - 1)))
         }
-        cpus.extend(lo..=hi);
+        Some(_) => Ok(cpus),
     }
-    Ok(cpus)
 }
 
 fn cpu_set(cpus: &[usize]) -> Result<CpuSet> {
@@ -106,7 +111,9 @@ mod tests {
         assert_eq!(parse("f", "0-3,7").unwrap(), vec![0, 1, 2, 3, 7]);
         assert_eq!(parse("f", "1").unwrap(), vec![1]);
         assert_eq!(parse("f", "0,1").unwrap(), vec![0, 1]);
-        for bad in ["", "a", "3-1", "1-", "-1", "1,,2", "99999"] {
+        // Empty elements are allowed, as runc allows them.
+        assert_eq!(parse("f", "1,,2").unwrap(), vec![1, 2]);
+        for bad in ["", "a", "3-1", "1-", "-1", "99999"] {
             let e = parse("f", bad).unwrap_err().to_string();
             assert!(e.starts_with("f: "), "{bad}: {e}");
         }

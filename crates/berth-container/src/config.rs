@@ -59,10 +59,7 @@ fn resolve_mount_paths(spec: &mut Spec, bundle: &Path, rootfs: &Path) {
 
 /// Parses and validates config.json bytes. Pure: the fuzz target calls it.
 pub fn parse(bytes: &[u8]) -> std::result::Result<Spec, String> {
-    let mut value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
-    crate::config_json::normalize_spec(&mut value);
-    let mut spec: Spec = serde_json::from_value(value).map_err(|e| format!("invalid JSON: {e}"))?;
+    let mut spec: Spec = typed(bytes, false)?;
     // A relative destination is taken relative to the container's / (as runc).
     for m in spec.mounts_mut().iter_mut().flatten() {
         if m.destination().is_relative() && !m.destination().as_os_str().is_empty() {
@@ -72,6 +69,30 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<Spec, String> {
     }
     validate(&spec).map_err(|e| e.to_string())?;
     Ok(spec)
+}
+
+/// The typed parse, after `attrs::check_json` has given runc's messages for
+/// values oci-spec's types would refuse with serde's (and renamed what it must).
+fn typed<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    is_process: bool,
+) -> std::result::Result<T, String> {
+    let what = if is_process {
+        "invalid process JSON"
+    } else {
+        "invalid JSON"
+    };
+    let mut raw: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("{what}: {e}"))?;
+    // Read as runc's Go decoder reads it (key case, defaults), then runc's checks
+    // and texts for the fields oci-spec would refuse with serde's words.
+    if is_process {
+        crate::config_json::normalize_process(&mut raw);
+    } else {
+        crate::config_json::normalize_spec(&mut raw);
+    }
+    crate::attrs::check_json(&mut raw, is_process).map_err(|e| e.to_string())?;
+    serde_json::from_value(raw).map_err(|e| format!("{what}: {e}"))
 }
 
 /// Structural checks that serde alone does not make.
@@ -113,15 +134,14 @@ pub fn validate(spec: &Spec) -> Result<()> {
             );
         }
     }
+    crate::attrs::Plan::new(spec, process)?;
+    crate::timens::offsets(spec)?;
     crate::rootfs::validate(spec)
 }
 
 /// Parses and validates the process JSON of `exec -p`. Pure: the fuzz target calls it.
 pub fn parse_process(bytes: &[u8]) -> std::result::Result<oci_spec::runtime::Process, String> {
-    let mut value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("invalid process JSON: {e}"))?;
-    crate::config_json::normalize_process(&mut value);
-    let p = serde_json::from_value(value).map_err(|e| format!("invalid process JSON: {e}"))?;
+    let p = typed(bytes, true)?;
     validate_process(&p).map_err(|e| e.to_string())?;
     Ok(p)
 }

@@ -24,6 +24,8 @@ pub struct CreateOptions {
     pub id: String,
     pub bundle: PathBuf,
     pub console_socket: Option<PathBuf>,
+    /// `--pidfd-socket`: receives a pidfd of the container's init once it is ready.
+    pub pidfd_socket: Option<PathBuf>,
     pub pid_file: Option<PathBuf>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
@@ -147,6 +149,8 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
         None => None,
     };
     crate::lsm::check(&spec)?;
+    let attrs = crate::attrs::Plan::new(&spec, process)?;
+    let time_offsets = crate::timens::offsets(&spec)?;
     let net_cfg = network::config(&spec, &ns)?;
 
     let linux = spec.linux().as_ref();
@@ -227,6 +231,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
                     process,
                     caps: &caps,
                     seccomp: seccomp.as_ref(),
+                    attrs: &attrs,
                     preserve_fds: opts.preserve_fds,
                     chan: child_end,
                     kind: Kind::Init(InitJob {
@@ -238,6 +243,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
                         no_pivot: opts.no_pivot,
                         no_new_keyring: opts.no_new_keyring,
                         extra_mounts: &extra_mounts,
+                        time_offsets: time_offsets.as_deref(),
                         lock_fd: undo.lock.as_ref().map_or(-1, Lock::raw_fd),
                     }),
                 },
@@ -279,6 +285,9 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     let pid = saved.pid;
     fault::point("init-ready");
 
+    if let Some(sock) = &opts.pidfd_socket {
+        crate::fd_socket::send_pidfd(sock, pid)?;
+    }
     saved.config = spec;
     let lock = undo.lock.as_ref().expect("lock held until disarmed");
     lock.save(&saved)?;

@@ -26,6 +26,8 @@ pub struct ExecOptions {
     pub id: String,
     pub process: Process,
     pub console_socket: Option<PathBuf>,
+    /// `--pidfd-socket`: receives a pidfd of the process once it runs its program.
+    pub pidfd_socket: Option<PathBuf>,
     pub pid_file: Option<PathBuf>,
     pub detach: bool,
     pub preserve_fds: u32,
@@ -79,6 +81,7 @@ pub fn exec(root: &Root, opts: &ExecOptions) -> Result<Execed> {
         Some(s) => Some(SeccompPlan::new(s)?),
         None => None,
     };
+    let attrs = crate::attrs::Plan::new(&saved.config, p)?;
     let pidfd = saved
         .pidfd()
         .ok_or_else(|| wrong_state(&opts.id, Status::Stopped))?;
@@ -92,6 +95,7 @@ pub fn exec(root: &Root, opts: &ExecOptions) -> Result<Execed> {
         process: p,
         caps: &caps,
         seccomp: seccomp.as_ref(),
+        attrs: &attrs,
     };
     // A container in its caller's mount namespace has no root of its own to
     // join: the process chroots into init's, which it reaches through this fd.
@@ -151,6 +155,7 @@ fn start(
                     process: c.process,
                     caps: c.caps,
                     seccomp: c.seccomp,
+                    attrs: c.attrs,
                     preserve_fds: opts.preserve_fds,
                     chan: child_end,
                     kind: Kind::Exec(job),
@@ -204,7 +209,13 @@ fn start(
             .and_then(|a| a.first())
             .map_or("", String::as_str)
     );
-    if let Err(e) = launch::parent::wait_for_execve(&parent_end, c.process) {
+    let sent = launch::parent::wait_for_execve(&parent_end, c.process).and_then(|()| {
+        match &opts.pidfd_socket {
+            Some(sock) => crate::fd_socket::send_pidfd(sock, pid),
+            None => Ok(()),
+        }
+    });
+    if let Err(e) = sent {
         kill_and_reap(pid);
         return Err(e);
     }
@@ -249,6 +260,7 @@ struct Child<'a> {
     process: &'a Process,
     caps: &'a CapPlan,
     seccomp: Option<&'a SeccompPlan>,
+    attrs: &'a crate::attrs::Plan,
 }
 
 /// `name[:group]` or `uid:group` resolved in the container's /etc/passwd and /etc/group

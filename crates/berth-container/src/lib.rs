@@ -7,6 +7,7 @@
 mod affinity;
 pub mod error;
 
+pub mod attrs;
 pub mod caps;
 pub mod config;
 mod config_json;
@@ -17,6 +18,7 @@ pub mod device_access;
 pub mod exec;
 pub mod exec_stage;
 mod fault;
+pub mod fd_socket;
 pub mod hooks;
 pub mod id;
 pub(crate) mod launch;
@@ -33,6 +35,7 @@ pub mod seccomp;
 pub mod state;
 mod sync;
 mod sys;
+pub mod timens;
 
 pub use container::{Container, Event, Events};
 pub use create::{create, CreateOptions, Created};

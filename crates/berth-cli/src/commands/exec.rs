@@ -19,6 +19,9 @@ pub struct ExecArgs {
     /// Unix socket that receives the pty master (with --tty)
     #[arg(long = "console-socket")]
     pub console_socket: Option<PathBuf>,
+    /// Unix socket that receives a pidfd of the exec'd process
+    #[arg(long = "pidfd-socket")]
+    pub pidfd_socket: Option<PathBuf>,
     /// Current working directory in the container
     #[arg(long)]
     pub cwd: Option<PathBuf>,
@@ -92,6 +95,7 @@ fn start(root: &Root, a: &ExecArgs) -> Result<berth_container::exec::Execed> {
         id: a.id.clone(),
         process,
         console_socket: a.console_socket.clone(),
+        pidfd_socket: a.pidfd_socket.clone(),
         pid_file: a.pid_file.clone(),
         detach: a.detach,
         preserve_fds: a.preserve_fds,

@@ -112,6 +112,7 @@ fn options(a: &CreateArgs, foreground: bool) -> CreateOptions {
         id: a.id.clone(),
         bundle: a.bundle.clone(),
         console_socket: a.console_socket.clone(),
+        pidfd_socket: a.pidfd_socket.clone(),
         pid_file: a.pid_file.clone(),
         no_pivot: a.no_pivot,
         no_new_keyring: a.no_new_keyring,

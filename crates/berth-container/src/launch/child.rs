@@ -22,6 +22,8 @@ pub(crate) struct Job<'a> {
     pub process: &'a Process,
     pub caps: &'a CapPlan,
     pub seccomp: Option<&'a SeccompPlan>,
+    /// Scheduler, I/O priority, personality, memory policy.
+    pub attrs: &'a crate::attrs::Plan,
     pub preserve_fds: u32,
     pub chan: Channel,
     pub kind: Kind<'a>,
@@ -41,6 +43,8 @@ pub(crate) struct InitJob<'a> {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub extra_mounts: &'a [Mount],
+    /// `linux.timeOffsets` as timens_offsets lines, for a new time namespace.
+    pub time_offsets: Option<&'a str>,
     /// The state-dir lock inherited through fork: init must not hold it.
     pub lock_fd: std::os::fd::RawFd,
 }
@@ -114,6 +118,8 @@ fn setup(job: &Job) -> Result<Error> {
         Kind::Init(_) => crate::affinity::allow_every_cpu()?,
         Kind::Exec(_) => crate::affinity::set_final(p)?,
     }
+    // With every CPU allowed (a deadline policy needs that), still privileged.
+    job.attrs.apply()?;
     let mut keep = vec![chan.as_raw_fd()];
     keep.extend(stage.as_ref().map(ExecStage::as_raw_fd));
     if let Kind::Init(j) = &job.kind {
@@ -191,6 +197,12 @@ fn isolate(job: &Job, first_fd: i32) -> Result<()> {
 /// Joins and creates init's namespaces, up to telling the parent its pid.
 /// Returns whether it made a user namespace.
 fn init_namespaces(j: &InitJob, chan: &Channel) -> Result<bool> {
+    let offsets = match j.time_offsets {
+        Some(text) if j.ns.creates(LinuxNamespaceType::Time) => {
+            Some((crate::timens::open_offsets()?, text))
+        }
+        _ => None,
+    };
     j.ns.join_all(true)?;
     // pid: by the parent's clone or just before the second fork; cgroup: after placement.
     let unshare = j.ns.new - CloneFlags::CLONE_NEWCGROUP - CloneFlags::CLONE_NEWPID - time_ns();
@@ -219,6 +231,10 @@ fn init_namespaces(j: &InitJob, chan: &Channel) -> Result<bool> {
         crate::namespaces::setns(joined)?;
     } else if j.ns.creates(LinuxNamespaceType::Time) {
         nix::sched::unshare(time_ns()).map_err(|e| Error::sys("unshare time namespace", e))?;
+        // Before the fork below: the first process in the namespace fixes its offsets.
+        if let Some((file, text)) = offsets {
+            crate::timens::write_offsets(file, text)?;
+        }
     }
     fork_into_namespaces(chan, "fork container init into its pid namespace")?;
     Ok(new_user)
@@ -344,6 +360,28 @@ fn terminal(p: &Process, chan: &Channel, console_mount: bool) -> Result<()> {
     chan.tell_parent(ToParent::Console(pty.master))
 }
 
+/// A created container must stop on SIGTERM, SIGINT or SIGHUP (`kill`, or a
+/// pidfd handed out by `--pidfd-socket`), as runc's does. As pid 1 of its pid
+/// namespace, init never gets a signal it has no handler for but SIGKILL, so
+/// it installs one that exits. The program's execve resets it to the default.
+fn stop_on_termination_signals() -> Result<()> {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    extern "C" fn exit_on(sig: libc::c_int) {
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(128 + sig) }
+    }
+    let act = SigAction::new(
+        SigHandler::Handler(exit_on),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    for sig in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        // SAFETY: the handler only calls _exit.
+        unsafe { sigaction(sig, &act) }.map_err(|e| Error::sys(format!("sigaction {sig}"), e))?;
+    }
+    Ok(())
+}
+
 fn time_ns() -> CloneFlags {
     CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)
 }
@@ -361,6 +399,7 @@ fn set_domainname(d: &str) -> Result<()> {
 
 /// Blocks until `berth start` writes a byte into the exec fifo.
 fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
+    stop_on_termination_signals()?;
     let mut b = [0u8; 1];
     loop {
         match nix::unistd::read(fifo, &mut b) {
