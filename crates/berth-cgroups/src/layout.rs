@@ -337,6 +337,7 @@ mod tests {
             [
                 "/sys/fs/cgroup/cpu",
                 "/sys/fs/cgroup/cpuacct",
+                "/sys/fs/cgroup/systemd",
                 "/sys/fs/cgroup/unified",
                 "/mnt/mem copy"
             ]
