@@ -304,7 +304,11 @@ fn memory_below_usage_is_refused_and_old_limit_kept() {
         ))
         .unwrap_err();
     assert!(matches!(e, Error::BelowUsage { what: "memory", .. }), "{e}");
-    assert!(e.to_string().contains("rejecting memory limit 2097152 below usage"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("rejecting memory limit 2097152 below usage"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -36,6 +36,7 @@ pub mod state;
 mod sync;
 mod sys;
 pub mod timens;
+pub mod update_request;
 
 pub use container::{Container, Event, Events};
 pub use create::{create, CreateOptions, Created};
