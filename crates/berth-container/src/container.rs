@@ -258,8 +258,17 @@ impl Iterator for Events<'_> {
             }
             if self.c.status() == Status::Stopped {
                 self.done = true;
-                // An OOM kill of init shows up in the counter before the process is gone.
-                return self.new_oom().then_some(Ok(Event::Oom));
+                // The OOM killer counts its kill after sending SIGKILL, so init can be
+                // gone first: after a notification, give the counter its settle time.
+                loop {
+                    if self.new_oom() {
+                        return Some(Ok(Event::Oom));
+                    }
+                    if !self.settle_until.is_some_and(|t| Instant::now() < t) {
+                        return None;
+                    }
+                    std::thread::sleep(SETTLE_POLL);
+                }
             }
             if Instant::now() >= self.next_stats {
                 self.next_stats += self.interval;
