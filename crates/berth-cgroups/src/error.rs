@@ -60,6 +60,19 @@ pub enum Error {
         usage: u64,
     },
 
+    /// An unprivileged caller named a cgroup it may not use.
+    #[error("{field} {value:?}: {dir} is not in a cgroup v2 subtree delegated to uid {uid}; without root, berth can only use such a subtree")]
+    NotDelegated {
+        field: &'static str,
+        value: String,
+        dir: PathBuf,
+        uid: u32,
+    },
+
+    /// An unprivileged caller asked for limits that no usable cgroup can hold.
+    #[error("cgroup: cannot set {field} without root: {reason}")]
+    RootlessLimit { field: String, reason: String },
+
     #[error("cgroup: no cgroup filesystem found in {source_name}")]
     NoHierarchy { source_name: String },
 

@@ -19,19 +19,23 @@ use std::time::Duration;
 
 /// The container's directory in one hierarchy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Node {
-    version: Version,
-    mount: PathBuf,
-    dir: PathBuf,
+pub(crate) struct Node {
+    pub(crate) version: Version,
+    pub(crate) mount: PathBuf,
+    pub(crate) dir: PathBuf,
     /// Controllers this manager uses from this hierarchy.
-    controllers: Vec<String>,
+    pub(crate) controllers: Vec<String>,
+    /// The top of a subtree delegated to an unprivileged caller: controllers are
+    /// enabled from here down only (the ancestors above belong to root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) delegated: Option<PathBuf>,
 }
 
 /// One container's cgroup across all hierarchies; serializable so container state can keep it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manager {
-    id: String,
-    nodes: Vec<Node>,
+    pub(crate) id: String,
+    pub(crate) nodes: Vec<Node>,
 }
 
 impl Locate for Manager {
@@ -117,6 +121,7 @@ impl Manager {
                 mount: m.mount_point.clone(),
                 dir,
                 controllers,
+                delegated: None,
             });
         }
         Ok(Manager {
@@ -179,7 +184,7 @@ impl Manager {
                         .dir
                         .ancestors()
                         .skip(1)
-                        .take_while(|a| a.starts_with(&n.mount))
+                        .take_while(|a| a.starts_with(n.delegated.as_ref().unwrap_or(&n.mount)))
                         .collect();
                     ancestors.reverse();
                     for a in ancestors {
