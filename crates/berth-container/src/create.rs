@@ -104,12 +104,20 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     let net_cfg = network::config(&spec, &ns)?;
 
     let linux = spec.linux().as_ref();
-    let cgroup = berth_cgroups::Manager::new(
-        linux
-            .and_then(|l| l.cgroups_path().as_deref())
-            .and_then(Path::to_str),
-        &opts.id,
-    )?;
+    let cgroups_path = linux
+        .and_then(|l| l.cgroups_path().as_deref())
+        .and_then(Path::to_str);
+    let rootless = crate::rootless::active();
+    let cgroup = if rootless {
+        crate::rootless::check(&spec, &ns, net_cfg.as_ref())?;
+        berth_cgroups::Manager::unprivileged(
+            cgroups_path,
+            &opts.id,
+            linux.and_then(|l| l.resources().as_ref()),
+        )?
+    } else {
+        berth_cgroups::Manager::new(cgroups_path, &opts.id)?
+    };
     let lock = Lock::create(root, &opts.id)?;
     let state_dir = lock.path.clone();
     // Intent first: a create killed from here on leaves a record that
@@ -154,6 +162,11 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     let mut resources = crate::device_access::cgroup_resources(&spec);
     let mut device_rules = oci_spec::runtime::LinuxResources::default();
     device_rules.set_devices(resources.devices_mut().take());
+    if rootless {
+        // Device cgroups need privileges no user has (as runc, rootless ignores them):
+        // the host nodes are bind-mounted with the host's permissions instead.
+        device_rules.set_devices(None);
+    }
     cgroup.apply(&resources)?;
 
     let fifo_path = state_dir.join(EXEC_FIFO);
@@ -278,7 +291,7 @@ impl launch::parent::Conversation for InitTalk<'_, '_> {
     }
 
     fn write_id_maps(&mut self) -> Result<()> {
-        write_id_maps(self.first, self.spec)
+        crate::id_maps::write(self.first, self.spec)
     }
 
     fn pid_known(&mut self, pid: i32) -> Result<ToChild> {
@@ -363,35 +376,6 @@ fn bind_mount(host: &Path, dest: &str) -> Result<Mount> {
         .options(vec!["rbind".to_string(), "rprivate".to_string()])
         .build()
         .map_err(|e| Error::Invalid(format!("mount {dest}: {e}")))
-}
-
-/// Writes uid_map and gid_map of a child that made a new user namespace.
-fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
-    let linux = spec.linux().as_ref();
-    let fmt = |maps: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| {
-        maps.into_iter()
-            .flatten()
-            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-            .collect::<String>()
-    };
-    let uid = fmt(linux.and_then(|l| l.uid_mappings().as_ref()));
-    let gid = fmt(linux.and_then(|l| l.gid_mappings().as_ref()));
-    for (file, map, field) in [
-        ("uid_map", uid, "linux.uidMappings"),
-        ("gid_map", gid, "linux.gidMappings"),
-    ] {
-        if map.is_empty() {
-            continue;
-        }
-        let path = format!("/proc/{pid}/{file}");
-        fs::write(&path, &map).map_err(|e| {
-            Error::Invalid(format!(
-                "{field}: write {}: {e}",
-                map.trim().replace('\n', ", ")
-            ))
-        })?;
-    }
-    Ok(())
 }
 
 /// Writes the pid file atomically (temp file + rename), as runc does.

@@ -1,0 +1,55 @@
+//! Creating a container as an unprivileged user ("rootless", as podman and Docker
+//! run it): what such a caller cannot get is refused before anything is made. The
+//! cgroup side is berth-cgroups' `Manager::unprivileged`; the maps are `id_maps`.
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use crate::namespaces::Plan;
+use crate::network::Config;
+use crate::{invalid, Result};
+
+/// True when berth runs without root: every create takes the rootless path.
+pub(crate) fn active() -> bool {
+    !nix::unistd::geteuid().is_root()
+}
+
+/// Refuses a config an unprivileged caller cannot run, with the reason.
+pub(crate) fn check(spec: &Spec, ns: &Plan, net: Option<&Config>) -> Result<()> {
+    let uid = nix::unistd::geteuid();
+    // Every other namespace (and mount, hostname, ...) needs CAP_SYS_ADMIN, which an
+    // ordinary user has only in a user namespace of its own.
+    if !ns.creates(LinuxNamespaceType::User) && !ns.joins(LinuxNamespaceType::User) {
+        return invalid!(
+            "linux.namespaces: running without root (uid {uid}) needs a user namespace; `berth spec --rootless` writes one"
+        );
+    }
+    let linux = spec.linux().as_ref();
+    let has = |m: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| m.is_some_and(|m| !m.is_empty());
+    if ns.creates(LinuxNamespaceType::User)
+        && !(has(linux.and_then(|l| l.uid_mappings().as_ref()))
+            && has(linux.and_then(|l| l.gid_mappings().as_ref())))
+    {
+        return invalid!(
+            "linux.uidMappings/gidMappings: running without root (uid {uid}) needs both, to map the container's ids to yours"
+        );
+    }
+    check_network(net)
+}
+
+#[cfg(feature = "net")]
+fn check_network(net: Option<&Config>) -> Result<()> {
+    match net.map(|c| &c.mode) {
+        Some(mode @ (berth_net::Mode::Bridge | berth_net::Mode::Container(_))) => invalid!(
+            "berth.network.mode={mode}: needs root (bridges, veth pairs and NAT rules are made in the host's network namespace); without root use mode none or host"
+        ),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(not(feature = "net"))]
+fn check_network(net: Option<&Config>) -> Result<()> {
+    match net {
+        None => Ok(()),
+        Some(c) => match *c {},
+    }
+}
