@@ -2,6 +2,7 @@
 //! arguments and hands them to the commands; no container logic lives here.
 
 mod commands;
+mod default_root;
 mod foreground;
 mod logging;
 
@@ -14,7 +15,7 @@ use clap::{Parser, Subcommand};
 #[command(name = "berth", version = concat!(env!("CARGO_PKG_VERSION"), "\nspec: 1.2.1"),
           about = "A low-level Linux container runtime with networking built in, speaking runc's command line")]
 pub struct Cli {
-    /// Root directory for container state [default: /run/berth]
+    /// Root directory for container state [default: /run/berth, or $XDG_RUNTIME_DIR/berth for a user other than root]
     #[arg(long, global = true)]
     root: Option<PathBuf>,
     /// Log file (default: stderr)
