@@ -201,6 +201,11 @@ fn init_namespaces(j: &InitJob, chan: &Channel) -> Result<bool> {
     if new_user || j.ns.joins(LinuxNamespaceType::User) {
         become_root_in_user_ns()?;
     }
+    if j.ns.creates(LinuxNamespaceType::Network) {
+        // As runc: a new network namespace has its loopback up. Done here, inside, it
+        // also works without root, where nothing outside may enter the namespace.
+        sys::loopback_up().map_err(|e| Error::sys("set lo up in the new network namespace", e))?;
+    }
     if !j.second_fork {
         chan.tell_parent(ToParent::Pid(None))?;
         return Ok(new_user);
