@@ -314,7 +314,9 @@ impl launch::parent::Conversation for InitTalk<'_, '_> {
             fs::write(&path, adj.to_string())
                 .map_err(|e| Error::io("process.oomScoreAdj: write", path, e))?;
         }
-        if let Some(p) = self.prepared {
+        // Without root only modes none and host get here: init has its loopback up
+        // already, and nothing else needs doing from outside (nor could be done).
+        if let Some(p) = self.prepared.filter(|_| !crate::rootless::active()) {
             p.attach(self.root.path(), &self.opts.id, pid)?;
             fault::point("network-attached");
         }
