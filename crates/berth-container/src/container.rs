@@ -70,6 +70,9 @@ impl Container {
             // runc answers the same for a paused container.
             status => return Err(self.wrong(Operation::Pause, status)),
         }
+        if !saved.cgroup.has_cgroup() {
+            return Err(crate::no_cgroup::refuse("pause", &saved));
+        }
         Ok(saved.cgroup.freeze()?)
     }
 
@@ -121,6 +124,9 @@ impl Container {
 
     /// Host pids of every process in the container's cgroup, sorted.
     pub fn processes(&self) -> Result<Vec<i32>> {
+        if !self.saved.cgroup.has_cgroup() {
+            return crate::no_cgroup::pids(&self.saved);
+        }
         let mut pids = self.saved.cgroup.pids()?;
         pids.sort_unstable();
         pids.dedup();

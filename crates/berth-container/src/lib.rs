@@ -23,6 +23,7 @@ pub mod lifecycle;
 pub mod lsm;
 pub mod namespaces;
 mod network;
+mod no_cgroup;
 mod notify;
 pub mod passwd;
 pub mod process;

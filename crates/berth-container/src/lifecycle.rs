@@ -95,6 +95,12 @@ pub fn kill(root: &Root, id: &str, sig: i32, all: bool) -> Result<()> {
     let saved = state::peek(root, id)?;
     let status = saved.status(root);
     if all {
+        if !saved.cgroup.has_cgroup() {
+            if status == Status::Stopped {
+                return Err(wrong(id, Operation::Kill, status));
+            }
+            return crate::no_cgroup::kill_all(&saved, sig);
+        }
         if status == Status::Stopped && saved.cgroup.pids().map(|p| p.is_empty()).unwrap_or(true) {
             return Err(wrong(id, Operation::Kill, status));
         }
