@@ -229,8 +229,14 @@ fn lifecycle_commands_work_as_a_user() {
     let ps = u.ok(&["ps", "--format", "json", "c1"]);
     let pids: Vec<i64> = serde_json::from_str(&ps).unwrap();
     assert!(pids.contains(&pid) && pids.len() >= 2, "{pids:?}");
-    // Freezing needs a cgroup: refused, saying why.
-    assert_one_line_error(&u.berth(&["pause", "c1"]), "without a cgroup");
+    // Freezing, limits and statistics need a cgroup: refused, saying why.
+    for cmd in [
+        &["pause", "c1"][..],
+        &["update", "--pids-limit", "10", "c1"],
+        &["events", "--stats", "c1"],
+    ] {
+        assert_one_line_error(&u.berth(cmd), "without a cgroup");
+    }
     assert_eq!(status(&u, "c1"), "running");
 
     u.ok(&["kill", "c1", "TERM"]);

@@ -94,6 +94,9 @@ impl Container {
         if saved.status(&self.root) == Status::Stopped {
             return Err(self.wrong(Operation::Update, Status::Stopped));
         }
+        if !saved.cgroup.has_cgroup() {
+            return Err(crate::no_cgroup::refuse("update", &saved));
+        }
         let current = resources_of(&saved.config);
         let mut r = resources.clone();
         // Swap alone is checked against (and ordered with) the memory limit in force.
@@ -119,6 +122,9 @@ impl Container {
 
     /// Resource usage now, in the shape `runc events --stats` prints.
     pub fn stats(&self) -> Result<berth_cgroups::Stats> {
+        if !self.saved.cgroup.has_cgroup() {
+            return Err(crate::no_cgroup::refuse("stats of", &self.saved));
+        }
         Ok(self.saved.cgroup.stats()?)
     }
 

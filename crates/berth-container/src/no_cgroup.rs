@@ -1,7 +1,7 @@
 //! A container that runs without a cgroup (rootless, with no cgroup v2 subtree
 //! delegated to its user). `ps` and `kill --all` find its processes through init's pid
 //! namespace instead: every process in it is the container's, and nothing can leave it.
-//! Freezing needs a cgroup and is refused with the reason.
+//! Freezing, limits and usage statistics need a cgroup: those are refused with the reason.
 
 use std::os::unix::fs::MetadataExt;
 
