@@ -544,6 +544,14 @@ fn delegated_cgroup_v2_subtree_holds_the_container_and_its_limits() {
         "0"
     );
 
+    if !has("memory") {
+        let e = assert_one_line_error(
+            &cmd(&["update", "--memory", "64m", "c1"]),
+            "resources.memory",
+        );
+        assert!(e.contains("not offered"), "{e}");
+    }
+
     ok(&["kill", "--all", "c1", "KILL"]);
     wait_for("c1 to stop", || status(&u, "c1") == "stopped");
     ok(&["delete", "c1"]);

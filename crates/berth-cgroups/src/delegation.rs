@@ -106,6 +106,21 @@ impl Manager {
     pub fn has_cgroup(&self) -> bool {
         !self.nodes.is_empty()
     }
+
+    /// In a delegated subtree a missing controller is one the subtree is not offered,
+    /// not one the host lacks: says so.
+    pub(crate) fn explain_missing(&self, e: Error) -> Error {
+        match (e, self.nodes.iter().find_map(|n| n.delegated.as_ref())) {
+            (Error::NoController { field, controller }, Some(top)) => Error::RootlessLimit {
+                field,
+                reason: format!(
+                    "the {controller} controller is not offered to {}, the subtree delegated to this user",
+                    top.display()
+                ),
+            },
+            (e, _) => e,
+        }
+    }
 }
 
 /// No usable subtree: a given path is an error, limits are an error, else no cgroup.

@@ -230,7 +230,7 @@ impl Manager {
     /// Applies every resource (validated first: a rejected call writes nothing). Meant for a
     /// freshly created cgroup; device rules are written in the order given.
     pub fn apply(&self, r: &LinuxResources) -> Result<()> {
-        let plan = resources::plan(self, r, true)?;
+        let plan = resources::plan(self, r, true).map_err(|e| self.explain_missing(e))?;
         for w in &plan.writes {
             self.write(w)?;
         }
@@ -290,7 +290,7 @@ impl Manager {
             );
             r.set_devices(None);
         }
-        resources::plan(self, &r, false)
+        resources::plan(self, &r, false).map_err(|e| self.explain_missing(e))
     }
 
     /// Writes one value, turning the kernel's EBUSY on a v1 memory limit into a clear error.
