@@ -104,8 +104,11 @@ fn run_maps_only_the_callers_ids_with_host_devices_and_no_cgroup() {
     let u = rootless_user!("run");
     let script = "cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; id -u; \
                   stat -c '%t:%T %u' /dev/null /dev/zero; echo x > /dev/null && echo null-writable; \
-                  cat /proc/self/cgroup";
-    let b = u.bundle("b", &["sh", "-c", script], |_| {});
+                  readlink /dev/ptmx; cat /proc/self/cgroup";
+    // /dev/ptmx listed as a device too (runc's suite does): still the devpts link.
+    let b = u.bundle("b", &["sh", "-c", script], |s| {
+        s["linux"]["devices"] = json!([{"path": "/dev/ptmx", "type": "c", "major": 5, "minor": 2}]);
+    });
     // No --root: the state goes to $XDG_RUNTIME_DIR/berth, as runc's goes to .../runc.
     let out = u.berth(&["run", "-b", b.to_str().unwrap(), "c1"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -120,9 +123,10 @@ fn run_maps_only_the_callers_ids_with_host_devices_and_no_cgroup() {
     assert_eq!(lines[4], "1:3 65534");
     assert_eq!(lines[5], "1:5 65534");
     assert_eq!(lines[6], "null-writable");
+    assert_eq!(lines[7], "pts/ptmx");
     // No cgroup was made: the container stays in the caller's cgroups (the test's own).
     let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-    assert_eq!(lines[7..].join("\n"), words(&own).join("\n"));
+    assert_eq!(lines[8..].join("\n"), words(&own).join("\n"));
     for dir in common::cgroup_dirs("/berth/c1") {
         assert!(!dir.exists(), "{} was made", dir.display());
     }

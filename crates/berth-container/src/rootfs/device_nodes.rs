@@ -137,6 +137,11 @@ pub(super) fn setup(
         make_node(dev.as_fd(), &n, &full, in_user_ns)?;
     }
     for (d, full) in devices.iter().zip(&cleaned) {
+        if full == Path::new("/dev/ptmx") {
+            // Always the devpts symlink below; a node (or, in a user namespace, a bind
+            // mount that could not be unlinked) would only be in its way.
+            continue;
+        }
         let Some(kind) = sflag(d.typ()) else {
             return Err(Error::Invalid(format!(
                 "linux.devices {}: type \"a\" is not a device type",
