@@ -304,8 +304,8 @@ fn bad_rootless_input_is_one_line_and_leaves_nothing() {
             "limits without a delegated subtree",
             Box::new(|s| s["linux"]["resources"] = json!({"pids": {"limit": 10}})),
             &[
+                "cannot set pids limit: container could not join or create cgroup",
                 "resources.pids.limit",
-                "without root",
                 "no cgroup v2 subtree is delegated",
             ],
         ),

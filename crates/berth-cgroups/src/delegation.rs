@@ -83,7 +83,7 @@ impl Manager {
         node.controllers
             .retain(|c| offered.split_whitespace().any(|o| o == c));
         let why = format!(
-            "its controller is not offered to {} (cgroup.controllers: {:?}), the subtree delegated to uid {uid}",
+            "the controller is not offered to {} (cgroup.controllers: {:?}), the subtree delegated to uid {uid}",
             top.display(),
             offered.trim()
         );
@@ -112,9 +112,10 @@ impl Manager {
     pub(crate) fn explain_missing(&self, e: Error) -> Error {
         match (e, self.nodes.iter().find_map(|n| n.delegated.as_ref())) {
             (Error::NoController { field, controller }, Some(top)) => Error::RootlessLimit {
+                controller,
                 field,
                 reason: format!(
-                    "the {controller} controller is not offered to {}, the subtree delegated to this user",
+                    "the controller is not offered to {}, the subtree delegated to this user",
                     top.display()
                 ),
             },
@@ -143,8 +144,9 @@ fn without_delegation(
         id: id.to_owned(),
         nodes: Vec::new(),
     };
+    // runc's words first: engines and runc's own tests look for them.
     let why = format!(
-        "no cgroup v2 subtree is delegated to uid {uid} (give one with linux.cgroupsPath, or drop the limits to run without a cgroup)"
+        "container could not join or create cgroup: no cgroup v2 subtree is delegated to uid {uid}; delegate one, or drop the limits to run without a cgroup"
     );
     check_limits(&none, limits, &why)?;
     Ok(none)
@@ -153,7 +155,8 @@ fn without_delegation(
 /// Plans the limits against `loc` and turns a missing controller into a rootless error.
 fn check_limits(loc: &impl resources::Locate, limits: &LinuxResources, why: &str) -> Result<()> {
     match resources::plan(loc, limits, true) {
-        Err(Error::NoController { field, .. }) => Err(Error::RootlessLimit {
+        Err(Error::NoController { field, controller }) => Err(Error::RootlessLimit {
+            controller,
             field,
             reason: why.to_owned(),
         }),

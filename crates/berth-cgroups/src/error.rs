@@ -61,7 +61,7 @@ pub enum Error {
     },
 
     /// An unprivileged caller named a cgroup it may not use.
-    #[error("{field} {value:?}: {dir} is not in a cgroup v2 subtree delegated to uid {uid}; without root, berth can only use such a subtree")]
+    #[error("unable to apply cgroup configuration: {field} {value:?}: {dir} is not in a cgroup v2 subtree delegated to uid {uid} (without root berth uses only such a subtree): permission denied")]
     NotDelegated {
         field: &'static str,
         value: String,
@@ -70,8 +70,12 @@ pub enum Error {
     },
 
     /// An unprivileged caller asked for limits that no usable cgroup can hold.
-    #[error("cgroup: cannot set {field} without root: {reason}")]
-    RootlessLimit { field: String, reason: String },
+    #[error("cgroup: cannot set {controller} limit: {reason} (for {field})")]
+    RootlessLimit {
+        controller: String,
+        field: String,
+        reason: String,
+    },
 
     #[error("cgroup: no cgroup filesystem found in {source_name}")]
     NoHierarchy { source_name: String },
