@@ -204,6 +204,8 @@ fn lifecycle_commands_work_as_a_user() {
     let map = std::fs::read_to_string(format!("/proc/{pid}/uid_map")).unwrap();
     assert_eq!(words(&map), [format!("0 {} 1", u.uid)]);
 
+    // Not enterable before start without root (init is not dumpable yet): said so.
+    assert_one_line_error(&u.berth(&["exec", "c1", "true"]), "created but not started");
     u.ok(&["start", "c1"]);
     assert_eq!(status(&u, "c1"), "running");
     let list = u.ok(&["list"]);

@@ -56,6 +56,7 @@ pub fn exec(root: &Root, opts: &ExecOptions) -> Result<Execed> {
         status @ Status::Paused if !opts.ignore_paused => {
             return Err(wrong_state(&opts.id, status))
         }
+        Status::Created => crate::rootless::check_exec_before_start(&opts.id)?,
         _ => {}
     }
     let p = &opts.process;

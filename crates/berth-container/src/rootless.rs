@@ -36,6 +36,20 @@ pub(crate) fn check(spec: &Spec, ns: &Plan, net: Option<&Config>) -> Result<()> 
     check_network(net)
 }
 
+/// Refuses `exec` into a created, not yet started container without root: until it
+/// execs, init is not dumpable and its memory still belongs to the host's user namespace
+/// (it is the runtime's own image), so the kernel lets no unprivileged process open or
+/// enter its namespaces (ptrace access). runc's init is dumpable instead, running from a
+/// copy of its binary; berth keeps init closed (ARCHITECTURE.md, the exec stage).
+pub(crate) fn check_exec_before_start(id: &str) -> Result<()> {
+    if active() {
+        return invalid!(
+            "exec {id}: the container is created but not started, and without root its namespaces cannot be entered until it starts (berth start {id} first)"
+        );
+    }
+    Ok(())
+}
+
 #[cfg(feature = "net")]
 fn check_network(net: Option<&Config>) -> Result<()> {
     match net.map(|c| &c.mode) {
