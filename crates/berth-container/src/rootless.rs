@@ -13,6 +13,14 @@ pub(crate) fn active() -> bool {
     !nix::unistd::geteuid().is_root()
 }
 
+/// True inside a user namespace other than the host's (its uid_map is not the
+/// identity over every id). Inside a container's init, where euid is 0 either way.
+pub(crate) fn in_user_namespace() -> bool {
+    std::fs::read_to_string("/proc/self/uid_map")
+        .map(|m| m.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"])
+        .unwrap_or(false)
+}
+
 /// Refuses a config an unprivileged caller cannot run, with the reason.
 pub(crate) fn check(spec: &Spec, ns: &Plan, net: Option<&Config>) -> Result<()> {
     let uid = nix::unistd::geteuid();
