@@ -25,7 +25,7 @@ repo=$PWD
 # hybrid_host tests, which are about the hybrid layout this guest does not have.
 default_binaries=(
     berth/cgroups_cli berth/lifecycle berth/exec berth/security berth/escapes
-    berth/console berth/network berth/library_api berth/examples
+    berth/console berth/network berth/library_api berth/examples berth/rootless
     berth-cgroups/lib berth-container/lib berth-net/lib berth-cli/bin-berth
     berth-container/rootfs_container berth-container/rootfs_validate
     berth-container/security_caps berth-container/security_seccomp
