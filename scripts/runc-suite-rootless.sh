@@ -20,9 +20,10 @@ die() { echo "runc-suite-rootless: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "must run as root (it makes and removes the test user)"
 here=$(cd "$(dirname "$0")/.." && pwd)
-RUNTIME=$(readlink -f "${RUNTIME:-$here/target/release/berth}")
+RUNTIME=${RUNTIME:-$here/target/release/berth}
 WORK=${WORK:-/var/tmp/runc-suite}
-[ -x "$RUNTIME" ] || die "RUNTIME=$RUNTIME is not an executable"
+[ -x "$RUNTIME" ] || die "RUNTIME=$RUNTIME is not an executable (build it: cargo build --release -p berth-cli)"
+RUNTIME=$(readlink -f "$RUNTIME")
 src=$(find "$WORK" -maxdepth 1 -name 'suite-*' -type d | head -1)
 if [ -z "$src" ] || [ ! -f "$src/.complete" ]; then
     die "no prepared suite under $WORK: run scripts/runc-suite.sh first"
