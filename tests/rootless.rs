@@ -133,10 +133,10 @@ fn run_maps_only_the_callers_ids_with_host_devices_and_no_cgroup() {
     for dir in common::cgroup_dirs("/berth/c1") {
         assert!(!dir.exists(), "{} was made", dir.display());
     }
-    assert!(
-        u.xdg.join("berth").is_dir(),
-        "default state root not under XDG_RUNTIME_DIR"
-    );
+    // Private and sticky (so XDG_RUNTIME_DIR's cleaners leave it), as runc's.
+    let meta = std::fs::metadata(u.xdg.join("berth"))
+        .expect("default state root not under XDG_RUNTIME_DIR");
+    assert_eq!((meta.mode() & 0o7777, meta.uid()), (0o1700, u.uid));
     assert!(u.state_dirs().is_empty(), "{:?}", u.state_dirs());
 }
 

@@ -2,6 +2,7 @@
 //! root uses /run/berth; any other user, who cannot write there, uses
 //! `$XDG_RUNTIME_DIR/berth` (its private, per-login tmpfs) when that is set.
 
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::PathBuf;
 
 const SYSTEM_ROOT: &str = "/run/berth";
@@ -10,7 +11,29 @@ pub fn default_root() -> PathBuf {
     // SAFETY: geteuid has no failure mode.
     let root = unsafe { libc::geteuid() } == 0;
     match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-        Some(dir) if !root => PathBuf::from(dir).join("berth"),
+        Some(dir) if !root => {
+            let path = PathBuf::from(dir).join("berth");
+            keep_from_cleaners(&path);
+            path
+        }
         _ => PathBuf::from(SYSTEM_ROOT),
+    }
+}
+
+/// Makes the per-user root private and sticky, as runc does with its own: cleaners
+/// of XDG_RUNTIME_DIR (systemd-tmpfiles' age rule) skip sticky entries. Failures
+/// are left to the command, which reports the path when it needs it.
+fn keep_from_cleaners(path: &std::path::Path) {
+    let _ = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path);
+    if let Ok(m) = path.metadata() {
+        if m.permissions().mode() & 0o1000 == 0 {
+            let _ = std::fs::set_permissions(
+                path,
+                std::fs::Permissions::from_mode(m.permissions().mode() & 0o7777 | 0o1000),
+            );
+        }
     }
 }
