@@ -375,6 +375,55 @@ fn bad_rootless_input_is_one_line_and_leaves_nothing() {
     assert!(e.contains("Permission denied"), "{e}");
 }
 
+#[test]
+fn root_of_a_user_namespace_runs_as_rootless_engines_run_berth() {
+    // podman's and Docker's rootless modes run the runtime as uid 0 of a user namespace
+    // they made, with a config that makes no user namespace of its own.
+    let u = rootless_user!("ns");
+    let unshare = ["unshare", "--user", "--map-root-user"];
+    let write = |b: &str, edit: &dyn Fn(&mut Value)| {
+        let dir = u.dir.join(b);
+        std::fs::create_dir(&dir).unwrap();
+        let mut s = common::default_spec();
+        for m in s["mounts"].as_array_mut().unwrap() {
+            if m["type"] == "devpts" {
+                // gid 5 is not mapped here (only the user's own id is), as engines know.
+                m["options"] = json!([
+                    "nosuid",
+                    "noexec",
+                    "newinstance",
+                    "ptmxmode=0666",
+                    "mode=0620"
+                ]);
+            }
+        }
+        edit(&mut s);
+        std::fs::write(dir.join("config.json"), serde_json::to_vec(&s).unwrap()).unwrap();
+        dir
+    };
+    let script = "cat /proc/self/uid_map; id -u; stat -c '%t:%T %u' /dev/null";
+    let b = write("b", &|s| common::args(s, &["sh", "-c", script]));
+    let out = u.berth_via(&unshare, &["run", "-b", b.to_str().unwrap(), "c1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // No cgroup (the host's are not this user's) and no mknod: the host's node, bound.
+    assert_eq!(
+        words(&stdout(&out)),
+        [format!("0 {} 1", u.uid), "0".into(), "1:3 65534".into()]
+    );
+    for dir in common::cgroup_dirs("/berth/c1") {
+        assert!(!dir.exists(), "{} was made", dir.display());
+    }
+    // Limits without a delegated subtree: refused as for any rootless caller.
+    let l = write("l", &|s| {
+        s["linux"]["resources"]["pids"] = json!({"limit": 10})
+    });
+    assert_one_line_error(
+        &u.berth_via(&unshare, &["run", "-b", l.to_str().unwrap(), "c2"]),
+        "cannot set pids limit",
+    );
+    assert!(u.state_dirs().is_empty(), "{:?}", u.state_dirs());
+}
+
 /// Interface names in the current network namespace, from a /proc/net/dev text.
 fn interfaces(text: &str) -> Vec<String> {
     let mut v: Vec<String> = text

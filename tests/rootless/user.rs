@@ -105,16 +105,22 @@ impl User {
 
     /// berth as this user, without --root unless `args` gives one.
     pub fn berth(&self, args: &[&str]) -> Output {
-        self.run(None, args)
+        self.run(None, &[], args)
     }
 
     /// berth as this user, started from inside the cgroup v2 directory `cgroup`
     /// (as a login session in a delegated subtree is).
     pub fn berth_in(&self, cgroup: &Path, args: &[&str]) -> Output {
-        self.run(Some(cgroup), args)
+        self.run(Some(cgroup), &[], args)
     }
 
-    fn run(&self, cgroup: Option<&Path>, args: &[&str]) -> Output {
+    /// berth as this user through `wrapper` (a command that runs the rest of its
+    /// arguments, e.g. `unshare --user --map-root-user`).
+    pub fn berth_via(&self, wrapper: &[&str], args: &[&str]) -> Output {
+        self.run(None, wrapper, args)
+    }
+
+    fn run(&self, cgroup: Option<&Path>, wrapper: &[&str], args: &[&str]) -> Output {
         let mut cmd = Command::new("sh");
         // Still root here: join the cgroup, then drop every privilege and exec berth.
         let enter = match cgroup {
@@ -127,6 +133,7 @@ impl User {
                 self.uid, self.gid
             ))
             .arg("sh")
+            .args(wrapper)
             .arg(common::berth_bin())
             .args(args)
             .current_dir(&self.dir)

@@ -1,6 +1,7 @@
 //! Where container state lives when `--root` is not given, chosen as runc chooses:
 //! root uses /run/berth; any other user, who cannot write there, uses
-//! `$XDG_RUNTIME_DIR/berth` (its private, per-login tmpfs) when that is set.
+//! `$XDG_RUNTIME_DIR/berth` (its private, per-login tmpfs) when that is set, and so
+//! does root of a user namespace when that directory is its own (a rootless engine's).
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::PathBuf;
@@ -10,8 +11,12 @@ const SYSTEM_ROOT: &str = "/run/berth";
 pub fn default_root() -> PathBuf {
     // SAFETY: geteuid has no failure mode.
     let root = unsafe { libc::geteuid() } == 0;
+    let mine = |dir: &std::ffi::OsStr| {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(dir).is_ok_and(|m| m.uid() == 0) && berth_container::in_user_namespace()
+    };
     match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-        Some(dir) if !root => {
+        Some(dir) if !root || mine(&dir) => {
             let path = PathBuf::from(dir).join("berth");
             keep_from_cleaners(&path);
             path

@@ -108,8 +108,13 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
         .and_then(|l| l.cgroups_path().as_deref())
         .and_then(Path::to_str);
     let rootless = crate::rootless::active();
-    let cgroup = if rootless {
+    if rootless {
         crate::rootless::check(&spec, &ns, net_cfg.as_ref())?;
+    }
+    // root of a user namespace (podman's and Docker's rootless engines run their runtime
+    // so) has no more say over cgroups than the user it maps to.
+    let unprivileged_cgroups = rootless || crate::rootless::in_user_namespace();
+    let cgroup = if unprivileged_cgroups {
         berth_cgroups::Manager::unprivileged(
             cgroups_path,
             &opts.id,
@@ -162,7 +167,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     let mut resources = crate::device_access::cgroup_resources(&spec);
     let mut device_rules = oci_spec::runtime::LinuxResources::default();
     device_rules.set_devices(resources.devices_mut().take());
-    if rootless {
+    if unprivileged_cgroups {
         // Device cgroups need privileges no user has (as runc, rootless ignores them):
         // the host nodes are bind-mounted with the host's permissions instead.
         device_rules.set_devices(None);

@@ -15,7 +15,7 @@ pub(crate) fn active() -> bool {
 
 /// True inside a user namespace other than the host's (its uid_map is not the
 /// identity over every id). Inside a container's init, where euid is 0 either way.
-pub(crate) fn in_user_namespace() -> bool {
+pub fn in_user_namespace() -> bool {
     std::fs::read_to_string("/proc/self/uid_map")
         .map(|m| m.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"])
         .unwrap_or(false)
