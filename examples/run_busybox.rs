@@ -15,7 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &[
             "sh",
             "-c",
-            "echo hello from $(hostname); cat /proc/self/cgroup | grep memory",
+            "echo hello from $(hostname); cat /proc/self/cgroup",
         ],
         json!({ "memory": { "limit": 64 * 1024 * 1024 }, "cpu": { "shares": 512 } }),
         json!({}),
@@ -33,10 +33,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .cgroup_path("memory")
         .ok_or("no memory controller")?
         .to_path_buf();
-    println!(
-        "memory.limit_in_bytes = {}",
-        std::fs::read_to_string(cg.join("memory.limit_in_bytes"))?.trim()
-    );
+    let (name, limit) = common::cgroup_value(&cg, &["memory.limit_in_bytes", "memory.max"])?;
+    println!("{name} = {limit}");
     start(&root, id)?;
     let code = common::wait_exit(created.saved.pid());
     println!("container exited with {code}");

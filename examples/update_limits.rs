@@ -30,15 +30,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         json!({ "memory": { "limit": 128 << 20 }, "cpu": { "shares": 256 } }),
     )?;
     c.update(&resources)?;
-    let file = |ctrl: &str, name: &str| -> Result<String, Box<dyn std::error::Error>> {
+    let value = |ctrl: &str, names: &[&str]| -> Result<String, Box<dyn std::error::Error>> {
         let dir = c.cgroup_path(ctrl).ok_or(format!("no {ctrl} controller"))?;
-        Ok(std::fs::read_to_string(dir.join(name))?.trim().to_string())
+        let (name, v) = common::cgroup_value(dir, names)?;
+        Ok(format!("{name} = {v}"))
     };
     println!(
-        "memory.limit_in_bytes = {}",
-        file("memory", "memory.limit_in_bytes")?
+        "{}",
+        value("memory", &["memory.limit_in_bytes", "memory.max"])?
     );
-    println!("cpu.shares = {}", file("cpu", "cpu.shares")?);
+    println!("{}", value("cpu", &["cpu.shares", "cpu.weight"])?);
     // What later commands (and `berth state`'s config) see: a fresh load of the saved state.
     let saved = Container::load(&root, "update-limits")?.resources();
     println!(

@@ -25,7 +25,8 @@ repo=$PWD
 # hybrid_host tests, which are about the hybrid layout this guest does not have.
 default_binaries=(
     berth/cgroups_cli berth/lifecycle berth/exec berth/security berth/escapes
-    berth/console berth/network berth/library_api berth/examples berth/rootless
+    berth/console berth/network berth/library_api berth/examples berth/mounts
+    berth/process_attrs berth/cli berth/crash berth/rootless
     berth-cgroups/lib berth-container/lib berth-net/lib berth-cli/bin-berth
     berth-container/rootfs_container berth-container/rootfs_validate
     berth-container/security_caps berth-container/security_seccomp
@@ -152,6 +153,10 @@ EOF
 chmod 755 "$initrd/init"
 (cd "$initrd" && find . | cpio -o -H newc --quiet) | gzip -1 >"$work/initrd.img"
 
+# An empty disk (sparse): the guest makes its /tmp on it, and block I/O limits
+# (io.max, io.weight) need a real block device.
+truncate -s 512M "$work/disk.img"
+
 # --- the guest run ------------------------------------------------------------
 echo "booting Debian's $kver (pure cgroup v2) under QEMU TCG: ${#binaries[@]} test binaries, ${timeout_s}s timeout"
 start=$(date +%s)
@@ -163,6 +168,7 @@ timeout --kill-after=20 "$timeout_s" qemu-system-x86_64 \
     -device virtio-9p-pci,fsdev=root,mount_tag=host0 \
     -fsdev local,id=out,path="$work/out",security_model=passthrough,multidevs=remap \
     -device virtio-9p-pci,fsdev=out,mount_tag=out \
+    -drive if=virtio,format=raw,file="$work/disk.img" \
     -append "console=ttyS0 quiet panic=-1 root=host0 rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose init=$repo/scripts/vm-guest.sh berth_vm=$work" \
     </dev/null 2>&1 | tee "$work/console.log"
 qemu_status=${PIPESTATUS[0]}

@@ -1,8 +1,9 @@
 //! The cgroup commands through the `berth` binary on real containers: limits from config.json
 //! and `berth spec` flags, `update` (flags and `-r`), bad input leaving limits in force,
 //! `pause`/`resume`, `ps`, `events` (stats and OOM), pids limits and cgroup removal, all
-//! asserted on the kernel's cgroup files of this hybrid host (v1 controllers under
-//! /sys/fs/cgroup/<ctrl>, hugetlb on /sys/fs/cgroup/unified).
+//! asserted on the kernel's cgroup files: on the hybrid layout (v1 controllers under
+//! /sys/fs/cgroup/<ctrl>, hugetlb on /sys/fs/cgroup/unified) and on pure cgroup v2
+//! (scripts/vm-test.sh), where the same limits show in the v2 files (`by_layout`).
 
 mod common;
 
@@ -13,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::cgroups::{by_layout, is_v2, Cgroup, Limit};
 use common::{args, stderr, stdout, Env};
 use serde_json::{json, Value};
 
@@ -21,66 +23,29 @@ fn uid(name: &str) -> String {
     format!("cgcli-{name}-{}", std::process::id())
 }
 
-/// The container's directory in one v1 controller's hierarchy (or "unified").
-fn cg(ctrl: &str, id: &str) -> PathBuf {
-    PathBuf::from(format!("/sys/fs/cgroup/{ctrl}/berth/{id}"))
-}
-
 fn read(p: impl AsRef<Path>) -> String {
-    let p = p.as_ref();
-    std::fs::read_to_string(p)
-        .unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
-        .trim()
-        .to_string()
+    common::cgroups::read_trimmed(p.as_ref())
 }
 
-fn cgv(ctrl: &str, id: &str, file: &str) -> String {
-    read(cg(ctrl, id).join(file))
+/// The container's cgroup.
+fn cg(id: &str) -> Cgroup {
+    Cgroup::container(id)
 }
 
-/// blkio weight lives in blkio.weight (CFQ) or blkio.bfq.weight (BFQ) depending on the kernel.
-fn blkio_weight(id: &str) -> String {
-    let d = cg("blkio", id);
-    let f = if d.join("blkio.weight").exists() {
-        "blkio.weight"
+/// A limit of the container, as the kernel shows it.
+fn lim(id: &str, l: Limit) -> String {
+    cg(id).limit(l)
+}
+
+/// The block I/O weight `w` as the kernel shows it: as given, except in v2's
+/// io.weight, which takes runc's conversion `conv` (io.bfq.weight, when BFQ is
+/// the scheduler, takes the v1 value).
+fn io_weight(id: &str, w: &'static str, conv: &'static str) -> &'static str {
+    if is_v2() && !cg(id).dir("io").join("io.bfq.weight").exists() {
+        conv
     } else {
-        "blkio.bfq.weight"
-    };
-    let v = read(d.join(f));
-    v.strip_prefix("default ")
-        .unwrap_or(&v)
-        .lines()
-        .next()
-        .unwrap_or("")
-        .to_string()
-}
-
-/// Every limit the tests change, to compare before and after a rejected update.
-fn limits(id: &str) -> Vec<(String, String)> {
-    let mut out = vec![];
-    for (ctrl, file) in [
-        ("cpu", "cpu.shares"),
-        ("cpu", "cpu.cfs_quota_us"),
-        ("cpu", "cpu.cfs_period_us"),
-        ("cpuset", "cpuset.cpus"),
-        ("cpuset", "cpuset.mems"),
-        ("memory", "memory.limit_in_bytes"),
-        ("memory", "memory.soft_limit_in_bytes"),
-        ("memory", "memory.memsw.limit_in_bytes"),
-        ("pids", "pids.max"),
-        ("unified", "hugetlb.2MB.max"),
-    ] {
-        let p = cg(ctrl, id).join(file);
-        if p.exists() {
-            out.push((format!("{ctrl}/{file}"), read(p)));
-        }
+        w
     }
-    out.push(("blkio weight".into(), blkio_weight(id)));
-    out
-}
-
-fn has_hugetlb_2mb(id: &str) -> bool {
-    cg("unified", id).join("hugetlb.2MB.max").exists()
 }
 
 fn online_cpus() -> Vec<u32> {
@@ -211,6 +176,19 @@ impl Events {
         }
     }
 
+    /// Every line that arrives within `d`.
+    fn collect_for(&self, d: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + d;
+        let mut out = vec![];
+        while let Ok(line) = self
+            .rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            out.push(serde_json::from_str(&line).unwrap());
+        }
+        out
+    }
+
     /// Waits for the process to exit on its own.
     fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
         let deadline = Instant::now() + limit;
@@ -250,16 +228,17 @@ fn create_applies_config_resources_and_update_changes_them() {
             json!([{ "pageSize": "2MB", "limit": 4194304 }]);
     });
     ok_detached(&env, &["create", "-b", b.to_str().unwrap(), &id]);
-    assert_eq!(cgv("cpu", &id, "cpu.shares"), "100");
-    assert_eq!(cgv("cpu", &id, "cpu.cfs_quota_us"), "50000");
-    assert_eq!(cgv("cpu", &id, "cpu.cfs_period_us"), "100000");
-    assert_eq!(cgv("cpuset", &id, "cpuset.cpus"), "0");
-    assert_eq!(cgv("memory", &id, "memory.limit_in_bytes"), "33554432");
-    assert_eq!(cgv("memory", &id, "memory.soft_limit_in_bytes"), "25165824");
-    assert_eq!(cgv("pids", &id, "pids.max"), "20");
-    assert_eq!(blkio_weight(&id), "200");
-    if has_hugetlb_2mb(&id) {
-        assert_eq!(cgv("unified", &id, "hugetlb.2MB.max"), "4194304");
+    // v2's cpu.weight holds runc's conversion of the shares.
+    assert_eq!(lim(&id, Limit::CpuShares), by_layout("100", "4"));
+    assert_eq!(lim(&id, Limit::CpuQuota), "50000");
+    assert_eq!(lim(&id, Limit::CpuPeriod), "100000");
+    assert_eq!(lim(&id, Limit::Cpus), "0");
+    assert_eq!(lim(&id, Limit::Memory), "33554432");
+    assert_eq!(lim(&id, Limit::MemoryReservation), "25165824");
+    assert_eq!(lim(&id, Limit::Pids), "20");
+    assert_eq!(lim(&id, Limit::BlkioWeight), io_weight(&id, "200", "1920"));
+    if cg(&id).has(Limit::Hugetlb2MB) {
+        assert_eq!(lim(&id, Limit::Hugetlb2MB), "4194304");
     } else {
         eprintln!("note: no hugetlb.2MB.max on the unified hierarchy here; hugetlb not asserted");
     }
@@ -267,78 +246,57 @@ fn create_applies_config_resources_and_update_changes_them() {
 
     // The issue's example: memory and shares at once, docker units.
     env.ok(&["update", "--memory", "256m", "--cpu-share", "512", &id]);
-    assert_eq!(cgv("memory", &id, "memory.limit_in_bytes"), "268435456");
-    assert_eq!(cgv("cpu", &id, "cpu.shares"), "512");
+    assert_eq!(lim(&id, Limit::Memory), "268435456");
+    assert_eq!(lim(&id, Limit::CpuShares), by_layout("512", "20"));
     // Untouched values stay.
-    assert_eq!(cgv("cpu", &id, "cpu.cfs_quota_us"), "50000");
-    assert_eq!(cgv("pids", &id, "pids.max"), "20");
+    assert_eq!(lim(&id, Limit::CpuQuota), "50000");
+    assert_eq!(lim(&id, Limit::Pids), "20");
 
-    for (flags, ctrl, file, want) in [
-        (
-            &["--cpu-quota", "20000"][..],
-            "cpu",
-            "cpu.cfs_quota_us",
-            "20000",
-        ),
-        (
-            &["--cpu-period", "200000"],
-            "cpu",
-            "cpu.cfs_period_us",
-            "200000",
-        ),
-        (&["--cpu-quota", "-1"], "cpu", "cpu.cfs_quota_us", "-1"),
-        (
-            &["--cpu-rt-period", "500000"],
-            "cpu",
-            "cpu.rt_period_us",
-            "500000",
-        ),
-        (
-            &["--memory", "1g"],
-            "memory",
-            "memory.limit_in_bytes",
-            "1073741824",
-        ),
-        (
-            &["--memory", "8192K"],
-            "memory",
-            "memory.limit_in_bytes",
-            "8388608",
-        ),
-        (
-            &["--memory", "300000000"],
-            "memory",
-            "memory.limit_in_bytes",
-            "299999232",
-        ),
+    for (flags, limit, want) in [
+        (&["--cpu-quota", "20000"][..], Limit::CpuQuota, "20000"),
+        (&["--cpu-period", "200000"], Limit::CpuPeriod, "200000"),
+        (&["--cpu-quota", "-1"], Limit::CpuQuota, "-1"),
+        (&["--memory", "1g"], Limit::Memory, "1073741824"),
+        (&["--memory", "8192K"], Limit::Memory, "8388608"),
+        // The kernel rounds down to whole pages.
+        (&["--memory", "300000000"], Limit::Memory, "299999232"),
         (
             &["--memory-reservation", "64m"],
-            "memory",
-            "memory.soft_limit_in_bytes",
+            Limit::MemoryReservation,
             "67108864",
         ),
         (
             &["--memory", "128m", "--memory-swap", "256m"],
-            "memory",
-            "memory.memsw.limit_in_bytes",
+            Limit::MemorySwap,
             "268435456",
         ),
-        (&["--pids-limit", "42"], "pids", "pids.max", "42"),
-        (&["--pids-limit", "-1"], "pids", "pids.max", "max"),
-        (&["--cpuset-mems", "0"], "cpuset", "cpuset.mems", "0"),
+        (&["--pids-limit", "42"], Limit::Pids, "42"),
+        (&["--pids-limit", "-1"], Limit::Pids, "max"),
+        (&["--cpuset-mems", "0"], Limit::Mems, "0"),
     ] {
         let mut argv = vec!["update"];
         argv.extend_from_slice(flags);
         argv.push(&id);
         env.ok(&argv);
-        assert_eq!(cgv(ctrl, &id, file), want, "after update {flags:?}");
+        assert_eq!(lim(&id, limit), want, "after update {flags:?}");
+    }
+    // Real-time CPU limits exist only in v1's cpu controller.
+    if is_v2() {
+        rejected(
+            &env,
+            &["update", "--cpu-rt-period", "500000", &id],
+            "realtime",
+        );
+    } else {
+        env.ok(&["update", "--cpu-rt-period", "500000", &id]);
+        assert_eq!(read(cg(&id).dir("cpu").join("cpu.rt_period_us")), "500000");
     }
     let cpus = online_cpus();
     let last = cpus.last().unwrap().to_string();
     env.ok(&["update", "--cpuset-cpus", &last, &id]);
-    assert_eq!(cgv("cpuset", &id, "cpuset.cpus"), last);
+    assert_eq!(lim(&id, Limit::Cpus), last);
     env.ok(&["update", "--blkio-weight", "300", &id]);
-    assert_eq!(blkio_weight(&id), "300");
+    assert_eq!(lim(&id, Limit::BlkioWeight), io_weight(&id, "300", "2930"));
 
     // -r from a file and from stdin.
     let rfile = env.dir.join("r.json");
@@ -349,15 +307,12 @@ fn create_applies_config_resources_and_update_changes_them() {
     )
     .unwrap();
     env.ok(&["update", "-r", rfile.to_str().unwrap(), &id]);
-    assert_eq!(cgv("memory", &id, "memory.limit_in_bytes"), "67108864");
-    assert_eq!(
-        cgv("memory", &id, "memory.memsw.limit_in_bytes"),
-        "134217728"
-    );
-    assert_eq!(cgv("cpu", &id, "cpu.shares"), "700");
-    assert_eq!(cgv("pids", &id, "pids.max"), "30");
-    if has_hugetlb_2mb(&id) {
-        assert_eq!(cgv("unified", &id, "hugetlb.2MB.max"), "2097152");
+    assert_eq!(lim(&id, Limit::Memory), "67108864");
+    assert_eq!(lim(&id, Limit::MemorySwap), "134217728");
+    assert_eq!(lim(&id, Limit::CpuShares), by_layout("700", "27"));
+    assert_eq!(lim(&id, Limit::Pids), "30");
+    if cg(&id).has(Limit::Hugetlb2MB) {
+        assert_eq!(lim(&id, Limit::Hugetlb2MB), "2097152");
     }
     let mut child = env
         .cmd(&["update", "--resources", "-", &id])
@@ -376,19 +331,15 @@ fn create_applies_config_resources_and_update_changes_them() {
     .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(cgv("pids", &id, "pids.max"), "25");
-    assert_eq!(cgv("cpu", &id, "cpu.shares"), "700", "0 means unchanged");
+    assert_eq!(lim(&id, Limit::Pids), "25");
     assert_eq!(
-        cgv("memory", &id, "memory.limit_in_bytes"),
-        "67108864",
+        lim(&id, Limit::CpuShares),
+        by_layout("700", "27"),
         "0 means unchanged"
     );
-    assert_eq!(
-        cgv("cpuset", &id, "cpuset.cpus"),
-        last,
-        "\"\" means unchanged"
-    );
-    assert_eq!(blkio_weight(&id), "300");
+    assert_eq!(lim(&id, Limit::Memory), "67108864", "0 means unchanged");
+    assert_eq!(lim(&id, Limit::Cpus), last, "\"\" means unchanged");
+    assert_eq!(lim(&id, Limit::BlkioWeight), io_weight(&id, "300", "2930"));
 }
 
 #[test]
@@ -411,13 +362,54 @@ fn bad_updates_leave_the_limits_in_force() {
         s["linux"]["resources"]["blockIO"] = json!({ "weight": 200 });
     });
     ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
-    let before = limits(&id);
+    let before = cg(&id).limits();
     let absent = (online_cpus().last().unwrap() + 1).to_string();
     let badjson = env.dir.join("bad.json");
     std::fs::write(&badjson, "{\"memory\": {\"limit\": 1").unwrap();
     let wrongtype = env.dir.join("wrong.json");
     std::fs::write(&wrongtype, r#"{"cpu": {"shares": "lots"}}"#).unwrap();
     let missing = env.dir.join("missing.json");
+    // checkBeforeUpdate: a limit below what the container uses is refused before any write,
+    // on both layouts (memory+swap is checked first, as runc does).
+    let low_mem = env.dir.join("low-mem.json");
+    std::fs::write(
+        &low_mem,
+        r#"{"memory": {"limit": 4096, "checkBeforeUpdate": true}}"#,
+    )
+    .unwrap();
+    let low_swap = env.dir.join("low-swap.json");
+    std::fs::write(
+        &low_swap,
+        r#"{"memory": {"limit": 4096, "swap": 8192, "checkBeforeUpdate": true}}"#,
+    )
+    .unwrap();
+    let low_with_cpu = env.dir.join("low-cpu.json");
+    std::fs::write(
+        &low_with_cpu,
+        r#"{"cpu": {"shares": 300}, "memory": {"limit": 4096, "checkBeforeUpdate": true}}"#,
+    )
+    .unwrap();
+    let mut cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["-r", low_mem.to_str().unwrap()],
+            "rejecting memory limit 4096",
+        ),
+        (
+            vec!["-r", low_swap.to_str().unwrap()],
+            "rejecting memory+swap limit 8192",
+        ),
+        (
+            vec!["-r", low_with_cpu.to_str().unwrap()],
+            "rejecting memory limit",
+        ),
+    ];
+    if !is_v2() {
+        // v1's kernel itself refuses a limit below the usage it cannot reclaim (EBUSY);
+        // v2's reclaims and OOM-kills instead, as runc's suite expects of `update --memory`.
+        cases.push((vec!["--memory", "4k"], "usage"));
+        // The kernel refuses a later write: the earlier one is rolled back.
+        cases.push((vec!["--cpu-share", "300", "--memory", "4k"], "usage"));
+    }
     for (flags, needle) in [
         (&["--cpu-share", "0"][..], "\"0\""),
         (&["--cpu-share", "-5"], "-5"),
@@ -432,33 +424,32 @@ fn bad_updates_leave_the_limits_in_force() {
         (&["--cpu-quota", "10"], "\"10\""),
         (&["--cpuset-cpus", absent.as_str()], absent.as_str()),
         (&["--cpuset-cpus", "0-"], "0-"),
-        // Memory below what the container uses: the kernel's EBUSY as a clear message.
-        (&["--memory", "4k"], "usage"),
         // Swap (memory+swap) smaller than memory, given together or against the saved limit.
         (&["--memory", "128m", "--memory-swap", "64m"], "67108864"),
         (&["--memory-swap", "32m"], "33554432"),
         // A valid field with an invalid one: neither is applied.
         (&["--cpu-share", "300", "--memory", "1x"], "1x"),
         (&["--pids-limit", "10", "--cpu-share", "0"], "\"0\""),
-        // The kernel refuses a later write: the earlier one is rolled back.
-        (&["--cpu-share", "300", "--memory", "4k"], "usage"),
         (&["-r", badjson.to_str().unwrap()], "bad.json"),
         (&["-r", wrongtype.to_str().unwrap()], "wrong.json"),
         (&["-r", missing.to_str().unwrap()], "missing.json"),
     ] {
+        cases.push((flags.to_vec(), needle));
+    }
+    for (flags, needle) in cases {
         let mut argv = vec!["update"];
-        argv.extend_from_slice(flags);
+        argv.extend_from_slice(&flags);
         argv.push(&id);
         rejected(&env, &argv, needle);
         assert_eq!(
-            limits(&id),
+            cg(&id).limits(),
             before,
             "limits changed by rejected update {flags:?}"
         );
     }
     // Still usable afterwards.
     env.ok(&["update", "--cpu-share", "300", &id]);
-    assert_eq!(cgv("cpu", &id, "cpu.shares"), "300");
+    assert_eq!(lim(&id, Limit::CpuShares), by_layout("300", "12"));
     rejected(
         &env,
         &["update", "--cpu-share", "300", "nosuch-cgcli"],
@@ -491,11 +482,8 @@ fn update_persists_into_the_saved_config() {
     // A later swap-only update is checked against the saved (updated) memory limit.
     rejected(&env, &["update", "--memory-swap", "48m", &id], "50331648");
     env.ok(&["update", "--memory-swap", "128m", &id]);
-    assert_eq!(
-        cgv("memory", &id, "memory.memsw.limit_in_bytes"),
-        "134217728"
-    );
-    assert_eq!(cgv("memory", &id, "memory.limit_in_bytes"), "67108864");
+    assert_eq!(lim(&id, Limit::MemorySwap), "134217728");
+    assert_eq!(lim(&id, Limit::Memory), "67108864");
 }
 
 #[test]
@@ -528,10 +516,10 @@ fn spec_resource_flags_reach_the_kernel() {
     args(&mut cfg, &["sleep", "1000"]);
     std::fs::write(&cfg_path, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
     ok_detached(&env, &["create", "-b", b.to_str().unwrap(), &id]);
-    assert_eq!(cgv("cpu", &id, "cpu.shares"), "10");
-    assert_eq!(cgv("memory", &id, "memory.limit_in_bytes"), "1073741824");
-    assert_eq!(cgv("pids", &id, "pids.max"), "64");
-    assert_eq!(cgv("cpuset", &id, "cpuset.cpus"), "0");
+    assert_eq!(lim(&id, Limit::CpuShares), by_layout("10", "1"));
+    assert_eq!(lim(&id, Limit::Memory), "1073741824");
+    assert_eq!(lim(&id, Limit::Pids), "64");
+    assert_eq!(lim(&id, Limit::Cpus), "0");
     env.ok(&["delete", "-f", &id]);
 
     for (flags, needle) in [
@@ -574,9 +562,38 @@ fn oom_kill_is_reported_by_events() {
     // A first stats event shows the stream is live before the OOM is triggered.
     let (st, _) = ev.until("stats", Duration::from_secs(5), |v| v["type"] == "stats");
     assert_eq!(st["id"], id.as_str());
+    // The kernel's count of OOM kills, watched from here at 10 ms: the event must follow
+    // the kill within a second (berth waits on the kernel's notification for it).
+    let counter = cg(&id).file("memory", "memory.oom_control", "memory.events");
+    let kills = move || {
+        read(&counter)
+            .lines()
+            .find_map(|l| l.strip_prefix("oom_kill "))
+            .map_or(0, |n| n.parse::<u64>().unwrap())
+    };
+    let killed_at = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while kills() == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Instant::now()
+    });
     std::fs::write(format!("/proc/{pid}/root/tmp/go"), "").unwrap();
-    let (oom, _) = ev.until("oom", Duration::from_secs(10), |v| v["type"] == "oom");
+    let (oom, _) = ev.until("oom", Duration::from_secs(20), |v| v["type"] == "oom");
+    let seen_at = Instant::now();
     assert_eq!(oom, json!({ "type": "oom", "id": id }));
+    let killed_at = killed_at.join().unwrap();
+    assert!(
+        seen_at.saturating_duration_since(killed_at) < Duration::from_secs(1),
+        "oom event {:?} after the kill",
+        seen_at.saturating_duration_since(killed_at)
+    );
+    // Exactly one: one kill, one event, however many notifications the kernel sent.
+    let after = ev.collect_for(Duration::from_millis(1500));
+    assert!(
+        after.iter().all(|v| v["type"] != "oom"),
+        "a second oom event for one kill: {after:?}"
+    );
     wait_for("dd to be killed", Duration::from_secs(10), || {
         std::path::Path::new(&format!("/proc/{pid}/root/tmp/done")).exists()
     });
@@ -585,7 +602,7 @@ fn oom_kill_is_reported_by_events() {
         "rc=137",
         "dd was not SIGKILLed by the OOM killer"
     );
-    let oc = cgv("memory", &id, "memory.oom_control");
+    let oc = cg(&id).read("memory", "memory.oom_control", "memory.events");
     assert!(
         oc.lines()
             .any(|l| l.starts_with("oom_kill ") && l != "oom_kill 0"),
@@ -647,17 +664,20 @@ fn fork_bomb_is_stopped_by_the_pids_limit() {
     ok_detached(&env, &["create", "-b", b.to_str().unwrap(), &id]);
     // Never start an unbounded fork loop without the limit in place.
     assert_eq!(
-        cgv("pids", &id, "pids.max"),
+        lim(&id, Limit::Pids),
         "16",
         "pids limit missing: refusing to start the fork loop"
     );
     env.ok(&["start", &id]);
     wait_for("the limit to be hit", Duration::from_secs(10), || {
-        let ev = cgv("pids", &id, "pids.events");
+        let ev = cg(&id).read("pids", "pids.events", "pids.events");
         ev.lines().any(|l| l.starts_with("max ") && l != "max 0")
     });
     std::thread::sleep(Duration::from_millis(500));
-    let current: u64 = cgv("pids", &id, "pids.current").parse().unwrap();
+    let current: u64 = cg(&id)
+        .read("pids", "pids.current", "pids.current")
+        .parse()
+        .unwrap();
     assert!(current <= 16, "pids.current {current} above the limit");
     assert!(
         current >= 10,
@@ -672,12 +692,22 @@ fn fork_bomb_is_stopped_by_the_pids_limit() {
     // Raising the limit live lets it grow; the container is still running throughout.
     env.ok(&["update", "--pids-limit", "24", &id]);
     wait_for("growth to the new limit", Duration::from_secs(10), || {
-        cgv("pids", &id, "pids.current").parse::<u64>().unwrap() > 16
+        cg(&id)
+            .read("pids", "pids.current", "pids.current")
+            .parse::<u64>()
+            .unwrap()
+            > 16
     });
-    assert!(cgv("pids", &id, "pids.current").parse::<u64>().unwrap() <= 24);
+    assert!(
+        cg(&id)
+            .read("pids", "pids.current", "pids.current")
+            .parse::<u64>()
+            .unwrap()
+            <= 24
+    );
     assert_eq!(env.status(&id), "running");
     env.ok(&["delete", "-f", &id]);
-    assert!(!cg("pids", &id).exists());
+    assert!(!cg(&id).exists());
 }
 
 #[test]
@@ -698,12 +728,13 @@ fn pause_freezes_and_resume_thaws() {
 
     env.ok(&["pause", &id]);
     assert_eq!(env.status(&id), "paused");
-    assert_eq!(cgv("freezer", &id, "freezer.state"), "FROZEN");
+    assert!(cg(&id).frozen());
     let pids: Vec<i32> =
         serde_json::from_str(env.ok(&["ps", "--format", "json", &id]).trim()).unwrap();
     assert!(pids.len() >= 2, "{pids:?}");
     for p in &pids {
-        assert_eq!(proc_state(*p), "D", "pid {p} not frozen");
+        // v1's freezer parks tasks uninterruptibly; v2's stops them like a signal does.
+        assert_eq!(proc_state(*p), by_layout("D", "S"), "pid {p} not frozen");
     }
     let t0 = cpu_ticks(pid);
     std::thread::sleep(Duration::from_millis(500));
@@ -715,8 +746,8 @@ fn pause_freezes_and_resume_thaws() {
 
     env.ok(&["resume", &id]);
     assert_eq!(env.status(&id), "running");
-    assert_eq!(cgv("freezer", &id, "freezer.state"), "THAWED");
-    assert_ne!(proc_state(pid), "D");
+    assert!(!cg(&id).frozen());
+    assert_ne!(proc_state(pid), by_layout("D", "S"));
     let t1 = cpu_ticks(pid);
     wait_for("the busy loop to run again", Duration::from_secs(5), || {
         cpu_ticks(pid) > t1 + 5
@@ -726,7 +757,7 @@ fn pause_freezes_and_resume_thaws() {
     // A paused container can be force-deleted.
     env.ok(&["pause", &id]);
     env.ok(&["delete", "-f", &id]);
-    assert!(!cg("freezer", &id).exists());
+    assert!(!cg(&id).exists());
     wait_for("init to be reaped", Duration::from_secs(5), || {
         !Path::new(&format!("/proc/{pid}")).exists() || proc_state(pid) == "Z"
     });
@@ -749,15 +780,12 @@ fn ps_lists_the_container_processes() {
     ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
     let pid = init_pid(&env, &id);
     wait_for("both sleeps", Duration::from_secs(5), || {
-        read(cg("pids", &id).join("pids.current")) == "3"
+        read(cg(&id).dir("pids").join("pids.current")) == "3"
     });
     let mut pids: Vec<i32> =
         serde_json::from_str(env.ok(&["ps", "--format", "json", &id]).trim()).unwrap();
     pids.sort();
-    let mut want: Vec<i32> = read(cg("pids", &id).join("cgroup.procs"))
-        .lines()
-        .map(|l| l.parse().unwrap())
-        .collect();
+    let mut want = cg(&id).procs();
     want.sort();
     assert_eq!(pids, want);
     assert!(pids.contains(&pid), "init {pid} missing from {pids:?}");
@@ -810,55 +838,72 @@ fn delete_removes_every_cgroup_dir_including_sub_cgroups() {
     let id = uid("del");
     let b = env.bundle("b", |s| args(s, &["sleep", "1000"]));
     ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
-    let dirs: Vec<PathBuf> = common::cgroup_dirs(&format!("/berth/{id}"))
+    let dirs: Vec<PathBuf> = cg(&id)
+        .all_dirs()
         .into_iter()
         .filter(|d| d.exists())
         .collect();
-    for c in [
-        "cpu", "memory", "pids", "freezer", "cpuset", "blkio", "devices", "unified",
-    ] {
+    let ctrls: &[&str] = by_layout(
+        &[
+            "cpu", "memory", "pids", "freezer", "cpuset", "blkio", "devices", "hugetlb",
+        ],
+        &["pids"],
+    );
+    for c in ctrls {
         assert!(
-            dirs.contains(&cg(c, &id)),
+            dirs.contains(&cg(&id).dir(c)),
             "no {c} cgroup for the container: {dirs:?}"
         );
     }
 
-    // exec --cgroup's placement: a host process moved into sub-cgroups of the container's.
+    // exec --cgroup's placement: a host process moved into existing sub-cgroups of the
+    // container's (made here, as a user would). v1 takes a sub-cgroup per controller;
+    // v2 has one hierarchy, so one path.
+    let sub = cg(&id).child("sub/inner");
+    let sub_ctrls: &[&str] = by_layout(&["cpu", "memory", "cpuset"], &["pids"]);
+    for c in sub_ctrls {
+        std::fs::create_dir_all(sub.dir(c)).unwrap();
+    }
+    if !is_v2() {
+        // A v1 cpuset takes no task until its cpus and mems are set.
+        for f in ["cpuset.cpus", "cpuset.mems"] {
+            for d in ["sub", "sub/inner"] {
+                let v = cg(&id).read("cpuset", f, f);
+                std::fs::write(cg(&id).child(d).dir("cpuset").join(f), v).unwrap();
+            }
+        }
+    }
     let m = berth_cgroups::Manager::new(None, &id).unwrap();
     let mut sleeper = Command::new("sleep").arg("1000").spawn().unwrap();
     let spid = sleeper.id() as i32;
-    m.add_process_to(spid, "cpu,memory,cpuset:sub/inner")
-        .unwrap();
+    m.add_process_to(
+        spid,
+        &[by_layout("cpu,memory,cpuset:sub/inner", "sub/inner").to_string()],
+    )
+    .unwrap();
     let own = read(format!("/proc/{spid}/cgroup"));
     let line = |ctrl: &str| {
         own.lines()
-            .find(|l| l.split(':').nth(1).unwrap().split(',').any(|c| c == ctrl))
+            .find(|l| {
+                let ctrls = l.split(':').nth(1).unwrap();
+                ctrls.split(',').any(|c| c == ctrl) || is_v2() && ctrls.is_empty()
+            })
             .unwrap()
             .to_string()
     };
-    assert!(
-        line("memory").ends_with(&format!(":/berth/{id}/sub/inner")),
-        "{own}"
-    );
-    assert!(
-        line("cpu").ends_with(&format!(":/berth/{id}/sub/inner")),
-        "{own}"
-    );
-    assert!(
-        line("cpuset").ends_with(&format!(":/berth/{id}/sub/inner")),
-        "{own}"
-    );
-    assert!(line("pids").ends_with(&format!(":/berth/{id}")), "{own}");
-    assert_eq!(
-        cgv("cpuset", &format!("{id}/sub/inner"), "cpuset.cpus"),
-        cgv("cpuset", &id, "cpuset.cpus")
-    );
+    let inner = format!(":/berth/{id}/sub/inner");
+    for c in ["memory", "cpu", "cpuset"] {
+        assert!(line(c).ends_with(&inner), "{c}: {own}");
+    }
+    if !is_v2() {
+        assert!(line("pids").ends_with(&format!(":/berth/{id}")), "{own}");
+    }
     assert!(m
-        .add_process_to(spid, "../escape")
+        .add_process_to(spid, &["../escape".to_string()])
         .unwrap_err()
         .to_string()
         .contains("../escape"));
-    assert!(!cg("memory", &id).parent().unwrap().join("escape").exists());
+    assert!(!Cgroup::new("berth/escape").exists());
     let pids: Vec<i32> =
         serde_json::from_str(env.ok(&["ps", "--format", "json", &id]).trim()).unwrap();
     assert!(
@@ -900,5 +945,483 @@ fn systemd_cgroup_driver_requests_are_refused() {
     assert!(!env.root.join("sd2").exists());
     for d in common::cgroup_dirs("system.slice:berth:sd2") {
         assert!(!d.exists(), "{} was made", d.display());
+    }
+}
+
+#[test]
+fn cgroup_mounts_covered_by_a_later_mount_are_not_used() {
+    require_root!();
+    // In a mount namespace whose /sys/fs/cgroup was covered (a tmpfs, then cgroup2 on
+    // it), the host's hierarchies are still listed in mountinfo, but hidden: berth must
+    // place the container by what is visible, as runc does. (On hybrid hosts the hidden
+    // ones are the v1 hierarchies; on pure v2 the first cgroup2 mount.)
+    let env = Env::new("cg-covered");
+    let id = uid("covered");
+    let b = env.bundle("b", |s| {
+        args(s, &["cat", "/proc/self/cgroup"]);
+        // Without a cgroup namespace, /proc/self/cgroup shows the host's path.
+        let ns = s["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "cgroup");
+    });
+    let script = format!(
+        "mount -t tmpfs none /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && \
+         exec {} --root {} run -b {} {id}",
+        common::berth_bin().display(),
+        env.root.display(),
+        b.display()
+    );
+    let out = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.lines().any(|l| l == format!("0::/berth/{id}")),
+        "not placed in the visible cgroup2 tree: {text}"
+    );
+    // And run removed what it made.
+    for d in cg(&id).all_dirs() {
+        assert!(!d.exists(), "{} left behind", d.display());
+    }
+}
+
+#[test]
+fn updates_never_stack_device_programs() {
+    require_root!();
+    // On v2 the device rules are an eBPF program on the container's cgroup: an update must
+    // leave exactly the one program create attached (each attach would add another, and
+    // every program must allow an access). Hybrid hosts use the v1 devices controller.
+    let env = Env::new("cg-devprog");
+    let id = uid("devprog");
+    let b = env.bundle("b", |s| {
+        args(s, &["sleep", "1000"]);
+        // sda may be made (m) but not opened (rw).
+        s["linux"]["resources"]["devices"] = json!([
+            { "allow": false, "access": "rwm" },
+            { "allow": true, "type": "b", "major": 8, "minor": 0, "access": "m" }
+        ]);
+        for set in ["bounding", "effective", "permitted"] {
+            s["process"]["capabilities"][set]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("CAP_MKNOD"));
+        }
+    });
+    ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
+    let c = cg(&id);
+    let want = by_layout(0, 1);
+    assert_eq!(c.device_programs(), want, "after create");
+    let list_before = (!is_v2()).then(|| read(c.dir("devices").join("devices.list")));
+    let r = env.dir.join("r.json");
+    std::fs::write(
+        &r,
+        r#"{"pids": {"limit": 30}, "devices": [{"allow": true, "access": "rwm"}]}"#,
+    )
+    .unwrap();
+    for argv in [
+        &["update", "--memory", "64m", &id][..],
+        &["update", "--pids-limit", "20", &id],
+        &["update", "-r", r.to_str().unwrap(), &id],
+    ] {
+        env.ok(argv);
+        assert_eq!(c.device_programs(), want, "after {argv:?}");
+    }
+    if let Some(before) = list_before {
+        assert_eq!(read(c.dir("devices").join("devices.list")), before);
+    }
+    // The rules still hold: /dev/null works, a disk the config never allowed does not.
+    let out = env.run(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "echo x >/dev/null && echo null-ok; mknod /dev/disk b 8 0 && echo mknod-ok; \
+         head -c1 /dev/disk 2>&1 | grep -q 'not permitted' && echo disk-denied",
+    ]);
+    let text = stdout(&out);
+    assert_eq!(text, "null-ok\nmknod-ok\ndisk-denied\n", "{}", stderr(&out));
+    assert_eq!(lim(&id, Limit::Pids), "30");
+}
+
+/// major:minor of a whole block disk of this host (not a loop, ram or zram device).
+fn a_disk() -> Option<String> {
+    let mut found: Vec<String> = std::fs::read_dir("/sys/block")
+        .ok()?
+        .flatten()
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            !["loop", "ram", "zram"].iter().any(|p| n.starts_with(p))
+        })
+        .filter_map(|e| std::fs::read_to_string(e.path().join("dev")).ok())
+        .map(|s| s.trim().to_string())
+        .collect();
+    found.sort();
+    found.into_iter().next()
+}
+
+#[test]
+fn block_io_throttles_reach_the_kernel() {
+    require_root!();
+    // (scripts/vm-test.sh gives its guest a small virtio disk for this.)
+    let Some(disk) = a_disk() else {
+        berth_testkit::skip("no block disk on this host");
+        return;
+    };
+    let (major, minor) = disk.split_once(':').unwrap();
+    let (major, minor): (i64, i64) = (major.parse().unwrap(), minor.parse().unwrap());
+    let env = Env::new("cg-io");
+    let id = uid("io");
+    let b = env.bundle("b", |s| {
+        args(s, &["sleep", "1000"]);
+        s["linux"]["resources"]["blockIO"] = json!({
+            "throttleReadBpsDevice": [{ "major": major, "minor": minor, "rate": 1048576 }],
+            "throttleWriteIOPSDevice": [{ "major": major, "minor": minor, "rate": 300 }]
+        });
+    });
+    ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
+    let c = cg(&id);
+    // v1: one file per kind, "MAJ:MIN value"; v2: one io.max line per device.
+    let shown = |v1_file: &str| -> String {
+        if is_v2() {
+            read(c.dir("io").join("io.max"))
+        } else {
+            read(c.dir("blkio").join(v1_file))
+        }
+    };
+    if is_v2() {
+        assert_eq!(
+            shown(""),
+            format!("{disk} rbps=1048576 wbps=max riops=max wiops=300")
+        );
+    } else {
+        assert_eq!(
+            shown("blkio.throttle.read_bps_device"),
+            format!("{disk} 1048576")
+        );
+        assert_eq!(
+            shown("blkio.throttle.write_iops_device"),
+            format!("{disk} 300")
+        );
+    }
+    let r = env.dir.join("io.json");
+    std::fs::write(
+        &r,
+        json!({ "blockIO": { "throttleReadBpsDevice": [{ "major": major, "minor": minor, "rate": 2097152 }] } })
+            .to_string(),
+    )
+    .unwrap();
+    env.ok(&["update", "-r", r.to_str().unwrap(), &id]);
+    if is_v2() {
+        assert_eq!(
+            shown(""),
+            format!("{disk} rbps=2097152 wbps=max riops=max wiops=300")
+        );
+    } else {
+        assert_eq!(
+            shown("blkio.throttle.read_bps_device"),
+            format!("{disk} 2097152")
+        );
+        assert_eq!(
+            shown("blkio.throttle.write_iops_device"),
+            format!("{disk} 300")
+        );
+    }
+}
+
+#[test]
+fn unified_resources_apply_on_v2_and_are_invalid_for_a_v1_controller() {
+    require_root!();
+    // `unified` keys are cgroup v2 files. On pure v2 they are written as given; where
+    // memory is a v1 controller (hybrid) the key is an invalid configuration, as runc says.
+    let env = Env::new("cg-unified");
+    let id = uid("unified");
+    let b = env.bundle("b", |s| {
+        args(s, &["sleep", "100"]);
+        s["linux"]["resources"]["unified"] = json!({ "memory.min": "131072" });
+    });
+    if is_v2() {
+        ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
+        assert_eq!(cg(&id).read("memory", "", "memory.min"), "131072");
+        env.ok(&["delete", "-f", &id]);
+        return;
+    }
+    rejected(
+        &env,
+        &["run", "-d", "-b", b.to_str().unwrap(), &id],
+        "invalid configuration",
+    );
+    assert!(!env.root.join(&id).exists(), "state dir left behind");
+    for dir in cg(&id).all_dirs() {
+        assert!(!dir.exists(), "{} left behind", dir.display());
+    }
+}
+
+#[test]
+fn a_pids_limit_of_0_is_1_in_the_spec_and_in_update() {
+    require_root!();
+    // As runc (systemd has no TasksMax=0, and its cgroupfs driver follows).
+    let env = Env::new("cg-pids0");
+    let id = uid("pids0");
+    let b = env.bundle("b", |s| {
+        args(s, &["sleep", "100"]);
+        s["linux"]["resources"]["pids"] = json!({ "limit": 0 });
+    });
+    ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
+    assert_eq!(lim(&id, Limit::Pids), "1");
+    env.ok(&["update", "--pids-limit", "-1", &id]);
+    assert_eq!(lim(&id, Limit::Pids), "max");
+    env.ok(&["update", "--pids-limit", "0", &id]);
+    assert_eq!(lim(&id, Limit::Pids), "1");
+    // `pids` without a limit in resources JSON changes nothing.
+    let r = env.dir.join("r.json");
+    std::fs::write(&r, r#"{"pids": {}}"#).unwrap();
+    env.ok(&["update", "-r", r.to_str().unwrap(), &id]);
+    assert_eq!(lim(&id, Limit::Pids), "1");
+}
+
+#[test]
+fn a_cgroup_already_in_use_or_frozen_is_refused_and_left_alone() {
+    require_root!();
+    let env = Env::new("cg-occupied");
+    let path = format!("/berth-it-occupied-{}", std::process::id());
+    let b = env.bundle("b", |s| {
+        args(s, &["sleep", "100"]);
+        s["linux"]["cgroupsPath"] = json!(path);
+    });
+    let bundle = b.to_str().unwrap();
+    let first = uid("occ1");
+    ok_detached(&env, &["run", "-d", "-b", bundle, &first]);
+    let second = uid("occ2");
+    rejected(
+        &env,
+        &["run", "-d", "-b", bundle, &second],
+        "container's cgroup is not empty",
+    );
+    assert!(!env.root.join(&second).exists(), "state dir left behind");
+    // The first container and its cgroup are untouched.
+    assert_eq!(env.status(&first), "running");
+    let shared = Cgroup::new(&path);
+    assert_eq!(shared.procs().len(), 1, "{path}");
+    env.ok(&["delete", "-f", &first]);
+
+    // Frozen beforehand (by someone else): refused at once instead of hanging in it.
+    let freezer = shared.dir("freezer");
+    let (state, frozen, thawed) = by_layout(
+        ("freezer.state", "FROZEN", "THAWED"),
+        ("cgroup.freeze", "1", "0"),
+    );
+    std::fs::create_dir_all(&freezer).unwrap();
+    std::fs::write(freezer.join(state), frozen).unwrap();
+    let t = Instant::now();
+    rejected(
+        &env,
+        &["create", "-b", bundle, &second],
+        "container's cgroup unexpectedly frozen",
+    );
+    assert!(t.elapsed() < Duration::from_secs(10));
+    assert!(freezer.exists(), "a cgroup berth did not make was removed");
+    std::fs::write(freezer.join(state), thawed).unwrap();
+    let _ = std::fs::remove_dir(&freezer);
+    for dir in common::cgroup_dirs(&path) {
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
+#[test]
+fn a_smaller_cpu_period_goes_in_with_its_quota_under_a_limited_parent() {
+    require_root!();
+    // v1's kernel checks each of period and quota (rt period and runtime) against
+    // the other value in force and the parent's limit: the write order must let a
+    // smaller period in with its smaller limit, as runc's does. v2 writes both in
+    // one cpu.max line, does not hold a child to its parent's quota, and has no
+    // real-time limits.
+    let pod = Cgroup::new(&format!("berth-it-pod-{}", std::process::id()));
+    let pod_dir = pod.dir("cpu");
+    std::fs::create_dir_all(&pod_dir).unwrap();
+    if is_v2() {
+        std::fs::write(pod_dir.join("cpu.max"), "50000 100000").unwrap();
+    } else {
+        std::fs::write(pod_dir.join("cpu.cfs_quota_us"), "50000").unwrap();
+        std::fs::write(pod_dir.join("cpu.rt_runtime_us"), "100000").unwrap();
+    }
+    let env = Env::new("cg-period");
+    let id = uid("period");
+    let b = env.bundle("b", |s| {
+        args(s, &["sleep", "100"]);
+        s["linux"]["cgroupsPath"] = json!(format!("/{}/{id}", pod.path));
+    });
+    ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
+    let ctr = pod.child(&id);
+    let quota = || (ctr.limit(Limit::CpuPeriod), ctr.limit(Limit::CpuQuota));
+    if is_v2() {
+        env.ok(&["update", "--cpu-quota", "60000", &id]);
+        assert_eq!(quota(), ("100000".into(), "60000".into()));
+    } else {
+        // 60% of the period is more than the pod's 50%: refused, nothing changed.
+        rejected(
+            &env,
+            &["update", "--cpu-quota", "60000", &id],
+            "cpu.cfs_quota_us",
+        );
+    }
+    env.ok(&[
+        "update",
+        "--cpu-period",
+        "10000",
+        "--cpu-quota",
+        "3000",
+        &id,
+    ]);
+    assert_eq!(quota(), ("10000".into(), "3000".into()));
+    let rt = [
+        "update",
+        "--cpu-rt-period",
+        "10000",
+        "--cpu-rt-runtime",
+        "600",
+        &id,
+    ];
+    if is_v2() {
+        rejected(&env, &rt, "realtime");
+    } else {
+        env.ok(&[
+            "update",
+            "--cpu-rt-period",
+            "900001",
+            "--cpu-rt-runtime",
+            "60001",
+            &id,
+        ]);
+        env.ok(&rt);
+        let value = |f: &str| read(ctr.dir("cpu").join(f));
+        assert_eq!(
+            (value("cpu.rt_period_us"), value("cpu.rt_runtime_us")),
+            ("10000".into(), "600".into())
+        );
+    }
+    env.ok(&["delete", "-f", &id]);
+    for dir in pod.all_dirs() {
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
+#[test]
+fn device_access_letters_other_than_rwm_are_left_out() {
+    require_root!();
+    // runc takes "rwa" as "rw"; a rule it runs must run here too.
+    let env = Env::new("cg-rwa");
+    let id = uid("rwa");
+    let b = env.bundle("b", |s| {
+        args(s, &["sh", "-c", "head -c 1 /dev/kmsg >/dev/null 2>&1 || echo denied; echo ok >/dev/null && echo null-ok"]);
+        s["linux"]["resources"]["devices"] = json!([
+            { "allow": false, "access": "rwm" },
+            { "allow": false, "type": "c", "major": 1, "minor": 11, "access": "rwa" }
+        ]);
+        s["linux"]["devices"] = json!([{ "path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11 }]);
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "denied\nnull-ok\n");
+}
+
+#[test]
+fn per_device_bfq_weight_goes_to_its_own_file() {
+    require_root!();
+    // With BFQ, a device's weight lives in v1's blkio.bfq.weight_device, or in v2's
+    // io.bfq.weight after its default line.
+    let env = Env::new("cg-bfq");
+    let img = env.dir.join("disk.img");
+    std::fs::write(&img, vec![0u8; 1 << 20]).unwrap();
+    let out = Command::new("losetup")
+        .args(["-f", "--show"])
+        .arg(&img)
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        berth_testkit::skip("no loop device to test BFQ weights on");
+        return;
+    }
+    let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let name = dev.trim_start_matches("/dev/").to_string();
+    let detach = || {
+        let _ = Command::new("losetup").args(["-d", &dev]).status();
+    };
+    let sched = format!("/sys/block/{name}/queue/scheduler");
+    let _ = std::fs::write(&sched, "bfq");
+    if !read(&sched).contains("[bfq]") {
+        detach();
+        berth_testkit::skip("the BFQ I/O scheduler is not available");
+        return;
+    }
+    let (major, minor) = {
+        let mm = read(format!("/sys/block/{name}/dev"));
+        let (a, b) = mm.split_once(':').unwrap();
+        (a.parse::<i64>().unwrap(), b.parse::<i64>().unwrap())
+    };
+    let id = uid("bfq");
+    let b = env.bundle("b", |s| {
+        args(s, &["sleep", "100"]);
+        s["linux"]["resources"]["blockIO"] =
+            json!({ "weight": 333, "weightDevice": [{ "major": major, "minor": minor, "weight": 444 }] });
+    });
+    ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
+    let weights = cg(&id).read("blkio", "blkio.bfq.weight_device", "io.bfq.weight");
+    let r = env.dir.join("r.json");
+    std::fs::write(
+        &r,
+        json!({ "blockIO": { "weight": 111, "weightDevice": [{ "major": major, "minor": minor, "weight": 222 }] } })
+            .to_string(),
+    )
+    .unwrap();
+    let updated = env.run(&["update", "-r", r.to_str().unwrap(), &id]);
+    let weights2 = cg(&id).read("blkio", "blkio.bfq.weight_device", "io.bfq.weight");
+    env.ok(&["delete", "-f", &id]);
+    detach();
+    assert!(weights.lines().any(|l| l == "default 333"), "{weights}");
+    assert!(
+        weights.lines().any(|l| l == format!("{major}:{minor} 444")),
+        "{weights}"
+    );
+    assert!(updated.status.success(), "{}", stderr(&updated));
+    assert!(weights2.lines().any(|l| l == "default 111"), "{weights2}");
+    assert!(
+        weights2
+            .lines()
+            .any(|l| l == format!("{major}:{minor} 222")),
+        "{weights2}"
+    );
+}
+
+#[test]
+fn the_container_joins_every_hierarchy_and_named_systemd_is_cleaned_up() {
+    require_root!();
+    // runc's cgroupfs driver puts the container in name=systemd too, where a hybrid host
+    // has it; on pure v2 there is one hierarchy and one line in /proc/PID/cgroup.
+    let named = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.contains(" - cgroup ") && l.contains("name=systemd"));
+    let env = Env::new("cg-named");
+    let id = uid("named");
+    let b = env.bundle("b", |s| args(s, &["sleep", "100"]));
+    ok_detached(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
+    let pid = init_pid(&env, &id);
+    let own = read(format!("/proc/{pid}/cgroup"));
+    if is_v2() {
+        assert_eq!(own, format!("0::/berth/{id}"));
+    } else {
+        assert!(named, "this hybrid host mounts no name=systemd hierarchy");
+        assert!(
+            own.lines()
+                .any(|l| l.ends_with(&format!(":name=systemd:/berth/{id}"))),
+            "{own}"
+        );
+    }
+    env.ok(&["delete", "-f", &id]);
+    assert!(!Path::new(&format!("/sys/fs/cgroup/systemd/berth/{id}")).exists());
+    for d in cg(&id).all_dirs() {
+        assert!(!d.exists(), "{} left behind", d.display());
     }
 }

@@ -5,62 +5,13 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::PathBuf;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::Stdio;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{args, stderr, stdout, Env};
+use common::{args, receiver, stderr, stdout, Env};
 use serde_json::json;
-
-/// Listens on `<dir>/<name>` and takes one fd from the first connection.
-fn receiver(env: &Env, name: &str) -> (PathBuf, JoinHandle<std::io::Result<(String, OwnedFd)>>) {
-    let path = env.dir.join(name);
-    let listener = UnixListener::bind(&path).unwrap();
-    let h = std::thread::spawn(move || {
-        let (s, _) = listener.accept()?;
-        recv_fd(&s)
-    });
-    (path, h)
-}
-
-/// recvmsg with one SCM_RIGHTS fd; returns the message text (runc sends the pty's name).
-fn recv_fd(s: &UnixStream) -> std::io::Result<(String, OwnedFd)> {
-    let mut buf = [0u8; 4096];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    let mut control = [0u64; 16];
-    // SAFETY: msghdr is plain data; every pointer in it refers to live buffers above.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&control);
-    // SAFETY: recvmsg fills the buffers msg points at.
-    let n = unsafe { libc::recvmsg(s.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
-    if n < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: walking the control buffer the kernel just filled, with the CMSG macros.
-    unsafe {
-        let c = libc::CMSG_FIRSTHDR(&msg);
-        if c.is_null() || (*c).cmsg_level != libc::SOL_SOCKET || (*c).cmsg_type != libc::SCM_RIGHTS
-        {
-            return Err(std::io::Error::other(
-                "no SCM_RIGHTS in the console message",
-            ));
-        }
-        let fd: RawFd = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
-        Ok((
-            String::from_utf8_lossy(&buf[..n as usize]).into_owned(),
-            OwnedFd::from_raw_fd(fd),
-        ))
-    }
-}
 
 /// The pty number behind a master, proving the fd is a pty master.
 fn pty_number(master: &OwnedFd) -> u32 {
@@ -228,7 +179,7 @@ fn exec_tty_through_console_socket() {
         "e1",
         "true",
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(255));
     assert!(stderr(&out).contains("console socket"), "{}", stderr(&out));
 }
 
@@ -263,7 +214,7 @@ fn exec_tty_without_socket_proxies_the_pty() {
 }
 
 #[test]
-fn the_terminal_belongs_to_the_process_user() {
+fn the_terminal_belongs_to_the_process_user_and_the_tty_group() {
     require_root!();
     let env = Env::new("con-owner");
     let b = env.bundle("b", |s| {
@@ -291,10 +242,8 @@ fn the_terminal_belongs_to_the_process_user() {
     env.ok(&["start", "o1"]);
     let out = read_until(&master, "owner=");
     let out = out + &read_until(&master, "\n");
-    assert!(out.contains("owner=1000:1000"), "{out:?}");
+    // The user's, in the tty group devpts gives it (the spec's gid=5), as runc.
+    assert!(out.contains("owner=1000:5"), "{out:?}");
     // Lines end as the program wrote them (runc clears ONLCR on the pty).
-    assert!(
-        out.contains("1000:1000\n") && !out.contains('\r'),
-        "{out:?}"
-    );
+    assert!(out.contains("1000:5\n") && !out.contains('\r'), "{out:?}");
 }

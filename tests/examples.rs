@@ -4,6 +4,8 @@ mod common;
 
 use std::process::Command;
 
+use common::cgroups::by_layout;
+
 fn run_example(name: &str) -> String {
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
@@ -31,7 +33,8 @@ fn run_example(name: &str) -> String {
 fn run_busybox_applies_limits() {
     require_root!();
     let out = run_example("run_busybox");
-    assert!(out.contains("memory.limit_in_bytes = 67108864"), "{out}");
+    let mem = by_layout("memory.limit_in_bytes", "memory.max");
+    assert!(out.contains(&format!("{mem} = 67108864")), "{out}");
     assert!(
         out.contains("hello from run-busybox") && out.contains("container exited with 0"),
         "{out}"
@@ -62,8 +65,13 @@ fn exec_into_joins_the_container() {
 fn update_limits_changes_the_cgroup() {
     require_root!();
     let out = run_example("update_limits");
+    // v2's cpu.weight holds runc's conversion of the shares.
+    let (mem, cpu) = by_layout(
+        ("memory.limit_in_bytes", "cpu.shares = 256"),
+        ("memory.max", "cpu.weight = 10"),
+    );
     assert!(
-        out.contains("memory.limit_in_bytes = 134217728") && out.contains("cpu.shares = 256"),
+        out.contains(&format!("{mem} = 134217728")) && out.contains(cpu),
         "{out}"
     );
     // The update is merged into the saved config, as `berth update` does.

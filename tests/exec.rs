@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::cgroups::is_v2;
+
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
@@ -53,11 +55,7 @@ fn ns_inode(pid: i32, ns: &str) -> Option<u64> {
 }
 
 fn procs(path: &str) -> Vec<i32> {
-    std::fs::read_to_string(format!("/sys/fs/cgroup/pids/{path}/cgroup.procs"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.parse().ok())
-        .collect()
+    common::cgroups::Cgroup::new(path).procs()
 }
 
 fn read_pid_file(p: &std::path::Path) -> i32 {
@@ -205,29 +203,61 @@ fn nix_kill(pid: i32) -> i32 {
 #[test]
 fn exec_into_a_sub_cgroup() {
     require_root!();
+    // As runc: existing sub-cgroups only, per controller or for all, `/` the container's own.
     let env = Env::new("ex-subcg");
     let init = running(&env, "sc", |_| {});
+    let cg = common::cgroups::Cgroup::container("sc");
+    let (sub, msub) = (cg.child("sub"), cg.child("msub"));
+    std::fs::create_dir(sub.dir("pids")).unwrap();
+    if !is_v2() {
+        std::fs::create_dir(msub.dir("memory")).unwrap();
+    }
     let pid_file = env.dir.join("p.pid");
-    env.ok(&[
-        "exec",
-        "-d",
-        "--cgroup",
-        "sub",
+    // v1: a sub-cgroup per controller; v2 has one hierarchy, so one path.
+    let placement: &[&str] = if is_v2() {
+        &["--cgroup", "sub"]
+    } else {
+        &["--cgroup", "pids:sub", "--cgroup", "memory:/msub"]
+    };
+    let mut argv = vec!["exec", "-d"];
+    argv.extend_from_slice(placement);
+    argv.extend_from_slice(&[
         "--pid-file",
         pid_file.to_str().unwrap(),
         "sc",
         "sleep",
         "100",
     ]);
+    env.ok(&argv);
     let p = read_pid_file(&pid_file);
     assert_eq!(procs("berth/sc/sub"), vec![p]);
     assert_eq!(procs("berth/sc"), vec![init]);
+    let cgroup = std::fs::read_to_string(format!("/proc/{p}/cgroup")).unwrap();
+    if is_v2() {
+        assert_eq!(cgroup, "0::/berth/sc/sub\n");
+    } else {
+        assert!(cgroup.contains(":memory:/berth/sc/msub\n"), "{cgroup}");
+        assert!(cgroup.contains(":freezer:/berth/sc\n"), "{cgroup}");
+    }
     nix_kill(p);
     wait_gone(p);
-    let out = env.run(&["exec", "--cgroup", "../escape", "sc", "true"]);
-    assert_eq!(out.status.code(), Some(255));
-    assert_one_line(&out, "escape");
-    assert!(!std::path::Path::new("/sys/fs/cgroup/pids/berth/escape").exists());
+    let out = exec_ok(&env, &["--cgroup", "/"], "sc", "cat /proc/self/cgroup");
+    // Read inside the container's cgroup namespace: its own cgroup is "/".
+    let own = if is_v2() { "0::/\n" } else { ":pids:/\n" };
+    assert!(out.contains(own), "{out}");
+    for (flag, needle) in [
+        ("../escape", "bad sub cgroup path"),
+        ("nonexistent", " adding pid "),
+        ("cpu:nonexistent", "o such file or directory"),
+        ("whaaat:/", "unknown controller whaaat"),
+    ] {
+        let out = env.run(&["exec", "--cgroup", flag, "sc", "true"]);
+        assert_eq!(out.status.code(), Some(255), "{flag}");
+        assert_one_line(&out, needle);
+    }
+    assert!(!common::cgroups::Cgroup::new("berth/escape").exists());
+    assert!(!common::cgroups::Cgroup::new("berth/sc/nonexistent").exists());
+    assert_eq!(procs("berth/sc"), vec![init]);
 }
 
 fn status_line(text: &str, key: &str) -> String {
@@ -334,7 +364,7 @@ fn exec_takes_capabilities_seccomp_and_no_new_privs() {
     );
     assert_eq!(status_line(&status, "NoNewPrivs:"), "1");
     let out = env.run(&["exec", "--cap", "CAP_NOPE", "privs", "true"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(255));
     assert_one_line(&out, "CAP_NOPE");
 }
 
@@ -556,10 +586,55 @@ fn exec_with_process_json() {
     ] {
         std::fs::write(&pj, bad).unwrap();
         let out = env.run(&["exec", "-p", pj.to_str().unwrap(), "p"]);
-        assert_eq!(out.status.code(), Some(1), "{bad}: {}", stderr(&out));
+        assert_eq!(out.status.code(), Some(255), "{bad}: {}", stderr(&out));
         assert_one_line(&out, what);
     }
     assert_eq!(procs("berth/p").len(), 1);
+}
+
+#[test]
+fn exec_p_environment_is_the_json_s_own_plus_home() {
+    require_root!();
+    // As runc: nothing from config.json, no PATH made up, HOME from /etc/passwd.
+    let env = Env::new("ex-pjson-env");
+    running(&env, "pe", |_| {});
+    let pj = env.dir.join("process.json");
+    let p = json!({ "args": ["/bin/env"], "cwd": "/", "env": ["FOO=bar"] });
+    std::fs::write(&pj, serde_json::to_vec(&p).unwrap()).unwrap();
+    let out = env.run(&["exec", "-p", pj.to_str().unwrap(), "pe"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "FOO=bar\nHOME=/root\n");
+}
+
+#[test]
+fn process_json_is_read_as_runcs_go_decoder_reads_it() {
+    require_root!();
+    // No `user` is uid 0 gid 0; keys match case-insensitively; an unknown
+    // capability is warned about and left out.
+    let env = Env::new("ex-pjson-lenient");
+    running(&env, "pl", |_| {});
+    let pj = env.dir.join("process.json");
+    std::fs::write(
+        &pj,
+        serde_json::to_vec(&json!({
+            "Args": ["sh", "-c", "echo $(id -u):$(id -g) $(grep CapBnd /proc/self/status)"],
+            "ENV": ["PATH=/bin:/usr/bin"],
+            "cwd": "/",
+            "capabilities": { "bounding": ["CAP_KILL", "CAP_UNKNOWN"] }
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let out = env.run(&["exec", "-p", pj.to_str().unwrap(), "pl"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // CAP_KILL is bit 5.
+    assert_eq!(stdout(&out), "0:0 CapBnd: 0000000000000020\n");
+    let err = stderr(&out);
+    assert!(
+        err.contains("level=warning")
+            && err.contains(r#"unknown capability \"CAP_UNKNOWN\" ignored"#),
+        "{err}"
+    );
 }
 
 #[test]
@@ -567,15 +642,7 @@ fn exec_into_a_user_namespace() {
     require_root!();
     let env = Env::new("ex-userns");
     let init = running(&env, "un", |s| {
-        let ns = s["linux"]["namespaces"].as_array_mut().unwrap();
-        ns.push(json!({ "type": "user" }));
-        ns.retain(|n| n["type"] != "network");
-        s["linux"]["uidMappings"] = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
-        s["linux"]["gidMappings"] = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
-        s["mounts"]
-            .as_array_mut()
-            .unwrap()
-            .retain(|m| m["type"] != "sysfs");
+        common::user_namespace(s);
     });
     let text = exec_ok(&env, &[], "un", "id -u; cat /proc/self/uid_map; echo $$");
     let l: Vec<Vec<&str>> = text
@@ -614,8 +681,13 @@ fn exec_bad_input_is_one_line_and_leaves_nothing() {
     require_root!();
     let env = Env::new("ex-bad");
     let init = running(&env, "b", |_| {});
+    // As runc: a usage error is 1, every failure after it 255 (never a
+    // status the process itself could have exited with by accident).
+    let usage = env.run(&["exec", "b"]);
+    assert_eq!(usage.status.code(), Some(1));
+    assert_one_line(&usage, "a command is required");
     let missing = env.run(&["exec", "nosuch", "true"]);
-    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(missing.status.code(), Some(255));
     assert_one_line(&missing, "container \"nosuch\" does not exist");
     let cmd = env.run(&["exec", "b", "no-such-command"]);
     assert_eq!(cmd.status.code(), Some(255));
@@ -626,6 +698,21 @@ fn exec_bad_input_is_one_line_and_leaves_nothing() {
     let path = env.run(&["exec", "b", "/no/such"]);
     assert_eq!(path.status.code(), Some(255));
     assert_one_line(&path, "no such file or directory");
+    // A program the kernel cannot execute (its interpreter does not exist):
+    // runc's words for the execve's errno.
+    env.ok(&[
+        "exec",
+        "b",
+        "sh",
+        "-c",
+        "printf '#!/nowhere/sh\\n' >/tmp/bad.sh && chmod +x /tmp/bad.sh",
+    ]);
+    let execve = env.run(&["exec", "b", "/tmp/bad.sh"]);
+    assert_eq!(execve.status.code(), Some(255));
+    assert_one_line(&execve, "exec /tmp/bad.sh: no such file or directory");
+    let pid_file = env.run(&["exec", "--pid-file", "/no/such/dir/pid", "b", "true"]);
+    assert_eq!(pid_file.status.code(), Some(255));
+    assert_one_line(&pid_file, "/no/such/dir");
     let user = env.run(&["exec", "-u", "nobody-here", "b", "true"]);
     assert_eq!(user.status.code(), Some(255));
     assert_one_line(&user, "unable to find user nobody-here");
@@ -633,10 +720,10 @@ fn exec_bad_input_is_one_line_and_leaves_nothing() {
     assert_eq!(cwd.status.code(), Some(255));
     assert_one_line(&cwd, "/no/dir");
     let apparmor = env.run(&["exec", "--apparmor", "docker-default", "b", "true"]);
-    assert_eq!(apparmor.status.code(), Some(1));
+    assert_eq!(apparmor.status.code(), Some(255));
     assert_one_line(&apparmor, "AppArmor is not enabled");
     let tty = env.run(&["exec", "-t", "-d", "b", "true"]);
-    assert_eq!(tty.status.code(), Some(1));
+    assert_eq!(tty.status.code(), Some(255));
     assert_one_line(&tty, "cannot allocate tty");
     assert_eq!(
         procs("berth/b"),
@@ -647,7 +734,7 @@ fn exec_bad_input_is_one_line_and_leaves_nothing() {
     // Paused: refused (resume makes it work again).
     env.ok(&["pause", "b"]);
     let paused = env.run(&["exec", "b", "true"]);
-    assert_eq!(paused.status.code(), Some(1));
+    assert_eq!(paused.status.code(), Some(255));
     assert_one_line(&paused, "paused");
     env.ok(&["resume", "b"]);
     env.ok(&["exec", "b", "true"]);
@@ -660,8 +747,39 @@ fn exec_bad_input_is_one_line_and_leaves_nothing() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let stopped = env.run(&["exec", "b", "true"]);
-    assert_eq!(stopped.status.code(), Some(1));
+    assert_eq!(stopped.status.code(), Some(255));
     assert_one_line(&stopped, "cannot exec in a stopped container");
+}
+
+#[test]
+fn exec_cpu_affinity_initial_before_the_cgroup_and_final_after() {
+    require_root!();
+    let env = Env::new("ex-affinity");
+    running(&env, "af", |_| {});
+    let pj = env.dir.join("p.json");
+    let write = |aff: Value| {
+        let p = json!({ "args": ["grep", "Cpus_allowed_list", "/proc/self/status"], "cwd": "/",
+            "env": ["PATH=/bin"], "execCPUAffinity": aff });
+        std::fs::write(&pj, serde_json::to_vec(&p).unwrap()).unwrap();
+    };
+    write(json!({ "initial": "0", "final": "0" }));
+    let out = env.run(&["--debug", "exec", "-p", pj.to_str().unwrap(), "af"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "Cpus_allowed_list:\t0\n");
+    assert!(
+        stderr(&out).contains("(runc: nsexec: affinity: 0x1)"),
+        "{}",
+        stderr(&out)
+    );
+    // A list that is not one: refused before anything runs.
+    write(json!({ "initial": "0,5000", "final": "0" }));
+    let out = env.run(&["exec", "-p", pj.to_str().unwrap(), "af"]);
+    assert_eq!(out.status.code(), Some(255));
+    assert_one_line(
+        &out,
+        "process.execCPUAffinity.initial: \"0,5000\" is not a CPU list",
+    );
+    assert_eq!(procs("berth/af").len(), 1);
 }
 
 #[test]

@@ -6,12 +6,12 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use berth::container::{Container, Event, Root, Status};
 use berth::oci_spec::runtime::LinuxResources;
+use common::cgroups::{by_layout, is_v2, Cgroup, Limit};
 use common::{args, stderr, Env};
 use serde_json::{json, Value};
 
@@ -20,12 +20,8 @@ fn uid(name: &str) -> String {
     format!("libapi-{name}-{}", std::process::id())
 }
 
-fn cgv(ctrl: &str, id: &str, file: &str) -> String {
-    let p = PathBuf::from(format!("/sys/fs/cgroup/{ctrl}/berth/{id}/{file}"));
-    std::fs::read_to_string(&p)
-        .unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
-        .trim()
-        .to_string()
+fn lim(id: &str, l: Limit) -> String {
+    Cgroup::container(id).limit(l)
 }
 
 fn saved_resources(env: &Env, id: &str) -> Value {
@@ -69,11 +65,11 @@ fn update_through_the_library_reaches_the_kernel_and_the_saved_config() {
     })))
     .unwrap();
     // The kernel: the new values, and the untouched ones as they were.
-    assert_eq!(cgv("memory", &id, "memory.limit_in_bytes"), "67108864");
-    assert_eq!(cgv("memory", &id, "memory.soft_limit_in_bytes"), "25165824");
-    assert_eq!(cgv("cpu", &id, "cpu.shares"), "512");
-    assert_eq!(cgv("cpu", &id, "cpu.cfs_quota_us"), "50000");
-    assert_eq!(cgv("pids", &id, "pids.max"), "40");
+    assert_eq!(lim(&id, Limit::Memory), "67108864");
+    assert_eq!(lim(&id, Limit::MemoryReservation), "25165824");
+    assert_eq!(lim(&id, Limit::CpuShares), by_layout("512", "20"));
+    assert_eq!(lim(&id, Limit::CpuQuota), "50000");
+    assert_eq!(lim(&id, Limit::Pids), "40");
     // The saved config: merged, not replaced (what the old example never wrote).
     let r = saved_resources(&env, &id);
     assert_eq!(r["memory"]["limit"], 67108864, "{r}");
@@ -111,20 +107,21 @@ fn update_through_the_library_reaches_the_kernel_and_the_saved_config() {
         Some(300)
     );
 
-    // All or nothing: the kernel refuses the memory limit, the shares written first are
-    // rolled back, and neither reaches the saved config.
+    // All or nothing: the memory limit is refused (v1: by the kernel, after the shares were
+    // written, which are rolled back; v2, whose kernel would OOM-kill instead: by
+    // checkBeforeUpdate, before any write), and neither reaches the saved config.
     let mut c = Container::load(&root, &id).unwrap();
     let state_before = std::fs::read(env.root.join(&id).join("state.json")).unwrap();
     let e = c
         .update(&resources(json!({
             "cpu": { "shares": 700 },
-            "memory": { "limit": 4096 }
+            "memory": { "limit": 4096, "checkBeforeUpdate": is_v2() }
         })))
         .unwrap_err()
         .to_string();
     assert!(e.contains("usage") && !e.contains('\n'), "{e}");
-    assert_eq!(cgv("cpu", &id, "cpu.shares"), "300");
-    assert_eq!(cgv("memory", &id, "memory.limit_in_bytes"), "67108864");
+    assert_eq!(lim(&id, Limit::CpuShares), by_layout("300", "12"));
+    assert_eq!(lim(&id, Limit::Memory), "67108864");
     assert_eq!(
         std::fs::read(env.root.join(&id).join("state.json")).unwrap(),
         state_before
@@ -161,26 +158,24 @@ fn pause_processes_stats_and_events_through_the_library() {
 
     // processes(): exactly the cgroup's, init among them.
     let deadline = Instant::now() + Duration::from_secs(5);
-    while cgv("pids", &id, "pids.current") != "3" {
+    let cg = Cgroup::container(&id);
+    while cg.read("pids", "pids.current", "pids.current") != "3" {
         assert!(Instant::now() < deadline, "both sleeps did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let mut want: Vec<i32> = cgv("pids", &id, "cgroup.procs")
-        .lines()
-        .map(|l| l.parse().unwrap())
-        .collect();
+    let mut want = cg.procs();
     want.sort();
     assert_eq!(c.processes().unwrap(), want);
     assert!(want.contains(&c.pid()));
 
     // pause/resume: the freezer, what `berth state` reports, runc's refusals.
     c.pause().unwrap();
-    assert_eq!(cgv("freezer", &id, "freezer.state"), "FROZEN");
+    assert!(cg.frozen());
     assert_eq!(env.status(&id), "paused");
     assert_eq!(c.status(), Status::Paused);
     assert_eq!(c.pause().unwrap_err().to_string(), "container not running");
     c.resume().unwrap();
-    assert_eq!(cgv("freezer", &id, "freezer.state"), "THAWED");
+    assert!(!cg.frozen());
     assert_eq!(env.status(&id), "running");
     assert_eq!(c.resume().unwrap_err().to_string(), "container not paused");
 

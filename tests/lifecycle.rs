@@ -98,8 +98,8 @@ fn create_start_kill_delete_walks_the_states() {
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
     assert!(!cmdline.starts_with(b"sleep"), "init ran before start");
     // The init sits in the container's cgroup.
-    let procs = std::fs::read_to_string("/sys/fs/cgroup/pids/berth/s1/cgroup.procs").unwrap();
-    assert!(procs.lines().any(|l| l == pid.to_string()), "{procs}");
+    let procs = common::cgroups::Cgroup::container("s1").procs();
+    assert!(procs.contains(&(pid as i32)), "{procs:?}");
     let list = env.ok(&["list", "-q"]);
     assert_eq!(list.trim(), "s1");
 
@@ -649,11 +649,42 @@ fn a_failing_hook_is_named_as_runc_names_it() {
     assert_eq!(out.status.code(), Some(1));
     let e = stderr(&out);
     assert!(
-        e.contains("error running createRuntime hook #1: /bin/false"),
+        e.contains("error running createRuntime hook #1: /bin/false: exit status 1"),
         "{e}"
     );
     assert_eq!(e.lines().count(), 1, "{e}");
     assert!(!env.root.join("h1").exists());
+
+    // A failing poststart hook stops the container and fails start (as runc).
+    let b = env.bundle("b2", |s| {
+        args(s, &["sleep", "100"]);
+        s["hooks"] = json!({ "poststart": [{ "path": "/bin/true" }, { "path": "/bin/false" }] });
+    });
+    env.ok(&["create", "-b", b.to_str().unwrap(), "h2"]);
+    let pid = env.state("h2")["pid"].as_i64().unwrap() as i32;
+    let out = env.run(&["start", "h2"]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    assert!(
+        e.contains("error running poststart hook #1: /bin/false: exit status 1"),
+        "{e}"
+    );
+    for _ in 0..100 {
+        if env.status("h2") == "stopped" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(env.status("h2"), "stopped");
+    // init itself is gone (reaped by whoever adopted it), not only marked stopped.
+    let gone = || !std::path::Path::new(&format!("/proc/{pid}")).exists();
+    for _ in 0..100 {
+        if gone() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(gone(), "init {pid} still there");
 }
 
 #[test]
@@ -767,4 +798,218 @@ fn a_tiny_file_size_limit_does_not_stop_the_exec_stage() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).ends_with("started\n"), "{}", stdout(&out));
+}
+
+#[test]
+fn config_json_is_read_as_runcs_go_decoder_reads_it() {
+    require_root!();
+    // Keys in any case, no process.user, an unknown capability: runc runs it.
+    let env = Env::new("config-lenient");
+    let b = env.bundle("b", |s| {
+        args(
+            s,
+            &[
+                "sh",
+                "-c",
+                "echo $(hostname) $(id -u) $(grep CapBnd /proc/self/status)",
+            ],
+        );
+        s.as_object_mut().unwrap().remove("hostname");
+        s["HostName"] = json!("cased");
+        s["process"].as_object_mut().unwrap().remove("user");
+        s["process"]["capabilities"]["bounding"] =
+            json!(["CAP_KILL", "CAP_UNKNOWN", "UNKNOWN_CAP"]);
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "lenient"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "cased 0 CapBnd: 0000000000000020\n");
+    assert_eq!(
+        stderr(&out).matches("level=warning").count(),
+        2,
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn run_of_a_program_that_cannot_execute_prints_one_line_and_exits_255() {
+    require_root!();
+    // As runc's init reports it: the container's one line, no runtime error after it.
+    let env = Env::new("run-execve");
+    let script = env.dir.join("bad.sh");
+    std::fs::write(&script, "#!/nowhere/sh\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let b = env.bundle("b", |s| {
+        args(s, &["/tmp/bad.sh"]);
+        s["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/tmp/bad.sh", "type": "bind", "source": script, "options": ["bind"]
+        }));
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "x1"]);
+    assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "exec /tmp/bad.sh: no such file or directory\n"
+    );
+    // Deleted like any container whose run ended.
+    assert!(env.run(&["state", "x1"]).status.code() == Some(1));
+}
+
+#[test]
+fn kill_0_checks_liveness_and_kill_all_of_a_stopped_container_is_no_error() {
+    require_root!();
+    let env = Env::new("kill-zero");
+    let b = env.bundle("b", |s| args(s, &["sleep", "100"]));
+    env.ok(&["run", "-d", "-b", b.to_str().unwrap(), "z1"]);
+    env.ok(&["kill", "z1", "0"]);
+    assert_eq!(env.status("z1"), "running");
+    env.ok(&["kill", "z1", "KILL"]);
+    for _ in 0..100 {
+        if env.status("z1") == "stopped" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = env.run(&["kill", "z1", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "berth: container not running\n");
+    env.ok(&["kill", "-a", "z1", "0"]);
+    assert_eq!(env.run(&["kill", "z1", "65"]).status.code(), Some(1));
+}
+
+#[test]
+fn sigkill_to_a_container_sharing_the_host_pid_namespace_kills_every_process() {
+    require_root!();
+    // Without its own pid namespace nothing dies with init: runc signals the
+    // whole cgroup for KILL, also once init is already gone.
+    let env = Env::new("kill-hostpid");
+    let b = env.bundle("b", |s| {
+        args(s, &["sh", "-c", "sleep 100 & sleep 100 & exec sleep 100"]);
+        let nss = s["linux"]["namespaces"].as_array_mut().unwrap();
+        nss.retain(|ns| ns["type"] != "pid");
+    });
+    for (id, kill_init_first) in [("h1", false), ("h2", true)] {
+        env.ok(&["run", "-d", "-b", b.to_str().unwrap(), id]);
+        let procs_file = common::cgroup_dirs(&format!("berth/{id}"))
+            .into_iter()
+            .map(|d| d.join("cgroup.procs"))
+            .find(|f| f.exists())
+            .unwrap();
+        let pids = || -> Vec<i32> {
+            std::fs::read_to_string(&procs_file)
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| l.parse().ok())
+                .collect()
+        };
+        for _ in 0..100 {
+            if pids().len() == 3 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(pids().len(), 3, "{:?}", pids());
+        if kill_init_first {
+            let init = env.state(id)["pid"].as_i64().unwrap() as i32;
+            // SAFETY: plain kill(2).
+            unsafe { libc::kill(init, libc::SIGKILL) };
+            for _ in 0..100 {
+                if env.status(id) == "stopped" {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        env.ok(&["kill", id, "KILL"]);
+        for _ in 0..250 {
+            if pids().is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(pids(), Vec::<i32>::new(), "{id}: processes left");
+        assert_eq!(env.status(id), "stopped");
+    }
+}
+
+#[test]
+fn start_container_hooks_get_the_process_env_and_its_seccomp_profile() {
+    require_root!();
+    // As runc: a startContainer hook without env of its own sees the
+    // process's, and runs under the container's seccomp filter.
+    let env = Env::new("hook-start");
+    let b = env.bundle("b", |s| {
+        args(s, &["true"]);
+        s["process"]["env"] = json!(["PATH=/bin", "ONE=two"]);
+        s["hooks"] = json!({ "startContainer": [
+            { "path": "/bin/sh", "args": ["sh", "-c", "test \"$ONE\" = two && test \"$HOME\" = /root"] }
+        ] });
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "s1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let b = env.bundle("b2", |s| {
+        args(s, &["true"]);
+        s["process"]["rlimits"] = json!([{ "type": "RLIMIT_CORE", "soft": 0, "hard": 0 }]);
+        s["linux"]["seccomp"] = json!({ "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{ "names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_KILL" }] });
+        s["hooks"] = json!({ "startContainer": [
+            { "path": "/bin/sh", "args": ["sh", "-c", "mkdir /tmp/nope"] }
+        ] });
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "s2"]);
+    assert_ne!(out.status.code(), Some(0));
+    let e = stderr(&out);
+    assert!(
+        e.contains("error running startContainer hook #0: /bin/sh: signal: bad system call"),
+        "{e}"
+    );
+    assert!(!env.root.join("s2").exists());
+}
+
+#[test]
+fn create_container_hooks_run_in_the_rootfs() {
+    require_root!();
+    // runc runs them with the container's rootfs as working directory (before
+    // pivot_root), so relative paths in a hook name files of the container.
+    let env = Env::new("hook-cwd");
+    let out_file = env.dir.join("cwd");
+    let b = env.bundle("b", |s| {
+        args(s, &["true"]);
+        s["hooks"] = json!({ "createContainer": [
+            { "path": "/bin/sh", "args": ["sh", "-c", format!("pwd > {0}; ls ./bin/busybox >> {0}", out_file.display())] }
+        ] });
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "c1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rootfs = common::rootfs().canonicalize().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&out_file).unwrap(),
+        format!("{}\n./bin/busybox\n", rootfs.display())
+    );
+}
+
+#[test]
+fn a_failing_start_container_hook_is_reported_with_its_output_through_the_pty() {
+    require_root!();
+    // With a terminal, the hook writes to the pty `berth run` proxies: what it
+    // said must come out before the error, not be lost with the container.
+    let env = Env::new("hook-pty");
+    let b = env.bundle("b", |s| {
+        args(s, &["true"]);
+        s["process"]["terminal"] = json!(true);
+        s["hooks"] = json!({ "startContainer": [{ "path": "/bin/busybox", "args": ["cat", "/nosuchfile"] }] });
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "p1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("cat: can't open '/nosuchfile'"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        stderr(&out),
+        "berth: container init: error running startContainer hook #0: /bin/busybox: exit status 1\n"
+    );
+    assert!(!env.root.join("p1").exists());
 }

@@ -208,7 +208,14 @@ fn lifecycle_commands_work_as_a_user() {
     assert_eq!(words(&map), [format!("0 {} 1", u.uid)]);
 
     // Not enterable before start without root (init is not dumpable yet): said so.
-    assert_one_line_error(&u.berth(&["exec", "c1", "true"]), "created but not started");
+    let out = u.berth(&["exec", "c1", "true"]);
+    let e = stderr(&out);
+    // exec's failures exit 255, as runc's.
+    assert_eq!(out.status.code(), Some(255), "{e}");
+    assert!(
+        e.lines().count() == 1 && e.contains("created but not started"),
+        "{e}"
+    );
     u.ok(&["start", "c1"]);
     assert_eq!(status(&u, "c1"), "running");
     let list = u.ok(&["list"]);

@@ -571,12 +571,8 @@ fn runtime_binary_cannot_be_reached_from_the_container() {
 fn bad_security_input_fails_cleanly() {
     require_root!();
     let env = Env::new("sec-bad");
-    let b = env.bundle("cap", |s| {
-        args(s, &["true"]);
-        s["process"]["capabilities"]["bounding"] = json!(["CAP_CHOWN", "CAP_BOGUS"]);
-    });
-    create_fails(&env, &b, "bad1", "CAP_BOGUS");
-
+    // An unknown capability name is not among these: runc warns and ignores it
+    // (lifecycle's config_json_is_read_as_runcs_go_decoder_reads_it).
     let b = env.bundle("act", |s| {
         args(s, &["true"]);
         s["linux"]["seccomp"] = json!({ "defaultAction": "SCMP_ACT_BOGUS" });
@@ -1031,4 +1027,144 @@ fn a_syscall_newer_than_the_profile_knows_gets_enosys() {
         format!("result=-1 errno={}", libc::EPERM),
         "{out}"
     );
+}
+
+#[test]
+fn a_user_namespace_without_a_cgroup_namespace_cannot_change_host_cgroups() {
+    require_root!();
+    // Without a cgroup namespace the container's /sys/fs/cgroup is a bind of its own
+    // cgroup (cgroup2 cannot be mounted from inside a user namespace). The container
+    // tries to make a cgroup in every hierarchy it sees, with `ro` and without it.
+    let env = Env::new("sec-userns-cg");
+    // (On hybrid hosts /sys/fs/cgroup itself is the container's own tmpfs: not a cgroup.)
+    let script = "for d in /sys/fs/cgroup /sys/fs/cgroup/*/; do \
+                  [ -e \"$d/cgroup.procs\" ] || continue; \
+                  mkdir \"$d/berth-probe\" 2>/dev/null && echo \"MADE $d\"; done; \
+                  grep ' /sys/fs/cgroup' /proc/self/mountinfo";
+    for (id, ro) in [("ucg-ro", true), ("ucg-rw", false)] {
+        let b = spec_bundle(&env, id, &[], &["sh", "-c", script], |s| {
+            let ns = s["linux"]["namespaces"].as_array_mut().unwrap();
+            ns.retain(|n| n["type"] != "cgroup");
+            ns.push(json!({ "type": "user" }));
+            let map = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+            s["linux"]["uidMappings"] = map.clone();
+            s["linux"]["gidMappings"] = map;
+            let mut options = vec!["nosuid", "noexec", "nodev", "relatime"];
+            if ro {
+                options.push("ro");
+            }
+            let mounts = s["mounts"].as_array_mut().unwrap();
+            mounts.retain(|m| m["destination"] != "/sys/fs/cgroup");
+            mounts.push(json!({ "destination": "/sys/fs/cgroup", "type": "cgroup",
+                                "source": "cgroup", "options": options }));
+        });
+        let text = run_ok(&env, &b, id);
+        assert!(!text.contains("MADE"), "{id}: {text}");
+        for d in common::cgroups::Cgroup::container(id).all_dirs() {
+            assert!(
+                !d.join("berth-probe").exists(),
+                "{id}: made {}",
+                d.display()
+            );
+        }
+        let cgroup_mounts: Vec<&str> = text.lines().filter(|l| l.contains(" - cgroup")).collect();
+        assert!(!cgroup_mounts.is_empty(), "{id}: no cgroup mount: {text}");
+        if ro {
+            for l in cgroup_mounts {
+                let opts = l.split(' ').nth(5).unwrap();
+                assert!(
+                    opts.split(',').any(|o| o == "ro"),
+                    "{id}: not read-only: {l}"
+                );
+            }
+        }
+    }
+}
+#[test]
+fn an_ambient_capability_not_in_inheritable_is_warned_about_and_left_out() {
+    require_root!();
+    // As runc: the container runs with the ambient capabilities it can have.
+    let env = Env::new("sec-ambient");
+    let b = env.bundle("b", |s| {
+        args(s, &["grep", "CapAmb", "/proc/self/status"]);
+        let caps = &mut s["process"]["capabilities"];
+        caps["bounding"] = json!(["CAP_KILL", "CAP_CHOWN"]);
+        caps["permitted"] = json!(["CAP_KILL", "CAP_CHOWN"]);
+        caps["effective"] = json!(["CAP_KILL", "CAP_CHOWN"]);
+        caps["inheritable"] = json!(["CAP_KILL"]);
+        caps["ambient"] = json!(["CAP_KILL", "CAP_CHOWN"]);
+        s["process"]["noNewPrivileges"] = json!(false);
+    });
+    let out = env.run(&["run", "-b", b.to_str().unwrap(), "amb"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // CAP_KILL is bit 5.
+    assert_eq!(mask(&stdout(&out), "CapAmb"), 0x20, "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("level=warning") && err.contains("can't raise ambient capability CAP_CHOWN: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn seccomp_flags_are_runcs_and_logged_in_its_words() {
+    require_root!();
+    let env = Env::new("sec-flags");
+    let cases = [
+        (None, 4),                                       // none given: SPEC_ALLOW
+        (Some(json!([])), 0),                            // explicitly none
+        (Some(json!(["SECCOMP_FILTER_FLAG_TSYNC"])), 0), // one thread: left out
+        (Some(json!(["SECCOMP_FILTER_FLAG_LOG"])), 2),
+    ];
+    for (i, (flags, want)) in cases.into_iter().enumerate() {
+        let b = env.bundle(&format!("b{i}"), |s| {
+            args(s, &["sh", "-c", "mkdir /tmp/x"]);
+            s["linux"]["seccomp"] = json!({ "defaultAction": "SCMP_ACT_ALLOW",
+                "syscalls": [{ "names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO" }] });
+            if let Some(f) = flags {
+                s["linux"]["seccomp"]["flags"] = f;
+            }
+        });
+        let out = env.run(&[
+            "--debug",
+            "run",
+            "-b",
+            b.to_str().unwrap(),
+            &format!("f{i}"),
+        ]);
+        assert_ne!(out.status.code(), Some(0));
+        let err = stderr(&out);
+        assert!(err.contains("Operation not permitted"), "{err}");
+        assert!(
+            err.contains(&format!("msg=\"seccomp filter flags: {want}\"")),
+            "case {i}: {err}"
+        );
+    }
+}
+
+#[test]
+fn seccomp_notify_refusals_say_what_is_wrong() {
+    require_root!();
+    let env = Env::new("sec-notify-bad");
+    let sock = env.dir.join("no-agent.sock");
+    for (i, (names, needle)) in [
+        (
+            json!(["write"]),
+            "SCMP_ACT_NOTIFY cannot be used for the write syscall",
+        ),
+        (json!(["mkdir"]), "failed to connect with seccomp agent"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let b = env.bundle(&format!("b{i}"), |s| {
+            args(s, &["true"]);
+            s["linux"]["seccomp"] = json!({ "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock,
+                "syscalls": [{ "names": names, "action": "SCMP_ACT_NOTIFY" }] });
+        });
+        let id = format!("n{i}");
+        let out = env.run(&["run", "-b", b.to_str().unwrap(), &id]);
+        assert_one_line_error(&out, needle);
+        assert!(!env.root.join(&id).exists(), "{id}: state left behind");
+    }
 }

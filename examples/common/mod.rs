@@ -52,3 +52,20 @@ pub fn wait_exit(pid: i32) -> i32 {
         128 + libc::WTERMSIG(status)
     }
 }
+
+/// The first of `names` that exists in the cgroup directory `dir`, with its
+/// value: the same limit has a v1 name and a v2 name (memory.limit_in_bytes
+/// or memory.max, cpu.shares or cpu.weight).
+pub fn cgroup_value(dir: &std::path::Path, names: &[&str]) -> std::io::Result<(String, String)> {
+    for n in names {
+        match std::fs::read_to_string(dir.join(n)) {
+            Ok(v) => return Ok((n.to_string(), v.trim().to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        format!("none of {names:?} in {}", dir.display()),
+    ))
+}

@@ -5,9 +5,8 @@
 //! and a hybrid one shaped like berth's CI machines (v1 controllers, hugetlb
 //! on cgroup2). Planning reads the trees and writes nothing. The trees stay
 //! behind (scripts/fuzz-ci.sh points TMPDIR at a directory it removes).
-//!
-//! What this cannot reach: the CLI's own handling in update.rs (zeros read as
-//! "unchanged", the merge into the saved config), which is not a library API yet.
+//! The bytes go through `berth_container::update_request::parse`, what the CLI
+//! calls (runc's key matching, zeros read as "unchanged").
 #![no_main]
 
 use std::fs;
@@ -171,7 +170,7 @@ fn check(m: &Manager, r: &LinuxResources) -> Result<Vec<(PathBuf, String)>, Stri
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(r) = serde_json::from_slice::<LinuxResources>(data) else {
+    let Ok(r) = berth_container::update_request::parse(data) else {
         return;
     };
     let json = serde_json::to_vec(&r).expect("resources serialise");

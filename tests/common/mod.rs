@@ -2,10 +2,15 @@
 //! bundle per test, and a private state root so tests never see each other.
 #![allow(dead_code)]
 
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::thread::JoinHandle;
 
 use serde_json::{json, Value};
+
+pub mod cgroups;
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -224,6 +229,20 @@ pub fn default_spec() -> Value {
     })
 }
 
+/// A new user namespace mapping container root to host uid/gid 100000 (65536
+/// ids), without the network namespace and sysfs mount that would need more.
+pub fn user_namespace(s: &mut Value) {
+    let ns = s["linux"]["namespaces"].as_array_mut().unwrap();
+    ns.push(json!({ "type": "user" }));
+    ns.retain(|n| n["type"] != "network");
+    s["linux"]["uidMappings"] = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+    s["linux"]["gidMappings"] = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+    s["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["type"] != "sysfs");
+}
+
 /// Sets process.args.
 pub fn args(spec: &mut Value, a: &[&str]) {
     spec["process"]["args"] = json!(a);
@@ -237,16 +256,9 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Every cgroup directory for `path` under the v1 hierarchies and the unified one.
+/// Every cgroup directory for `path`, in each mounted hierarchy.
 pub fn cgroup_dirs(path: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") {
-        for e in entries.flatten() {
-            out.push(e.path().join(path.trim_start_matches('/')));
-        }
-    }
-    out.push(Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/')));
-    out
+    cgroups::Cgroup::new(path).all_dirs()
 }
 
 /// Builds tests/attackers/escape.c (a static program: runs in any rootfs) into `dir`.
@@ -261,4 +273,52 @@ pub fn build_attacker(dir: &Path) -> PathBuf {
         .expect("gcc is needed to build the attacker (scripts/deps.sh installs it)");
     assert!(st.success(), "building {} failed", src.display());
     out
+}
+
+/// Listens on `<dir>/<name>` and takes one fd from the first connection.
+pub fn receiver(
+    env: &Env,
+    name: &str,
+) -> (PathBuf, JoinHandle<std::io::Result<(String, OwnedFd)>>) {
+    let path = env.dir.join(name);
+    let listener = UnixListener::bind(&path).unwrap();
+    let h = std::thread::spawn(move || {
+        let (s, _) = listener.accept()?;
+        recv_fd(&s)
+    });
+    (path, h)
+}
+
+/// recvmsg with one SCM_RIGHTS fd; returns the message text (runc sends a name: the pty's, "pidfd").
+pub fn recv_fd(s: &UnixStream) -> std::io::Result<(String, OwnedFd)> {
+    let mut buf = [0u8; 4096];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let mut control = [0u64; 16];
+    // SAFETY: msghdr is plain data; every pointer in it refers to live buffers above.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control);
+    // SAFETY: recvmsg fills the buffers msg points at.
+    let n = unsafe { libc::recvmsg(s.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+    if n < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: walking the control buffer the kernel just filled, with the CMSG macros.
+    unsafe {
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        if c.is_null() || (*c).cmsg_level != libc::SOL_SOCKET || (*c).cmsg_type != libc::SCM_RIGHTS
+        {
+            return Err(std::io::Error::other("no SCM_RIGHTS in the message"));
+        }
+        let fd: RawFd = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+        Ok((
+            String::from_utf8_lossy(&buf[..n as usize]).into_owned(),
+            OwnedFd::from_raw_fd(fd),
+        ))
+    }
 }

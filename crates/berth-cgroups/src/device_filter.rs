@@ -12,12 +12,16 @@ pub(crate) fn validate(rules: &[LinuxDeviceCgroup]) -> Result<()> {
     for (i, r) in rules.iter().enumerate() {
         let field = format!("linux.resources.devices[{i}]");
         if let Some(a) = r.access() {
-            if a.is_empty() || !a.chars().all(|c| matches!(c, 'r' | 'w' | 'm')) {
+            // As runc: letters other than r, w, m mean nothing and are left out.
+            if access(r).is_empty() {
                 return Err(invalid(
                     format!("{field}.access"),
                     a,
-                    "must be a non-empty combination of r, w, m",
+                    "must hold at least one of r, w, m",
                 ));
+            }
+            if access(r).len() != a.len() {
+                log::debug!("{field}.access {a:?}: letters other than r, w, m ignored");
             }
         }
         for (name, v) in [("major", r.major()), ("minor", r.minor())] {
@@ -35,8 +39,14 @@ pub(crate) fn validate(rules: &[LinuxDeviceCgroup]) -> Result<()> {
     Ok(())
 }
 
-fn access(r: &LinuxDeviceCgroup) -> &str {
-    r.access().as_deref().unwrap_or("rwm")
+/// The rule's r, w, m letters (all three when access is not given).
+fn access(r: &LinuxDeviceCgroup) -> String {
+    r.access()
+        .as_deref()
+        .unwrap_or("rwm")
+        .chars()
+        .filter(|c| matches!(c, 'r' | 'w' | 'm'))
+        .collect()
 }
 
 /// The v1 line for one rule, e.g. "c 1:3 rwm" or "a *:* rwm".
@@ -128,7 +138,7 @@ pub(crate) fn program(rules: &[LinuxDeviceCgroup]) -> Vec<Insn> {
         if let Some(t) = typ {
             conds.push(vec![ins(JNE_K, 2, 0, 0, t)]);
         }
-        let acc = access_bits(access(r));
+        let acc = access_bits(&access(r));
         if acc != ACC_READ | ACC_WRITE | ACC_MKNOD {
             // Requested access must be a subset of the rule's access.
             conds.push(vec![
@@ -324,10 +334,14 @@ pub(crate) mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("devices[0].major") && e.contains("-2"), "{e}");
-        let e = validate(&[rule(true, LinuxDeviceType::C, None, None, "rx")])
+        // Other letters are left out (runc's "rwa" is "rw"); none of r, w, m is refused.
+        let rwa = rule(false, LinuxDeviceType::C, Some(1), Some(11), "rwa");
+        validate(&[rwa.clone()]).unwrap();
+        assert_eq!(v1_line(&rwa), "c 1:11 rw");
+        let e = validate(&[rule(true, LinuxDeviceType::C, None, None, "xa")])
             .unwrap_err()
             .to_string();
-        assert!(e.contains("\"rx\""), "{e}");
+        assert!(e.contains("\"xa\""), "{e}");
     }
 
     /// The kernel verifier accepts what we generate (needs root and CONFIG_CGROUP_BPF).
@@ -350,11 +364,15 @@ pub(crate) mod tests {
     #[test]
     fn attached_program_is_enforced_by_the_kernel() {
         use std::io::Write as _;
-        let unified = Path::new("/sys/fs/cgroup/unified");
-        if unsafe { libc::geteuid() } != 0 || !unified.join("cgroup.procs").exists() {
-            berth_testkit::skip("needs root and cgroup2 at /sys/fs/cgroup/unified");
+        // The cgroup2 mount: /sys/fs/cgroup/unified on hybrid hosts, /sys/fs/cgroup on pure v2.
+        let unified = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+            .map(Path::new)
+            .into_iter()
+            .find(|p| p.join("cgroup.controllers").exists());
+        let Some(unified) = unified.filter(|_| unsafe { libc::geteuid() } == 0) else {
+            berth_testkit::skip("needs root and a cgroup2 mount");
             return;
-        }
+        };
         let dir = unified.join(format!("berth-bpf-test-{}", std::process::id()));
         std::fs::create_dir(&dir).unwrap();
         let rules = vec![

@@ -24,6 +24,14 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// Setting up a kernel notification (eventfd, inotify) on a control file.
+    #[error("cgroup: {op} {path}: {source}")]
+    Notify {
+        op: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
     #[error("cgroup: removing directory {path}: {source}")]
     Remove {
         path: PathBuf,
@@ -75,6 +83,15 @@ pub enum Error {
         controller: String,
         field: String,
         reason: String,
+    },
+
+    /// checkBeforeUpdate refused a limit below the cgroup's usage (runc's words first).
+    #[error("cgroup: rejecting {what} limit {limit} below usage {usage} in {}", path.display())]
+    BelowUsage {
+        what: &'static str,
+        limit: u64,
+        usage: u64,
+        path: PathBuf,
     },
 
     #[error("cgroup: no cgroup filesystem found in {source_name}")]

@@ -6,8 +6,8 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// Controllers berth manages on v1. Named hierarchies (name=systemd) are not joined, as runc's
-/// cgroupfs driver does not join them either.
+/// Controllers berth manages on v1. Of the named hierarchies only `name=systemd`
+/// is joined (see [`NAMED_JOINED`]).
 pub const V1_CONTROLLERS: &[&str] = &[
     "cpu",
     "cpuacct",
@@ -24,6 +24,10 @@ pub const V1_CONTROLLERS: &[&str] = &[
     "rdma",
     "misc",
 ];
+
+/// The one named v1 hierarchy a container joins, as runc's cgroupfs driver
+/// does: no limits live there, but tools read a process's place in it.
+pub const NAMED_JOINED: &str = "name=systemd";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Version {
@@ -43,7 +47,7 @@ pub(crate) struct Mount {
 }
 
 /// Undoes mountinfo's octal escapes (\040 for space, etc).
-fn unescape(s: &str) -> String {
+pub fn unescape(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -75,9 +79,12 @@ pub struct CgroupMount<'a> {
     pub super_options: &'a str,
 }
 
-/// Every cgroup and cgroup2 mount of a mountinfo text, in order.
+/// Every visible cgroup and cgroup2 mount of a mountinfo text, in order. A mount
+/// covered by a later one (e.g. cgroup2 mounted over a hybrid /sys/fs/cgroup in a
+/// new mount namespace) is left out: its files cannot be reached by path.
 pub fn cgroup_mounts(text: &str) -> impl Iterator<Item = CgroupMount<'_>> {
-    text.lines().filter_map(|line| {
+    let tree: Vec<TreeEntry> = text.lines().filter_map(tree_entry).collect();
+    text.lines().filter_map(move |line| {
         let (pre, post) = line.split_once(" - ")?;
         let pre: Vec<&str> = pre.split(' ').collect();
         let mut post = post.split(' ');
@@ -90,6 +97,9 @@ pub fn cgroup_mounts(text: &str) -> impl Iterator<Item = CgroupMount<'_>> {
             "cgroup" => Version::V1,
             _ => return None,
         };
+        if tree_entry(line).is_some_and(|m| is_covered(&tree, &m)) {
+            return None;
+        }
         Some(CgroupMount {
             version,
             mount_point: PathBuf::from(unescape(pre[4])),
@@ -97,6 +107,57 @@ pub fn cgroup_mounts(text: &str) -> impl Iterator<Item = CgroupMount<'_>> {
             super_options,
         })
     })
+}
+
+/// A mountinfo line's place in the mount tree.
+struct TreeEntry {
+    id: u32,
+    parent: u32,
+    mount_point: PathBuf,
+}
+
+fn tree_entry(line: &str) -> Option<TreeEntry> {
+    let mut f = line.split(' ');
+    let id = f.next()?.parse().ok()?;
+    let parent = f.next()?.parse().ok()?;
+    let mount_point = PathBuf::from(unescape(f.nth(2)?));
+    Some(TreeEntry {
+        id,
+        parent,
+        mount_point,
+    })
+}
+
+/// Whether a path walk to `m`'s mount point ends somewhere else: a mount stacked
+/// on `m` at its own mount point, or a mount stacked on one of `m`'s ancestors at
+/// or above the point where the walk would have entered the next mount down the
+/// chain towards `m`.
+fn is_covered(tree: &[TreeEntry], m: &TreeEntry) -> bool {
+    if tree
+        .iter()
+        .any(|n| n.parent == m.id && n.id != m.id && n.mount_point == m.mount_point)
+    {
+        return true;
+    }
+    let mut below = m;
+    for _ in 0..tree.len() {
+        let Some(a) = tree
+            .iter()
+            .find(|p| p.id == below.parent && p.id != below.id)
+        else {
+            return false;
+        };
+        if tree.iter().any(|n| {
+            n.parent == a.id
+                && n.id != a.id
+                && n.id != below.id
+                && below.mount_point.starts_with(&n.mount_point)
+        }) {
+            return true;
+        }
+        below = a;
+    }
+    false // a malformed text with a parent cycle
 }
 
 /// Parses mountinfo text into cgroup mounts, first mount of each hierarchy winning.
@@ -116,10 +177,10 @@ pub(crate) fn parse_mountinfo(text: &str) -> Vec<Mount> {
                 let controllers: Vec<String> = m
                     .super_options
                     .split(',')
-                    .filter(|o| V1_CONTROLLERS.contains(o))
+                    .filter(|o| V1_CONTROLLERS.contains(o) || *o == NAMED_JOINED)
                     .map(str::to_owned)
                     .collect();
-                // Named-only hierarchies and repeated (bind) mounts of a controller are skipped.
+                // Other named hierarchies and repeated (bind) mounts of a controller are skipped.
                 let seen = mounts
                     .iter()
                     .any(|m| m.controllers.iter().any(|c| controllers.contains(c)));
@@ -245,12 +306,48 @@ mod tests {
     #[test]
     fn hybrid_mounts() {
         let m = parse_mountinfo(HYBRID);
-        assert_eq!(m.len(), 4, "{m:?}");
+        // The second memory mount is a repeat; name=systemd is joined like a controller.
+        assert_eq!(m.len(), 5, "{m:?}");
         assert_eq!(m[0].controllers, vec!["cpu"]);
         assert_eq!(m[1].controllers, vec!["cpuacct"]);
         assert_eq!(m[2].mount_point, PathBuf::from("/sys/fs/cgroup/memory"));
-        assert_eq!(m[3].version, Version::V2);
-        assert_eq!(m[3].mount_point, PathBuf::from("/sys/fs/cgroup/unified"));
+        assert_eq!(m[3].controllers, vec![NAMED_JOINED]);
+        assert_eq!(m[4].version, Version::V2);
+        assert_eq!(m[4].mount_point, PathBuf::from("/sys/fs/cgroup/unified"));
+    }
+
+    #[test]
+    fn mounts_covered_by_later_ones_are_left_out() {
+        // cgroup2 mounted over the hybrid tree in a new mount namespace: only it is visible.
+        let over = format!("{HYBRID}50 31 0:40 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
+        // (The memory bind at /mnt is elsewhere, so it stays.)
+        let m = parse_mountinfo(&over);
+        let points: Vec<_> = m.iter().map(|m| m.mount_point.to_str().unwrap()).collect();
+        assert_eq!(points, ["/mnt/mem copy", "/sys/fs/cgroup"], "{m:?}");
+        assert_eq!(m[1].version, Version::V2);
+        // A tmpfs over /sys/fs/cgroup/memory hides memory alone; a mount inside cpu does not hide cpu.
+        let partly = format!(
+            "{HYBRID}51 35 0:50 / /sys/fs/cgroup/memory rw - tmpfs tmpfs rw\n\
+             52 32 0:51 / /sys/fs/cgroup/cpu/sub rw - tmpfs tmpfs rw\n"
+        );
+        let m = parse_mountinfo(&partly);
+        let points: Vec<_> = m.iter().map(|m| m.mount_point.to_str().unwrap()).collect();
+        assert_eq!(
+            points,
+            [
+                "/sys/fs/cgroup/cpu",
+                "/sys/fs/cgroup/cpuacct",
+                "/sys/fs/cgroup/systemd",
+                "/sys/fs/cgroup/unified",
+                "/mnt/mem copy"
+            ]
+        );
+        // A tmpfs over /sys hides everything below it.
+        let sys = "20 1 0:20 / /sys rw - sysfs sysfs rw\n\
+                   31 20 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n\
+                   32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n\
+                   60 20 0:60 / /sys rw - tmpfs tmpfs rw\n";
+        assert!(parse_mountinfo(sys).is_empty());
     }
 
     #[test]

@@ -9,13 +9,18 @@ mod error;
 mod fsio;
 mod layout;
 mod manager;
+mod oom_watch;
 mod resources;
 mod stats;
 mod units;
 
 pub use error::{Error, Result};
-pub use layout::{cgroup_mounts, parse_proc_cgroup, CgroupMount, Version, V1_CONTROLLERS};
+pub use layout::{
+    cgroup_mounts, parse_proc_cgroup, unescape as unescape_mountinfo, CgroupMount, Version,
+    V1_CONTROLLERS,
+};
 pub use manager::Manager;
+pub use oom_watch::OomWatch;
 pub use stats::{
     Blkio, BlkioEntry, Cpu, CpuUsage, Hugetlb, Memory, MemoryEntry, Pids, Stats, Throttling,
 };

@@ -296,6 +296,11 @@ impl Manager {
     /// Writes one value, turning the kernel's EBUSY on a v1 memory limit into a clear error.
     fn write(&self, w: &Write) -> Result<()> {
         match fsio::write(&w.path, &w.value) {
+            Err(Error::Write { source, .. })
+                if w.may_wait && source.raw_os_error() == Some(libc::EINVAL) =>
+            {
+                Ok(())
+            }
             Err(Error::Write {
                 path,
                 value,
@@ -322,87 +327,74 @@ impl Manager {
         Ok(())
     }
 
-    /// Moves `pid` into a sub-cgroup of the container's cgroup (`berth exec --cgroup`),
-    /// creating it if needed. `sub_path` is `path` (every hierarchy) or
-    /// `controller[,controller...]:path` (only the hierarchies holding those controllers; the
-    /// others get the container's own cgroup, as runc does). `path` is relative to the
-    /// container's cgroup (a leading '/' is ignored) and may not contain `..`.
-    /// On cgroup v2 no controllers are enabled for the sub-cgroup: the container's directory
-    /// holds processes, so the kernel would refuse them.
-    pub fn add_process_to(&self, pid: i32, sub_path: &str) -> Result<()> {
+    /// Moves `pid` into existing sub-cgroups of the container's cgroup
+    /// (`berth exec --cgroup`, as runc): each entry is `path` (every hierarchy)
+    /// or `controller[,controller...]:path` (the hierarchies holding those
+    /// controllers, before a plain `path`); a hierarchy no entry names gets the
+    /// container's own cgroup. `path` is relative to the container's cgroup
+    /// (`/` is the container's own) and may not contain `.` or `..`. Nothing is
+    /// created: a missing sub-cgroup is an error, as with runc.
+    pub fn add_process_to(&self, pid: i32, entries: &[String]) -> Result<()> {
         let field = "exec --cgroup";
-        let (ctrls, rel) = match sub_path.split_once(':') {
-            Some((c, p)) => (Some(c), p),
-            None => (None, sub_path),
-        };
-        let rel = rel.trim_start_matches('/');
-        if rel.is_empty() || rel.contains('\0') || rel.split('/').any(|c| c == ".." || c == ".") {
-            return Err(crate::error::invalid(
-                field,
-                sub_path,
-                "expected [controller[,controller]:]path, a path relative to the container's cgroup without '.' or '..'",
-            ));
-        }
-        let wanted: Option<Vec<&str>> = ctrls.map(|c| c.split(',').map(str::trim).collect());
-        if let Some(w) = &wanted {
-            if w.iter().any(|c| c.is_empty()) {
+        let mut every: Option<(&str, &str)> = None;
+        let mut named: Vec<(&str, &str, &str)> = Vec::new(); // (controller, path, entry)
+        for entry in entries {
+            let (ctrls, rel) = match entry.split_once(':') {
+                Some((c, p)) => (Some(c), p),
+                None => (None, entry.as_str()),
+            };
+            let rel = rel.trim_start_matches('/');
+            if rel.contains('\0') || rel.split('/').any(|c| c == ".." || c == ".") {
                 return Err(crate::error::invalid(
                     field,
-                    sub_path,
-                    "empty controller name before ':'",
+                    entry,
+                    "bad sub cgroup path: it must stay inside the container's cgroup (no '.' or '..')",
                 ));
             }
-            for c in w {
+            let Some(ctrls) = ctrls else {
+                every = Some((rel, entry));
+                continue;
+            };
+            for c in ctrls.split(',').map(str::trim) {
+                if c.is_empty() {
+                    return Err(crate::error::invalid(
+                        field,
+                        entry,
+                        "empty controller name before ':'",
+                    ));
+                }
                 if self.node(c).is_none() {
-                    return Err(Error::NoController {
-                        field: format!("{field} {sub_path}"),
-                        controller: (*c).to_owned(),
-                    });
+                    return Err(crate::error::invalid(
+                        field,
+                        entry,
+                        format!("unknown controller {c}"),
+                    ));
                 }
+                named.push((c, rel, entry));
             }
-        }
-        // Every directory first (removed again on failure), then the moves.
-        let mut targets = Vec::with_capacity(self.nodes.len());
-        let mut created = Vec::new();
-        let r = (|| {
-            for n in &self.nodes {
-                let into_sub = match &wanted {
-                    None => true,
-                    Some(w) => w.iter().any(|c| {
-                        n.controllers.iter().any(|x| x == c)
-                            || (*c == "unified" && n.version == Version::V2)
-                    }),
-                };
-                if !into_sub {
-                    targets.push(n.dir.clone());
-                    continue;
-                }
-                let dir = n.dir.join(rel);
-                let first = created.len();
-                mkdir_p(&dir, &n.dir, &mut created)?;
-                if n.version == Version::V1 && n.controllers.iter().any(|c| c == "cpuset") {
-                    // New v1 cpusets start empty and refuse tasks: inherit from the parent.
-                    for d in &created[first..] {
-                        let parent = d.parent().unwrap_or(&n.dir);
-                        for f in ["cpuset.cpus", "cpuset.mems"] {
-                            let v = fsio::read(&parent.join(f))?;
-                            fsio::write(&d.join(f), v.trim())?;
-                        }
-                    }
-                }
-                targets.push(dir);
-            }
-            Ok(())
-        })();
-        if let Err(e) = r {
-            for d in created.iter().rev() {
-                let _ = std::fs::remove_dir(d);
-            }
-            return Err(e);
         }
         let s = pid.to_string();
-        for t in &targets {
-            fsio::write(&t.join("cgroup.procs"), &s)?;
+        for n in &self.nodes {
+            let chosen = named
+                .iter()
+                .find(|(c, _, _)| {
+                    n.controllers.iter().any(|x| x == c)
+                        || (n.version == Version::V2 && (*c == "unified" || c.is_empty()))
+                })
+                .map(|(_, rel, entry)| (*rel, *entry))
+                .or(every);
+            let Some((rel, entry)) = chosen else {
+                fsio::write(&n.dir.join("cgroup.procs"), &s)?;
+                continue;
+            };
+            let dir = n.dir.join(rel);
+            fsio::write(&dir.join("cgroup.procs"), &s).map_err(|e| {
+                crate::error::invalid(
+                    field,
+                    entry,
+                    format!("adding pid {pid} to {}: {e}", dir.display()),
+                )
+            })?;
         }
         Ok(())
     }
@@ -561,6 +553,16 @@ impl Manager {
             &fsio::read_flat_keyed(&n.dir.join(file))?,
             "oom_kill",
         ))
+    }
+
+    /// A file descriptor the kernel makes readable when this cgroup's memory
+    /// controller records an OOM event (see `OomWatch`).
+    pub fn watch_oom(&self) -> Result<crate::OomWatch> {
+        let n = self.node("memory").ok_or_else(|| Error::NoController {
+            field: "oom events".into(),
+            controller: "memory".into(),
+        })?;
+        crate::OomWatch::new(n.version, &n.dir)
     }
 
     /// Removes the directory (and any sub-cgroups) in every hierarchy; missing ones are fine.

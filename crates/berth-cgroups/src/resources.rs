@@ -14,6 +14,9 @@ use std::path::{Path, PathBuf};
 pub(crate) struct Write {
     pub path: PathBuf,
     pub value: String,
+    /// EINVAL is not an error: the same write comes again later in the plan
+    /// (a period the kernel refuses against the quota still in force).
+    pub may_wait: bool,
 }
 
 #[derive(Debug, Default)]
@@ -50,20 +53,51 @@ impl<L: Locate> Planner<'_, L> {
         self.plan.writes.push(Write {
             path,
             value: value.into(),
+            may_wait: false,
         });
+    }
+
+    /// A period and the limit checked against it (CFS quota, RT runtime):
+    /// the kernel judges each write against the other value in force, so a
+    /// smaller period can be refused until the new limit is in. As runc:
+    /// period first, where a refusal waits; the limit; then the period again.
+    fn push_period_pair(
+        &mut self,
+        period: Option<(PathBuf, String)>,
+        limit: Option<(PathBuf, String)>,
+    ) {
+        match (period, limit) {
+            (Some((pp, pv)), Some((lp, lv))) => {
+                self.plan.writes.push(Write {
+                    path: pp.clone(),
+                    value: pv.clone(),
+                    may_wait: true,
+                });
+                self.push(lp, lv);
+                self.push(pp, pv);
+            }
+            (Some((p, v)), None) | (None, Some((p, v))) => self.push(p, v),
+            (None, None) => {}
+        }
     }
 
     /// Pushes a write to a file that not every kernel has, failing early if it is missing.
     fn push_checked(&mut self, path: PathBuf, value: impl Into<String>, field: &str) -> Result<()> {
-        if !path.exists() {
-            return Err(Error::Unsupported {
-                field: field.to_owned(),
-                path,
-            });
-        }
+        require(&path, field)?;
         self.push(path, value);
         Ok(())
     }
+}
+
+/// A file that not every kernel has: missing is `Unsupported`, naming the field.
+fn require(path: &Path, field: &str) -> Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    Err(Error::Unsupported {
+        field: field.to_owned(),
+        path: path.to_owned(),
+    })
 }
 
 fn limit_str(v: i64, v2: bool) -> String {
@@ -261,13 +295,12 @@ fn cpu<L: Locate>(p: &mut Planner<L>, r: &LinuxResources) -> Result<()> {
                 if let Some(s) = c.shares() {
                     p.push(dir.join("cpu.shares"), s.to_string());
                 }
-                // Period before quota: a quota is checked against the period in force.
-                if let Some(per) = c.period() {
-                    p.push(dir.join("cpu.cfs_period_us"), per.to_string());
-                }
-                if let Some(q) = c.quota() {
-                    p.push(dir.join("cpu.cfs_quota_us"), q.to_string());
-                }
+                p.push_period_pair(
+                    c.period()
+                        .map(|v| (dir.join("cpu.cfs_period_us"), v.to_string())),
+                    c.quota()
+                        .map(|v| (dir.join("cpu.cfs_quota_us"), v.to_string())),
+                );
                 if let Some(b) = c.burst() {
                     p.push_checked(
                         dir.join("cpu.cfs_burst_us"),
@@ -275,20 +308,18 @@ fn cpu<L: Locate>(p: &mut Planner<L>, r: &LinuxResources) -> Result<()> {
                         "resources.cpu.burst",
                     )?;
                 }
-                if let Some(per) = c.realtime_period() {
-                    p.push_checked(
-                        dir.join("cpu.rt_period_us"),
-                        per.to_string(),
-                        "resources.cpu.realtimePeriod",
-                    )?;
+                let rt_period = dir.join("cpu.rt_period_us");
+                let rt_runtime = dir.join("cpu.rt_runtime_us");
+                if c.realtime_period().is_some() {
+                    require(&rt_period, "resources.cpu.realtimePeriod")?;
                 }
-                if let Some(rt) = c.realtime_runtime() {
-                    p.push_checked(
-                        dir.join("cpu.rt_runtime_us"),
-                        rt.to_string(),
-                        "resources.cpu.realtimeRuntime",
-                    )?;
+                if c.realtime_runtime().is_some() {
+                    require(&rt_runtime, "resources.cpu.realtimeRuntime")?;
                 }
+                p.push_period_pair(
+                    c.realtime_period().map(|v| (rt_period, v.to_string())),
+                    c.realtime_runtime().map(|v| (rt_runtime, v.to_string())),
+                );
                 if let Some(i) = c.idle() {
                     p.push_checked(dir.join("cpu.idle"), i.to_string(), "resources.cpu.idle")?;
                 }
@@ -407,21 +438,7 @@ fn memory<L: Locate>(p: &mut Planner<L>, r: &LinuxResources) -> Result<()> {
     let (v, dir) = p.dir("memory", "resources.memory")?;
     let v2 = v == Version::V2;
     if m.check_before_update() == Some(true) && !p.fresh {
-        if let Some(l) = m.limit().filter(|l| *l > 0) {
-            let usage_file = dir.join(if v2 {
-                "memory.current"
-            } else {
-                "memory.usage_in_bytes"
-            });
-            let usage = fsio::read_u64(&usage_file)?;
-            if (l as u64) < usage {
-                return Err(Error::MemoryBelowUsage {
-                    path: dir.clone(),
-                    limit: l.to_string(),
-                    usage,
-                });
-            }
-        }
+        check_above_usage(&dir, v2, m.limit(), m.swap())?;
     }
     if v2 {
         // v2 swap.max counts swap only; OCI's swap is memory+swap (runc's conversion).
@@ -513,20 +530,65 @@ fn memory<L: Locate>(p: &mut Planner<L>, r: &LinuxResources) -> Result<()> {
     Ok(())
 }
 
+/// checkBeforeUpdate: refuse a memory+swap or memory limit below what the cgroup
+/// uses now (memory+swap first, as runc checks it), instead of letting the kernel
+/// reclaim, or on v2 OOM-kill, to get under it.
+fn check_above_usage(dir: &Path, v2: bool, limit: Option<i64>, swap: Option<i64>) -> Result<()> {
+    let mem_usage = || {
+        fsio::read_u64(&dir.join(if v2 {
+            "memory.current"
+        } else {
+            "memory.usage_in_bytes"
+        }))
+    };
+    // v1 counts memory+swap in one file; v2 counts swap alone.
+    let memsw_usage = || -> Result<u64> {
+        let (file, add_mem) = if v2 {
+            ("memory.swap.current", true)
+        } else {
+            ("memory.memsw.usage_in_bytes", false)
+        };
+        let f = dir.join(file);
+        match (f.exists(), add_mem) {
+            (true, true) => Ok(mem_usage()? + fsio::read_u64(&f)?),
+            (true, false) => fsio::read_u64(&f),
+            (false, _) => mem_usage(),
+        }
+    };
+    let checks: [(&'static str, Option<i64>, &dyn Fn() -> Result<u64>); 2] = [
+        ("memory+swap", swap, &memsw_usage),
+        ("memory", limit, &mem_usage),
+    ];
+    for (what, value, usage) in checks {
+        let Some(value) = value.filter(|v| *v > 0) else {
+            continue;
+        };
+        let usage = usage()?;
+        if (value as u64) < usage {
+            return Err(Error::BelowUsage {
+                what,
+                limit: value as u64,
+                usage,
+                path: dir.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn pids<L: Locate>(p: &mut Planner<L>, r: &LinuxResources) -> Result<()> {
     let Some(pl) = r.pids() else { return Ok(()) };
-    // runc: 0 means "not set", negative means unlimited.
+    // As runc: negative is unlimited, and 0 is 1 (systemd has no TasksMax=0,
+    // and runc's cgroupfs driver does the same for consistency). A `pids`
+    // without `limit` never gets here (see config_json).
     let limit = pl.limit();
-    if limit == 0 {
-        return Ok(());
-    }
     let (_, dir) = p.dir("pids", "resources.pids.limit")?;
     p.push(
         dir.join("pids.max"),
-        if limit < 0 {
-            "max".to_owned()
-        } else {
-            limit.to_string()
+        match limit {
+            ..=-1 => "max".to_owned(),
+            0 => "1".to_owned(),
+            n => n.to_string(),
         },
     );
     Ok(())
@@ -639,8 +701,12 @@ fn blkio<L: Locate>(p: &mut Planner<L>, r: &LinuxResources) -> Result<()> {
             }
             for d in b.weight_device().iter().flatten() {
                 if let Some(w) = d.weight() {
+                    // BFQ takes per-device weights in a file of their own
+                    // where the kernel has one, else in its weight file.
                     let f = if weight_file == "blkio.weight" {
                         "blkio.weight_device"
+                    } else if dir.join("blkio.bfq.weight_device").exists() {
+                        "blkio.bfq.weight_device"
                     } else {
                         "blkio.bfq.weight"
                     };
@@ -827,6 +893,14 @@ fn unified<L: Locate>(p: &mut Planner<L>, r: &LinuxResources) -> Result<()> {
         // Only keys whose controller lives on the v2 hierarchy (all of them on pure v2).
         let dir = match p.loc.locate(ctrl) {
             Some((Version::V2, d)) => d.to_owned(),
+            // runc refuses these as a configuration error, not a missing controller.
+            Some((Version::V1, _)) => {
+                return Err(invalid(
+                    field,
+                    &u[k],
+                    format!("an invalid configuration on this host: the {ctrl} controller is on cgroup v1, and unified resources are cgroup v2 files"),
+                ))
+            }
             _ if ctrl == "cgroup" => match p.loc.locate("") {
                 Some((Version::V2, d)) => d.to_owned(),
                 _ => {

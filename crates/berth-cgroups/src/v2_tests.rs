@@ -340,7 +340,7 @@ fn hybrid_uses_each_controller_where_it_lives() {
     );
     let m = Manager::from_mountinfo(
         &mi,
-        Some("4:memory:/x\n1:cpu,cpuacct:/\n0::/y\n"),
+        Some("9:name=systemd:/s\n4:memory:/x\n1:cpu,cpuacct:/\n0::/y\n"),
         Some("rel"),
         "c",
     )
@@ -350,38 +350,50 @@ fn hybrid_uses_each_controller_where_it_lives() {
     assert_eq!(m.path("memory").unwrap(), root.join("memory/x/rel"));
     assert_eq!(m.path("hugetlb").unwrap(), root.join("unified/y/rel"));
     assert_eq!(m.path("freezer"), None);
-    assert!(m.paths().all(|p| !p.starts_with(root.join("systemd"))));
+    // The named systemd hierarchy is joined, as runc joins it.
+    assert_eq!(m.path("name=systemd").unwrap(), root.join("systemd/s/rel"));
     assert!(!m.is_unified());
     let _ = Version::V1;
 }
 
 #[test]
-fn add_process_to_creates_the_sub_cgroup() {
+fn add_process_to_joins_existing_sub_cgroups_only() {
     let (_t, m, d) = fake_v2("addto");
-    m.add_process_to(4321, "sub/x").unwrap();
+    let to = |pid: i32, entries: &[&str]| {
+        let e: Vec<String> = entries.iter().map(|s| s.to_string()).collect();
+        m.add_process_to(pid, &e)
+    };
+    fs::create_dir_all(d.join("sub/x")).unwrap();
+    fs::create_dir_all(d.join("other")).unwrap();
+    to(4321, &["sub/x"]).unwrap();
     assert_eq!(read(&d.join("sub/x/cgroup.procs")), "4321");
-    // A leading '/' is still relative to the container; existing dirs are reused.
-    m.add_process_to(4322, "/sub/x").unwrap();
+    // A leading '/' is still relative to the container; "/" is the container's own.
+    to(4322, &["/sub/x"]).unwrap();
     assert_eq!(read(&d.join("sub/x/cgroup.procs")), "4322");
-    // controller:path on v2: memory lives on the one v2 node.
-    m.add_process_to(4323, "memory,pids:other").unwrap();
+    to(4320, &["/"]).unwrap();
+    assert_eq!(read(&d.join("cgroup.procs")), "4320");
+    // controller:path on v2: memory lives on the one v2 node, and wins over a plain path.
+    to(4323, &["sub/x", "memory,pids:other"]).unwrap();
     assert_eq!(read(&d.join("other/cgroup.procs")), "4323");
-    for bad in [
-        "",
-        "/",
-        "../escape",
-        "a/../../b",
-        "./a",
-        "memory:",
-        ":a",
-        "memory,:a",
-    ] {
-        let e = m.add_process_to(1, bad).unwrap_err().to_string();
+    // Nothing is created.
+    let e = to(1, &["nonexistent"]).unwrap_err().to_string();
+    assert!(
+        e.contains(" adding pid 1 to ") && e.contains("o such file or directory"),
+        "{e}"
+    );
+    assert!(!d.join("nonexistent").exists());
+    for bad in ["../escape", "a/../../b", "./a"] {
+        let e = to(1, &[bad]).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("{bad:?}")) && e.contains("bad sub cgroup path"),
+            "{bad}: {e}"
+        );
+    }
+    for bad in [":a", "memory,:a"] {
+        let e = to(1, &[bad]).unwrap_err().to_string();
         assert!(e.contains(&format!("{bad:?}")), "{bad}: {e}");
     }
-    assert!(!d.parent().unwrap().join("escape").exists());
     // A controller this host does not have is named.
-    let e = m.add_process_to(1, "freezer:f").unwrap_err().to_string();
-    assert!(e.contains("freezer"), "{e}");
-    assert!(!d.join("f").exists());
+    let e = to(1, &["whaaat:/"]).unwrap_err().to_string();
+    assert!(e.contains("unknown controller whaaat"), "{e}");
 }

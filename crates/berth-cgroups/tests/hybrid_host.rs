@@ -303,7 +303,12 @@ fn memory_below_usage_is_refused_and_old_limit_kept() {
             r#"{"memory": {"limit": 2097152, "checkBeforeUpdate": true}}"#,
         ))
         .unwrap_err();
-    assert!(matches!(e, Error::MemoryBelowUsage { .. }), "{e}");
+    assert!(matches!(e, Error::BelowUsage { what: "memory", .. }), "{e}");
+    assert!(
+        e.to_string()
+            .contains("rejecting memory limit 2097152 below usage"),
+        "{e}"
+    );
 }
 
 #[test]

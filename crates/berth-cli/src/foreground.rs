@@ -23,6 +23,27 @@ pub fn run(root: &Root, opts: &CreateOptions, detach: bool, keep: bool) -> Resul
     if detach {
         return Ok(0);
     }
+    match created.wait_for_execve(&mut std::io::stdout()) {
+        Ok(()) => {}
+        // As runc's init reports it: the container's own one line, exit 255.
+        Err(berth_container::Error::NotStarted(msg)) => {
+            if let Some(m) = &created.console {
+                drain(m);
+            }
+            eprintln!("{msg}");
+            if !keep {
+                berth_container::delete(root, &opts.id, true)?;
+            }
+            return Ok(255);
+        }
+        Err(e) => {
+            if let Some(m) = &created.console {
+                drain(m);
+            }
+            let _ = berth_container::delete(root, &opts.id, true);
+            return Err(e.into());
+        }
+    }
     let code = supervise(created.saved.pid(), created.console);
     if !keep {
         berth_container::delete(root, &opts.id, true)?;

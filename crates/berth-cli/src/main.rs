@@ -5,6 +5,7 @@ mod commands;
 mod default_root;
 mod foreground;
 mod logging;
+mod usage;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,8 +13,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "berth", version = concat!(env!("CARGO_PKG_VERSION"), "\nspec: 1.2.1"),
-          about = "A low-level Linux container runtime with networking built in, speaking runc's command line")]
+#[command(
+    name = "berth",
+    disable_version_flag = true,
+    about = "a drop-in for \"runc - Open Container Initiative runtime\": a low-level Linux container runtime with networking built in"
+)]
 pub struct Cli {
     /// Root directory for container state [default: /run/berth, or $XDG_RUNTIME_DIR/berth for a user other than root]
     #[arg(long, global = true)]
@@ -27,6 +31,11 @@ pub struct Cli {
     /// Enable debug logging
     #[arg(long, global = true)]
     debug: bool,
+    // An id other than "version": clap drops an arg of that id when its own
+    // version flag is disabled.
+    /// Print the version
+    #[arg(short = 'v', long = "version", id = "print_version")]
+    print_version: bool,
     /// runc's flag for its systemd cgroup driver: refused, berth has none (it manages cgroupfs)
     #[arg(long = "systemd-cgroup", global = true)]
     systemd_cgroup: bool,
@@ -48,6 +57,9 @@ pub struct CreateArgs {
     /// Unix socket that receives the pty master when process.terminal is true
     #[arg(long = "console-socket")]
     pub console_socket: Option<PathBuf>,
+    /// Unix socket that receives a pidfd of the container's init
+    #[arg(long = "pidfd-socket")]
+    pub pidfd_socket: Option<PathBuf>,
     /// File to write the container init's pid to
     #[arg(long = "pid-file")]
     pub pid_file: Option<PathBuf>,
@@ -125,10 +137,30 @@ pub enum Command {
     Network(commands::network::NetworkArgs),
     /// Print what this runtime supports, as JSON
     Features,
+    /// Checkpoint a running container (not supported: berth has no CRIU integration)
+    Checkpoint(commands::Unsupported),
+    /// Restore a checkpointed container (not supported: berth has no CRIU integration)
+    Restore(commands::Unsupported),
+}
+
+/// Commands that only print, as opposed to those that run or proxy a container
+/// (which keep SIGPIPE ignored and see EPIPE as an error).
+fn prints_a_report(c: &Command) -> bool {
+    matches!(
+        c,
+        Command::State { .. }
+            | Command::List { .. }
+            | Command::Spec(_)
+            | Command::Ps(_)
+            | Command::Features
+    )
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match usage::parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let to_file = cli.log.is_some();
     if let Err(e) =
         logging::Logger::install(cli.log.as_deref(), cli.log_format == "json", cli.debug)
@@ -144,6 +176,12 @@ fn main() -> ExitCode {
             to_file,
         );
         return ExitCode::from(1);
+    }
+    if prints_a_report(&cli.command) {
+        // `berth features | head`: a reader that goes away ends the report
+        // quietly (SIGPIPE), instead of println! panicking on EPIPE.
+        // SAFETY: restores the default disposition; no handler involved.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     }
     match commands::dispatch(&cli) {
         Ok(code) => ExitCode::from(code),

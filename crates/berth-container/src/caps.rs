@@ -218,8 +218,9 @@ impl CapPlan {
         for cap in ambient_req {
             let bit = cap.bitmask();
             if permitted & bit == 0 || inheritable & bit == 0 {
-                log::debug!(
-                    "process.capabilities.ambient: {cap} is not in both permitted and inheritable; not raised"
+                // A warning, as runc gives it: the process runs without it.
+                log::warn!(
+                    "can't raise ambient capability {cap}: not in both permitted and inheritable"
                 );
                 continue;
             }

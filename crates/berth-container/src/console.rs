@@ -2,13 +2,10 @@
 //! lives on the container's devpts), whose master goes to the caller either
 //! over `--console-socket` or back to `berth run`, which proxies it.
 
-use std::io::IoSlice;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::OFlag;
-use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
 
 use crate::{Error, Result};
 
@@ -84,18 +81,5 @@ pub fn attach_stdio(slave: &OwnedFd) -> Result<()> {
 
 /// Sends the pty master over the unix socket at `socket`, as runc does.
 pub fn send_to_socket(socket: &Path, master: RawFd) -> Result<()> {
-    let stream =
-        UnixStream::connect(socket).map_err(|e| Error::io("connect console socket", socket, e))?;
-    let name = b"/dev/ptmx";
-    let iov = [IoSlice::new(name)];
-    let fds = [master];
-    sendmsg::<()>(
-        stream.as_raw_fd(),
-        &iov,
-        &[ControlMessage::ScmRights(&fds)],
-        MsgFlags::empty(),
-        None,
-    )
-    .map_err(|e| Error::sys(format!("send pty master to {}", socket.display()), e))?;
-    Ok(())
+    crate::fd_socket::send(socket, "/dev/ptmx", master, "console")
 }

@@ -3,6 +3,7 @@
 //! that changes the container takes the state dir's lock and re-reads the state under it,
 //! so it acts on what is current, not on the snapshot.
 
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -140,22 +141,29 @@ impl Container {
     }
 
     /// Stats every `interval` and each OOM kill as it happens, until the container stops.
+    /// OOM kills and the end come from the kernel (an OOM notification fd, a pidfd of
+    /// init), not from polling; without them, both are checked ten times a second.
     pub fn events(&self, interval: Duration) -> Events<'_> {
         let ooms = self.saved.cgroup.oom_kill_count().ok();
-        if ooms.is_none() {
-            log::debug!(
-                "events: no memory controller for {}: oom events are not reported",
-                self.id()
-            );
-        }
+        let oom_watch = match self.saved.cgroup.watch_oom() {
+            Ok(w) => Some(w),
+            Err(e) => {
+                log::debug!("events: oom notifications for {}: {e}", self.id());
+                None
+            }
+        };
+        // Opened before the status check: a pidfd of a reused pid would wait on a stranger.
+        let exit_fd = crate::sys::pidfd_open(self.pid())
+            .ok()
+            .filter(|_| self.status() != Status::Stopped);
         Events {
             c: self,
             interval,
-            // OOM kills are polled at least ten times a second whatever the stats interval.
-            poll: interval.min(Duration::from_millis(100)),
             next_stats: Instant::now() + interval,
             ooms,
-            after_oom: false,
+            oom_watch,
+            exit_fd,
+            settle_until: None,
             done: false,
         }
     }
@@ -189,14 +197,24 @@ pub enum Event {
 pub struct Events<'a> {
     c: &'a Container,
     interval: Duration,
-    poll: Duration,
     next_stats: Instant,
     /// OOM kills seen so far; None without a memory controller.
     ooms: Option<u64>,
-    /// An OOM event was just returned: finish that poll round before sleeping again.
-    after_oom: bool,
+    oom_watch: Option<berth_cgroups::OomWatch>,
+    /// Readable when init exits.
+    exit_fd: Option<OwnedFd>,
+    /// v1 notifies when the cgroup runs out of memory, before the OOM killer has
+    /// counted its kill: after a notification, the counter is looked at again
+    /// briefly until this time.
+    settle_until: Option<Instant>,
     done: bool,
 }
+
+/// How often to look when the kernel cannot tell: no OOM watch, or no pidfd.
+const FALLBACK_POLL: Duration = Duration::from_millis(100);
+/// How long, and how often, to look for the kill after an OOM notification.
+const SETTLE: Duration = Duration::from_millis(500);
+const SETTLE_POLL: Duration = Duration::from_millis(10);
 
 impl Events<'_> {
     fn new_oom(&mut self) -> bool {
@@ -208,6 +226,33 @@ impl Events<'_> {
         }
         false
     }
+
+    /// Sleeps until the next stats are due, an OOM notification or init's exit.
+    fn wait(&self) {
+        let left = self.next_stats.saturating_duration_since(Instant::now());
+        let left = if self.settle_until.is_some_and(|t| Instant::now() < t) {
+            left.min(SETTLE_POLL)
+        } else if self.oom_watch.is_none() || self.exit_fd.is_none() {
+            left.min(FALLBACK_POLL)
+        } else {
+            left
+        };
+        let mut fds: Vec<libc::pollfd> = [
+            self.oom_watch.as_ref().map(|w| w.as_fd().as_raw_fd()),
+            self.exit_fd.as_ref().map(|f| f.as_raw_fd()),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+        let ms = left.as_millis().min(i32::MAX as u128) as i32;
+        // SAFETY: fds is a valid array of pollfd for the call's duration.
+        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+    }
 }
 
 impl Iterator for Events<'_> {
@@ -215,17 +260,27 @@ impl Iterator for Events<'_> {
 
     fn next(&mut self) -> Option<Result<Event>> {
         while !self.done {
-            if !std::mem::take(&mut self.after_oom) {
-                std::thread::sleep(self.poll);
-                if self.new_oom() {
-                    self.after_oom = true;
-                    return Some(Ok(Event::Oom));
-                }
+            let notified = self.oom_watch.as_ref().is_some_and(|w| w.drain());
+            if self.new_oom() {
+                self.settle_until = None;
+                return Some(Ok(Event::Oom));
+            }
+            if notified {
+                self.settle_until = Some(Instant::now() + SETTLE);
             }
             if self.c.status() == Status::Stopped {
                 self.done = true;
-                // An OOM kill of init shows up in the counter before the process is gone.
-                return self.new_oom().then_some(Ok(Event::Oom));
+                // The OOM killer counts its kill after sending SIGKILL, so init can be
+                // gone first: after a notification, give the counter its settle time.
+                loop {
+                    if self.new_oom() {
+                        return Some(Ok(Event::Oom));
+                    }
+                    if !self.settle_until.is_some_and(|t| Instant::now() < t) {
+                        return None;
+                    }
+                    std::thread::sleep(SETTLE_POLL);
+                }
             }
             if Instant::now() >= self.next_stats {
                 self.next_stats += self.interval;
@@ -234,6 +289,7 @@ impl Iterator for Events<'_> {
                 }
                 return Some(self.c.stats().map(|s| Event::Stats(Box::new(s))));
             }
+            self.wait();
         }
         None
     }
@@ -286,10 +342,9 @@ fn merge(old: &mut LinuxResources, new: &LinuxResources) {
         take!(kernel_tcp, set_kernel_tcp);
         old.set_memory(Some(o));
     }
+    // A pids without limit never reaches here (see config_json); 0 is a limit of 1.
     if let Some(p) = new.pids() {
-        if p.limit() != 0 {
-            old.set_pids(Some(*p));
-        }
+        old.set_pids(Some(*p));
     }
     if let Some(b) = new.block_io() {
         let mut o = old.block_io().clone().unwrap_or_default();

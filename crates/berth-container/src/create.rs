@@ -3,7 +3,7 @@
 //! state. On any error, everything made so far is undone.
 
 use std::fs;
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::OFlag;
@@ -24,6 +24,8 @@ pub struct CreateOptions {
     pub id: String,
     pub bundle: PathBuf,
     pub console_socket: Option<PathBuf>,
+    /// `--pidfd-socket`: receives a pidfd of the container's init once it is ready.
+    pub pidfd_socket: Option<PathBuf>,
     pub pid_file: Option<PathBuf>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
@@ -37,6 +39,52 @@ pub struct Created {
     pub saved: Saved,
     /// The pty master, when the process has a terminal and no console socket was given.
     pub console: Option<OwnedFd>,
+    /// init's launch channel, open until its program's execve (after `start`).
+    chan: sync::Channel,
+}
+
+impl Created {
+    /// After `start`: waits until init's program has replaced init. A failed
+    /// execve is `NotStarted` with runc's text (`exec /x: no such file or
+    /// directory`), which `run` prints as the container's own error.
+    ///
+    /// Meanwhile what the container writes to its pty (a startContainer
+    /// hook's output) goes to `out`, so a full pty cannot stall the wait.
+    pub fn wait_for_execve(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::{AsFd, BorrowedFd};
+        let p = self.saved.config.process().as_ref();
+        let p = p.ok_or_else(|| Error::Init("the saved config has no process".into()))?;
+        if let Some(master) = &self.console {
+            // SAFETY: the channel's fd lives as long as self.
+            let chan = unsafe { BorrowedFd::borrow_raw(self.chan.as_raw_fd()) };
+            let mut buf = [0u8; 4096];
+            loop {
+                let mut fds = [
+                    PollFd::new(chan, PollFlags::POLLIN),
+                    PollFd::new(master.as_fd(), PollFlags::POLLIN),
+                ];
+                match poll(&mut fds, PollTimeout::NONE) {
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    r => r.map_err(|e| Error::sys("poll the launch channel", e))?,
+                };
+                let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
+                if ready(&fds[0]) {
+                    break;
+                }
+                if ready(&fds[1]) {
+                    match nix::unistd::read(master, &mut buf) {
+                        Ok(n) if n > 0 => {
+                            let _ = out.write_all(&buf[..n]);
+                            let _ = out.flush();
+                        }
+                        _ => break,
+                    }
+                }
+            }
+        }
+        launch::parent::wait_for_execve(&self.chan, p)
+    }
 }
 
 /// Undoes a half-made container unless disarmed.
@@ -92,8 +140,8 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
         );
     }
     let mut ns = Plan::from_spec(&spec)?;
-    if !ns.creates(LinuxNamespaceType::Mount) {
-        return invalid!("linux.namespaces: a new mount namespace is required (joining one by path is not supported)");
+    if ns.joins(LinuxNamespaceType::Mount) {
+        return invalid!("linux.namespaces: joining a mount namespace by path is not supported");
     }
     let caps = CapPlan::new(process.capabilities().as_ref())?;
     let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
@@ -101,6 +149,8 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
         None => None,
     };
     crate::lsm::check(&spec)?;
+    let attrs = crate::attrs::Plan::new(&spec, process)?;
+    let time_offsets = crate::timens::offsets(&spec)?;
     let net_cfg = network::config(&spec, &ns)?;
 
     let linux = spec.linux().as_ref();
@@ -158,6 +208,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
         prepared = Some(p);
     }
 
+    refuse_occupied_cgroup(&cgroup)?;
     cgroup.create()?;
     fault::point("cgroup-created");
     undo.cgroup = Some(cgroup.clone());
@@ -198,6 +249,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
                     process,
                     caps: &caps,
                     seccomp: seccomp.as_ref(),
+                    attrs: &attrs,
                     preserve_fds: opts.preserve_fds,
                     chan: child_end,
                     kind: Kind::Init(InitJob {
@@ -209,6 +261,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
                         no_pivot: opts.no_pivot,
                         no_new_keyring: opts.no_new_keyring,
                         extra_mounts: &extra_mounts,
+                        time_offsets: time_offsets.as_deref(),
                         lock_fd: undo.lock.as_ref().map_or(-1, Lock::raw_fd),
                     }),
                 },
@@ -242,11 +295,17 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
         intent,
     };
     launch::parent::converse(&parent_end, first, &mut talk)?;
+    log::debug!(
+        "container init: set up, waiting on the exec fifo for start (runc: init: closing the pipe to signal completion)"
+    );
     let InitTalk { saved, console, .. } = talk;
     let mut saved = saved.ok_or_else(|| Error::Init("container init never sent its pid".into()))?;
     let pid = saved.pid;
     fault::point("init-ready");
 
+    if let Some(sock) = &opts.pidfd_socket {
+        crate::fd_socket::send_pidfd(sock, pid)?;
+    }
     saved.config = spec;
     let lock = undo.lock.as_ref().expect("lock held until disarmed");
     lock.save(&saved)?;
@@ -258,7 +317,11 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     undo.cgroup = None;
     undo.network = false;
     undo.children.clear();
-    Ok(Created { saved, console })
+    Ok(Created {
+        saved,
+        console,
+        chan: parent_end,
+    })
 }
 
 /// The runtime's side of init's launch (see `launch`'s header).
@@ -356,6 +419,15 @@ impl launch::parent::Conversation for InitTalk<'_, '_> {
         Ok(())
     }
 
+    fn mount_source(&mut self, index: usize) -> Result<OwnedFd> {
+        let pid = self
+            .saved
+            .as_ref()
+            .map(|s| s.pid)
+            .ok_or_else(|| self.unexpected("MountSource before Pid"))?;
+        crate::rootfs::open_mount_source(pid, self.spec, index)
+    }
+
     fn console(&mut self, master: OwnedFd) -> Result<()> {
         match &self.opts.console_socket {
             Some(sock) => crate::console::send_to_socket(sock, raw(&master)),
@@ -369,6 +441,29 @@ impl launch::parent::Conversation for InitTalk<'_, '_> {
     fn seccomp_listener(&mut self, pid: i32, listener: OwnedFd) -> Result<()> {
         crate::notify::deliver(self.seccomp, pid, &self.state_value(), listener)
     }
+}
+
+/// A cgroup that already holds processes belongs to something else, and a
+/// frozen one would stop init mid-setup (create would hang): both are
+/// refused, as runc does, before undo owns the cgroup (it is not ours to remove).
+fn refuse_occupied_cgroup(cgroup: &berth_cgroups::Manager) -> Result<()> {
+    let pids = cgroup.pids().unwrap_or_default();
+    if !pids.is_empty() {
+        return invalid!(
+            "container's cgroup is not empty: {} process(es) already in {}",
+            pids.len(),
+            cgroup
+                .paths()
+                .next()
+                .map_or_else(String::new, |p| p.display().to_string())
+        );
+    }
+    if cgroup.is_frozen().unwrap_or(false) {
+        return invalid!(
+            "container's cgroup unexpectedly frozen (thaw it or choose another cgroupsPath)"
+        );
+    }
+    Ok(())
 }
 
 fn raw(fd: &OwnedFd) -> RawFd {

@@ -102,6 +102,14 @@ impl Error {
             source,
         }
     }
+    /// The text to pass to the other side of the launch channel, which wraps it
+    /// in `Init` again: without this side's own `container init:` prefix.
+    pub(crate) fn to_message(&self) -> String {
+        match self {
+            Error::Init(why) => why.clone(),
+            e => e.to_string(),
+        }
+    }
     pub fn sys(op: impl Into<String>, source: nix::Error) -> Self {
         Error::Sys {
             op: op.into(),

@@ -14,11 +14,11 @@ use nix::unistd::Pid;
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 use crate::caps::CapPlan;
-use crate::launch::messages::{ToChild, ToParent};
+use crate::launch::messages::ToChild;
 use crate::launch::{self, ExecJob, Job, Kind};
 use crate::seccomp::SeccompPlan;
 use crate::state::{self, Root, Saved, Status};
-use crate::sync::{self, Channel};
+use crate::sync;
 use crate::{console, fault, invalid, sys, Error, Result};
 
 #[derive(Clone, Debug, Default)]
@@ -26,6 +26,8 @@ pub struct ExecOptions {
     pub id: String,
     pub process: Process,
     pub console_socket: Option<PathBuf>,
+    /// `--pidfd-socket`: receives a pidfd of the process once it runs its program.
+    pub pidfd_socket: Option<PathBuf>,
     pub pid_file: Option<PathBuf>,
     pub detach: bool,
     pub preserve_fds: u32,
@@ -33,8 +35,9 @@ pub struct ExecOptions {
     /// `--user` naming a user or group (`name[:group]`, `uid:group`): looked up in the
     /// container's /etc/passwd and /etc/group, and overriding process.user's uid and gid.
     pub user: Option<String>,
-    /// `--cgroup`: a sub-cgroup of the container's (`path` or `controller[,controller]:path`).
-    pub cgroup: Option<String>,
+    /// `--cgroup`: existing sub-cgroups of the container's (`path` or
+    /// `controller[,controller]:path`, repeatable); empty is the container's own.
+    pub cgroup: Vec<String>,
 }
 
 pub struct Execed {
@@ -79,6 +82,7 @@ pub fn exec(root: &Root, opts: &ExecOptions) -> Result<Execed> {
         Some(s) => Some(SeccompPlan::new(s)?),
         None => None,
     };
+    let attrs = crate::attrs::Plan::new(&saved.config, p)?;
     let pidfd = saved
         .pidfd()
         .ok_or_else(|| wrong_state(&opts.id, Status::Stopped))?;
@@ -92,10 +96,29 @@ pub fn exec(root: &Root, opts: &ExecOptions) -> Result<Execed> {
         process: p,
         caps: &caps,
         seccomp: seccomp.as_ref(),
+        attrs: &attrs,
+    };
+    // A container in its caller's mount namespace has no root of its own to
+    // join: the process chroots into init's, which it reaches through this fd.
+    let init_root = if flags.contains(CloneFlags::CLONE_NEWNS) {
+        None
+    } else {
+        let path = format!("/proc/{}/root", saved.pid);
+        Some(
+            nix::fcntl::open(
+                path.as_str(),
+                nix::fcntl::OFlag::O_PATH
+                    | nix::fcntl::OFlag::O_DIRECTORY
+                    | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .map_err(|e| Error::sys(format!("open {path}"), e))?,
+        )
     };
     let job = ExecJob {
         user: opts.user.as_deref(),
         pidfd: &pidfd,
+        init_root: init_root.as_ref(),
         flags,
         joined_user,
         skip_setgroups,
@@ -105,7 +128,12 @@ pub fn exec(root: &Root, opts: &ExecOptions) -> Result<Execed> {
         other => Error::NotStarted(other.to_string()),
     })?;
     if let Some(f) = &opts.pid_file {
-        crate::create::write_pid_file(f, pid)?;
+        // A process the caller cannot find by its pid file is not left running (as runc).
+        if let Err(e) = crate::create::write_pid_file(f, pid) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+            launch::parent::reap(pid);
+            return Err(e);
+        }
     }
     Ok(Execed { pid, console })
 }
@@ -128,6 +156,7 @@ fn start(
                     process: c.process,
                     caps: c.caps,
                     seccomp: c.seccomp,
+                    attrs: c.attrs,
                     preserve_fds: opts.preserve_fds,
                     chan: child_end,
                     kind: Kind::Exec(job),
@@ -142,9 +171,14 @@ fn start(
         let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
         launch::parent::reap(pid);
     };
-    let placed = match &opts.cgroup {
-        Some(sub) => saved.cgroup.add_process_to(first, sub),
-        None => saved.cgroup.add_process(first),
+    if let Err(e) = crate::affinity::set_initial(first, c.process) {
+        kill_and_reap(first);
+        return Err(e);
+    }
+    let placed = if opts.cgroup.is_empty() {
+        saved.cgroup.add_process(first)
+    } else {
+        saved.cgroup.add_process_to(first, &opts.cgroup)
     };
     fault::point("exec-forked");
     if let Err(e) = placed
@@ -168,7 +202,21 @@ fn start(
             return Err(e);
         }
     };
-    if let Err(e) = wait_for_execve(&parent_end, c.process) {
+    log::debug!(
+        "exec process: joined the container, executing {:?} (runc: setns_init: about to exec)",
+        c.process
+            .args()
+            .as_deref()
+            .and_then(|a| a.first())
+            .map_or("", String::as_str)
+    );
+    let sent = launch::parent::wait_for_execve(&parent_end, c.process).and_then(|()| {
+        match &opts.pidfd_socket {
+            Some(sock) => crate::fd_socket::send_pidfd(sock, pid),
+            None => Ok(()),
+        }
+    });
+    if let Err(e) = sent {
         kill_and_reap(pid);
         return Err(e);
     }
@@ -209,28 +257,11 @@ impl launch::parent::Conversation for ExecTalk<'_> {
     }
 }
 
-/// Success is the end of the stream (the exec stage's execve closed the
-/// channel); a failed execve of the program is the stage's errno.
-fn wait_for_execve(chan: &Channel, p: &Process) -> Result<()> {
-    match chan.hear_child("the execve of the exec process")? {
-        None => Ok(()),
-        Some(ToParent::ExecFailed(errno)) => {
-            let prog = p.args().as_ref().and_then(|a| a.first()).cloned();
-            Err(Error::sys(
-                format!("exec {}", prog.unwrap_or_default()),
-                errno,
-            ))
-        }
-        Some(other) => Err(Error::Init(format!(
-            "unexpected {other:?} from the exec process"
-        ))),
-    }
-}
-
 struct Child<'a> {
     process: &'a Process,
     caps: &'a CapPlan,
     seccomp: Option<&'a SeccompPlan>,
+    attrs: &'a crate::attrs::Plan,
 }
 
 /// `name[:group]` or `uid:group` resolved in the container's /etc/passwd and /etc/group

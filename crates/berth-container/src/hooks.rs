@@ -13,17 +13,27 @@ use oci_spec::runtime::Hook;
 use crate::exec_stage::ExecStage;
 use crate::{Error, Result};
 
+/// How a hook that runs from inside the container is started.
+pub struct InContainer<'a> {
+    /// Execs the hook, so that the runtime's own image never does.
+    pub stage: &'a ExecStage,
+    /// The environment of a hook that names none (startContainer hooks get
+    /// the process's, as runc's always have).
+    pub env: &'a [std::ffi::CString],
+    /// The working directory: createContainer hooks run in the rootfs
+    /// (before pivot_root), where runc runs them.
+    pub cwd: Option<&'a std::path::Path>,
+}
+
 /// Runs every hook of `kind` in order; the first failure stops the list.
-/// Hooks run from inside the container pass the exec stage, so that the
-/// runtime's own image is never what execs them.
 pub fn run_all(
     kind: &str,
     hooks: &[Hook],
     state_json: &str,
-    stage: Option<&ExecStage>,
+    inside: Option<&InContainer>,
 ) -> Result<()> {
     for (index, hook) in hooks.iter().enumerate() {
-        run(kind, index, hook, state_json, stage)?;
+        run(kind, index, hook, state_json, inside)?;
     }
     Ok(())
 }
@@ -35,7 +45,7 @@ pub fn run(
     index: usize,
     hook: &Hook,
     state_json: &str,
-    stage: Option<&ExecStage>,
+    inside: Option<&InContainer>,
 ) -> Result<()> {
     let path = hook.path();
     let fail = |why: String| {
@@ -45,7 +55,7 @@ pub fn run(
         ))
     };
     let mut cmd = Command::new(path);
-    if let Some(stage) = stage {
+    if let Some(inside) = inside {
         let argv: Vec<&str> = match hook.args().as_deref() {
             Some(a) if !a.is_empty() => a.iter().map(String::as_str).collect(),
             _ => vec![path.to_str().unwrap_or_default()],
@@ -53,12 +63,15 @@ pub fn run(
         let prog = crate::process::Program {
             path: path.clone(),
             argv: crate::process::cstrings(argv, "hook args")?,
-            envp: crate::process::cstrings(
-                hook.env().iter().flatten().map(String::as_str),
-                "hook env",
-            )?,
+            envp: match hook.env() {
+                Some(env) => crate::process::cstrings(env.iter().map(String::as_str), "hook env")?,
+                None => inside.env.to_vec(),
+            },
         };
-        let exec = stage.prepared(&prog, None)?;
+        let exec = inside.stage.prepared(&prog, None)?;
+        if let Some(dir) = inside.cwd {
+            cmd.current_dir(dir);
+        }
         // SAFETY: the closure only calls execveat/execve with arrays built before the fork.
         unsafe { cmd.pre_exec(move || Err(std::io::Error::from(exec.run()))) };
     }
@@ -96,9 +109,24 @@ pub fn run(
         }
     };
     if !status.success() {
-        return Err(fail(format!("{status}")));
+        return Err(fail(describe(status)));
     }
     Ok(())
+}
+
+/// A hook's end in Go's words, as runc reports it: `exit status 1`,
+/// `signal: bad system call` (a seccomp kill).
+fn describe(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(sig)) => {
+            // SAFETY: strsignal returns a static (or thread-local) string for any number.
+            let name = unsafe { std::ffi::CStr::from_ptr(libc::strsignal(sig)) };
+            format!("signal: {}", name.to_string_lossy().to_lowercase())
+        }
+        _ => status.to_string(),
+    }
 }
 
 /// Waits for `pid` to exit (without reaping it) until `deadline`; false on timeout.

@@ -4,10 +4,13 @@
 //! own process; the child side (`init`) runs in the cloned container init
 //! before it execs the user's program. See ARCHITECTURE.md.
 
+mod affinity;
 pub mod error;
 
+pub mod attrs;
 pub mod caps;
 pub mod config;
+mod config_json;
 pub mod console;
 pub mod container;
 pub mod create;
@@ -15,6 +18,7 @@ pub mod device_access;
 pub mod exec;
 pub mod exec_stage;
 mod fault;
+pub mod fd_socket;
 pub mod hooks;
 pub mod id;
 mod id_maps;
@@ -34,6 +38,8 @@ pub mod seccomp;
 pub mod state;
 mod sync;
 mod sys;
+pub mod timens;
+pub mod update_request;
 
 pub use container::{Container, Event, Events};
 pub use create::{create, CreateOptions, Created};

@@ -7,6 +7,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use oci_spec::runtime::LinuxNamespaceType;
 
 use crate::error::Operation;
 use crate::state::{self, Lock, Root, Saved, Status, EXEC_FIFO};
@@ -42,6 +43,10 @@ pub fn start(root: &Root, id: &str) -> Result<Saved> {
                 .map_err(|e| Error::io("open exec fifo", &fifo_path, e))?,
         )
     };
+    log::debug!(
+        "start {id}: releasing init (pid {}) through the exec fifo",
+        saved.pid
+    );
     fifo.write_all(&[0])
         .map_err(|e| Error::io("write exec fifo", &fifo_path, e))?;
     drop(fifo);
@@ -53,9 +58,12 @@ pub fn start(root: &Root, id: &str) -> Result<Saved> {
     }
     let state_json = oci_json(&saved, Status::Running);
     for (i, hook) in poststart.iter().enumerate() {
-        // The runtime spec: a failing poststart hook is a warning, the container runs on.
+        // As runc: a failing poststart hook stops the container and is start's error.
         if let Err(e) = hooks::run("poststart", i, hook, &state_json, None) {
-            log::warn!("{e}");
+            if let Some(fd) = saved.pidfd() {
+                let _ = signal_pidfd(&fd, libc::SIGKILL);
+            }
+            return Err(e);
         }
     }
     Ok(saved)
@@ -68,7 +76,8 @@ pub fn oci_json(saved: &Saved, status: Status) -> String {
 /// Parses a signal as runc accepts it: "KILL", "SIGKILL", "9", any case.
 pub fn parse_signal(s: &str) -> Result<i32> {
     if let Ok(n) = s.parse::<i32>() {
-        if (1..=64).contains(&n) {
+        // 0 sends nothing: the check that the container runs.
+        if (0..=64).contains(&n) {
             return Ok(n);
         }
         return Err(Error::Invalid(format!("invalid signal number {s}")));
@@ -91,20 +100,32 @@ fn signal_pidfd(fd: &OwnedFd, sig: i32) -> Result<()> {
     Ok(())
 }
 
+/// Sends `sig` (0 only checks that the container runs) to init, or with
+/// `all` to every process in the cgroup. As runc: SIGKILL to a container
+/// that shares its pid namespace reaches every process in the cgroup, since
+/// they do not die with init (they are still killed after init is gone);
+/// `all` on a container with nothing left to signal is not an error.
 pub fn kill(root: &Root, id: &str, sig: i32, all: bool) -> Result<()> {
     let saved = state::peek(root, id)?;
     let status = saved.status(root);
-    if all {
-        if !saved.cgroup.has_cgroup() {
-            if status == Status::Stopped {
-                return Err(wrong(id, Operation::Kill, status));
-            }
-            return crate::no_cgroup::kill_all(&saved, sig);
-        }
-        if status == Status::Stopped && saved.cgroup.pids().map(|p| p.is_empty()).unwrap_or(true) {
-            return Err(wrong(id, Operation::Kill, status));
-        }
-        return Ok(saved.cgroup.kill_all(sig)?);
+    if all && !saved.cgroup.has_cgroup() {
+        // No cgroup (rootless, nothing delegated): the processes of init's pid namespace,
+        // which are gone with init.
+        return match status {
+            Status::Stopped => Ok(()),
+            _ => crate::no_cgroup::kill_all(&saved, sig),
+        };
+    }
+    if saved.cgroup.has_cgroup()
+        && (all || (sig == libc::SIGKILL && !has_own_pid_ns(&saved.config)))
+    {
+        let empty = saved.cgroup.pids().map_or(true, |p| p.is_empty());
+        log::debug!("kill {id}: signal {sig} to every process in the cgroup (empty: {empty})");
+        return match (status == Status::Stopped && empty, all) {
+            (true, true) => Ok(()),
+            (true, false) => Err(wrong(id, Operation::Kill, status)),
+            (false, _) => Ok(saved.cgroup.kill_all(sig)?),
+        };
     }
     let fd = match (status, saved.pidfd()) {
         (Status::Stopped, _) | (_, None) => {
@@ -113,6 +134,17 @@ pub fn kill(root: &Root, id: &str, sig: i32, all: bool) -> Result<()> {
         (_, Some(fd)) => fd,
     };
     signal_pidfd(&fd, sig)
+}
+
+/// True when the container made its own pid namespace (not shared, not joined by path).
+fn has_own_pid_ns(spec: &oci_spec::runtime::Spec) -> bool {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|nss| {
+            nss.iter()
+                .any(|ns| ns.typ() == LinuxNamespaceType::Pid && ns.path().is_none())
+        })
 }
 
 /// Waits up to `limit` for the process behind `fd` to exit.
@@ -147,6 +179,10 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
         Err(e) => return Err(e),
     };
     let status = saved.status(root);
+    log::debug!(
+        "delete {id}: status {status}{}",
+        if force { ", forced" } else { "" }
+    );
     if matches!(status, Status::Running | Status::Paused) && !force {
         return Err(wrong(id, Operation::Delete, status));
     }

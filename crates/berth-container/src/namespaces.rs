@@ -137,3 +137,34 @@ pub fn inode(pid: &str, kind: &str) -> std::io::Result<u64> {
     use std::os::unix::fs::MetadataExt;
     Ok(std::fs::metadata(format!("/proc/{pid}/ns/{kind}"))?.ino())
 }
+
+/// Writes `/proc/PID/uid_map` and `gid_map` (one "containerID hostID size"
+/// line per mapping; an empty list is not written). `field` prefixes the
+/// error's field name ("linux." gives "linux.uidMappings").
+pub(crate) fn write_id_maps(
+    pid: i32,
+    field: &str,
+    uids: &[oci_spec::runtime::LinuxIdMapping],
+    gids: &[oci_spec::runtime::LinuxIdMapping],
+) -> Result<()> {
+    for (file, name, maps) in [
+        ("uid_map", "uidMappings", uids),
+        ("gid_map", "gidMappings", gids),
+    ] {
+        if maps.is_empty() {
+            continue;
+        }
+        let text: String = maps
+            .iter()
+            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+            .collect();
+        let path = format!("/proc/{pid}/{file}");
+        std::fs::write(&path, &text).map_err(|e| {
+            Error::Invalid(format!(
+                "{field}{name}: write {}: {e}",
+                text.trim().replace('\n', ", ")
+            ))
+        })?;
+    }
+    Ok(())
+}

@@ -14,11 +14,13 @@ use crate::exec_stage::ExecStage;
 use crate::seccomp::SeccompPlan;
 use crate::{invalid, Error, Result};
 
+/// Where a program without a '/' is looked for when the process has no PATH.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The environment as runc builds it: for a key given twice the last value
-/// wins (in the order of last occurrence), PATH is added when missing, and
-/// HOME when missing or empty (the process user's from /etc/passwd, else "/").
+/// wins (in the order of last occurrence), and HOME is added when missing or
+/// empty (the process user's from /etc/passwd, else "/"). PATH is not added
+/// (runc does not); the program lookup has its own default.
 pub fn environment(p: &Process, home: Option<&str>) -> Vec<String> {
     let given = p.env().clone().unwrap_or_default();
     let key = |kv: &str| kv.split_once('=').map_or(kv, |(k, _)| k).to_string();
@@ -30,9 +32,6 @@ pub fn environment(p: &Process, home: Option<&str>) -> Vec<String> {
         .cloned()
         .collect();
     env.reverse();
-    if !env.iter().any(|e| e.starts_with("PATH=")) {
-        env.push(format!("PATH={DEFAULT_PATH}"));
-    }
     env.retain(|e| e != "HOME=");
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(format!("HOME={}", home.unwrap_or("/")));
@@ -323,15 +322,7 @@ mod env_tests {
     #[test]
     fn the_last_duplicate_wins_and_an_empty_home_is_filled() {
         let env = environment(&process(&["A=1", "HOME=", "B=2", "A=3"]), Some("/root"));
-        assert_eq!(
-            env,
-            [
-                "B=2",
-                "A=3",
-                format!("PATH={DEFAULT_PATH}").as_str(),
-                "HOME=/root"
-            ]
-        );
+        assert_eq!(env, ["B=2", "A=3", "HOME=/root"]);
         let env = environment(&process(&["HOME=/home/x"]), Some("/root"));
         assert!(env.contains(&"HOME=/home/x".to_string()));
         let env = environment(&process(&[]), None);

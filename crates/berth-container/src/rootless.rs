@@ -8,9 +8,12 @@ use crate::namespaces::Plan;
 use crate::network::Config;
 use crate::{invalid, Result};
 
-/// True when berth runs without root: every create takes the rootless path.
+/// True when berth runs without root: every create takes the rootless path. Kept from
+/// the first call, so a forked init, root in its own user namespace, still answers
+/// for the runtime that made it (create asks before it forks).
 pub(crate) fn active() -> bool {
-    !nix::unistd::geteuid().is_root()
+    static ACTIVE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ACTIVE.get_or_init(|| !nix::unistd::geteuid().is_root())
 }
 
 /// True inside a user namespace other than the host's (its uid_map is not the

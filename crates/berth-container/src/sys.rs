@@ -275,3 +275,42 @@ pub fn loopback_up() -> nix::Result<()> {
     check(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) } as libc::c_long)?;
     Ok(())
 }
+
+/// set_mempolicy(mode | flags, nodemask, maxnode) for the calling thread.
+/// `mask` is the node bitmap in 64-bit words, empty for no nodes.
+pub fn set_mempolicy(mode: i32, mask: &[u64]) -> nix::Result<()> {
+    // The kernel reads maxnode - 1 bits, so one more than the mask holds.
+    let (ptr, maxnode) = match mask.len() {
+        0 => (std::ptr::null(), 0),
+        n => (mask.as_ptr(), n as libc::c_ulong * 64 + 1),
+    };
+    // SAFETY: the kernel reads at most maxnode - 1 bits from a live slice.
+    check(unsafe { libc::syscall(libc::SYS_set_mempolicy, mode, ptr, maxnode) }).map(drop)
+}
+
+/// sched_setattr(0, attr, 0): the calling thread's policy and parameters.
+pub fn sched_setattr(attr: &libc::sched_attr) -> nix::Result<()> {
+    // SAFETY: attr.size says how much of the struct the kernel may read.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_sched_setattr,
+            0,
+            attr as *const libc::sched_attr,
+            0,
+        )
+    })
+    .map(drop)
+}
+
+/// ioprio_set(IOPRIO_WHO_PROCESS, 0, prio): the calling process; children inherit it.
+pub fn ioprio_set_self(prio: i32) -> nix::Result<()> {
+    const IOPRIO_WHO_PROCESS: libc::c_int = 1;
+    // SAFETY: three integers.
+    check(unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, prio) }).map(drop)
+}
+
+/// personality(persona): sets the execution domain.
+pub fn set_personality(persona: libc::c_ulong) -> nix::Result<()> {
+    // SAFETY: takes an integer; returns the previous persona or -1.
+    check(unsafe { libc::personality(persona) } as libc::c_long).map(drop)
+}

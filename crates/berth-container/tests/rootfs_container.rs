@@ -13,6 +13,13 @@ use berth_container::rootfs::{self, RootfsCtx};
 use nix::sched::{unshare, CloneFlags};
 use oci_spec::runtime::{Mount, Spec};
 
+/// These containers have no runtime to ask: no spec mount here needs one.
+fn no_runtime_source(i: usize) -> berth_container::Result<std::os::fd::OwnedFd> {
+    Err(berth_container::Error::Init(format!(
+        "mounts[{i}]: no runtime in this test"
+    )))
+}
+
 fn is_root() -> bool {
     if nix::unistd::geteuid().is_root() {
         return true;
@@ -237,9 +244,11 @@ fn full_container_rootfs() {
             rootfs: &rootfs,
             extra_mounts: &[],
             in_user_ns: false,
+            own_mount_ns: true,
+            runtime_source: &no_runtime_source,
         };
         rootfs::prepare(&ctx).map_err(|e| format!("prepare: {e}"))?;
-        rootfs::enter(&rootfs, false).map_err(|e| format!("enter: {e}"))?;
+        rootfs::enter(&ctx, false).map_err(|e| format!("enter: {e}"))?;
         rootfs::finalize(&spec).map_err(|e| format!("finalize: {e}"))?;
 
         let mi = mountinfo()?;
@@ -502,9 +511,11 @@ fn no_pivot_console_extra_mounts_and_default_devices() {
             rootfs: &rootfs,
             extra_mounts: &extra,
             in_user_ns: false,
+            own_mount_ns: true,
+            runtime_source: &no_runtime_source,
         };
         rootfs::prepare(&ctx).map_err(|e| format!("prepare: {e}"))?;
-        rootfs::enter(&rootfs, true).map_err(|e| format!("enter: {e}"))?;
+        rootfs::enter(&ctx, true).map_err(|e| format!("enter: {e}"))?;
         let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
         ensure!(cwd == Path::new("/"), "cwd {}", cwd.display());
         ensure!(Path::new("/bin/busybox").exists(), "not in the rootfs");
@@ -616,9 +627,11 @@ fn devices_are_bound_from_the_host_when_mknod_is_not_allowed() {
             rootfs: &rootfs,
             extra_mounts: &[],
             in_user_ns: true,
+            own_mount_ns: true,
+            runtime_source: &no_runtime_source,
         };
         rootfs::prepare(&ctx).map_err(|e| format!("prepare: {e}"))?;
-        rootfs::enter(&rootfs, false).map_err(|e| format!("enter: {e}"))?;
+        rootfs::enter(&ctx, false).map_err(|e| format!("enter: {e}"))?;
         let mi = mountinfo()?;
         for (n, ma, mi_) in [
             ("null", 1, 3),

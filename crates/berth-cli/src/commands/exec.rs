@@ -1,7 +1,8 @@
 //! `berth exec`: runc's flags turned into an exec process (the container's
 //! process with the flags applied, or `-p process.json`), then the foreground
-//! wait or `-d`. Exit codes as runc: 1 for bad input or a container that cannot
-//! take a process, 255 when the process could not be started, else the process's.
+//! wait or `-d`. Exit codes as runc: 1 for a missing command (a usage error),
+//! 255 for any failure after that (no such container, paused, bad process
+//! JSON, could not start), else the process's.
 
 use std::io::IsTerminal;
 use std::os::fd::AsRawFd;
@@ -18,6 +19,9 @@ pub struct ExecArgs {
     /// Unix socket that receives the pty master (with --tty)
     #[arg(long = "console-socket")]
     pub console_socket: Option<PathBuf>,
+    /// Unix socket that receives a pidfd of the exec'd process
+    #[arg(long = "pidfd-socket")]
+    pub pidfd_socket: Option<PathBuf>,
     /// Current working directory in the container
     #[arg(long)]
     pub cwd: Option<PathBuf>,
@@ -57,7 +61,7 @@ pub struct ExecArgs {
     /// Pass N extra fds (3 .. 3+N-1) to the process
     #[arg(long = "preserve-fds", default_value_t = 0)]
     pub preserve_fds: u32,
-    /// Sub-cgroup of the container's cgroup to run in: path or controller[,controller]:path
+    /// Existing sub-cgroup of the container's cgroup to run in: path or controller[,controller]:path (repeatable)
     #[arg(long)]
     pub cgroup: Vec<String>,
     /// Exec even if the container is paused
@@ -71,39 +75,40 @@ pub struct ExecArgs {
 }
 
 pub fn run(root: &Root, a: &ExecArgs) -> Result<u8> {
-    let (process, user) = build_process(root, a)?;
-    if a.cgroup.len() > 1 {
-        return Err(
-            "exec --cgroup: give it once (berth places the process in one sub-cgroup)".into(),
-        );
+    // A missing command is a usage error (1); once the arguments make sense,
+    // every failure is runc's `exec failed: …` with 255, so that a caller can
+    // tell it from the process's own exit status.
+    if a.process.is_none() && a.command.is_empty() {
+        return Err("exec: a command is required (or -p process.json)".into());
     }
+    let execed =
+        start(root, a).map_err(|e| super::ExitError::new(255, format!("exec failed: {e}")))?;
+    if a.detach {
+        return Ok(0);
+    }
+    crate::foreground::supervise(execed.pid, execed.console)
+}
+
+fn start(root: &Root, a: &ExecArgs) -> Result<berth_container::exec::Execed> {
+    let (process, user) = build_process(root, a)?;
     let opts = ExecOptions {
         id: a.id.clone(),
         process,
         console_socket: a.console_socket.clone(),
+        pidfd_socket: a.pidfd_socket.clone(),
         pid_file: a.pid_file.clone(),
         detach: a.detach,
         preserve_fds: a.preserve_fds,
         ignore_paused: a.ignore_paused,
         user,
-        cgroup: a.cgroup.first().cloned(),
+        cgroup: a.cgroup.clone(),
     };
-    let execed = match berth_container::exec::exec(root, &opts) {
-        Ok(e) => e,
-        // Like runc: the process could not be started (no such command, user, ...): 255.
-        Err(berth_container::Error::NotStarted(msg)) => {
-            return Err(super::ExitError::new(
-                255,
-                format!("exec failed: unable to start container process: {msg}"),
-            )
-            .into());
+    berth_container::exec::exec(root, &opts).map_err(|e| match e {
+        berth_container::Error::NotStarted(msg) => {
+            format!("unable to start container process: {msg}").into()
         }
-        Err(e) => return Err(e.into()),
-    };
-    if a.detach {
-        return Ok(0);
-    }
-    crate::foreground::supervise(execed.pid, execed.console)
+        e => e.into(),
+    })
 }
 
 /// The process to run: `-p` as given, or the container's process with the flags applied.
@@ -114,9 +119,6 @@ fn build_process(root: &Root, a: &ExecArgs) -> Result<(Process, Option<String>)>
         let p = berth_container::config::parse_process(&bytes)
             .map_err(|e| format!("exec -p {}: {e}", path.display()))?;
         return Ok((p, None));
-    }
-    if a.command.is_empty() {
-        return Err("exec: a command is required (or -p process.json)".into());
     }
     let mut p = container_process(root, &a.id)?;
     p.set_args(Some(a.command.clone()));

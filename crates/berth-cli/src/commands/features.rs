@@ -1,15 +1,23 @@
 //! `berth features`: what this build supports, in the shape `runc features`
 //! prints. Each list comes from the code that implements it (mount options
 //! from the option parser's table, seccomp actions, operators and
-//! architectures from the translator, cgroup controllers from berth-cgroups),
-//! so the output cannot advertise what berth refuses.
+//! architectures from the translator, cgroup controllers from berth-cgroups,
+//! memory policy modes and the process attributes from `attrs`' tables), so
+//! the output cannot advertise what berth refuses. Attributes the features
+//! schema has no field for are listed as `io.github.berth.*` annotations.
 
+use berth_container::attrs::{ioprio, mempolicy, personality, scheduler};
 use berth_container::rootfs::mount_options;
 use berth_container::seccomp;
 use serde_json::{json, Value};
 
+fn names<T>(table: &[T], name: impl Fn(&T) -> &str) -> Vec<String> {
+    table.iter().map(|e| name(e).to_string()).collect()
+}
+
 pub fn features() -> Value {
     let controllers = berth_cgroups::V1_CONTROLLERS;
+    let list = |v: Vec<String>| v.join(",");
     json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": "1.2.1",
@@ -26,16 +34,28 @@ pub fn features() -> Value {
                 "enabled": true,
                 "actions": seccomp::supported_actions(),
                 "operators": seccomp::supported_operators(),
-                "archs": seccomp::supported_archs()
+                "archs": seccomp::supported_archs(),
+                "knownFlags": seccomp::supported_flags(),
+                "supportedFlags": seccomp::supported_flags()
             },
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false },
             "intelRdt": { "enabled": false },
-            "mountExtensions": { "idmap": { "enabled": false } }
+            "memoryPolicy": {
+                "modes": names(mempolicy::MODES, |m| m.0),
+                "flags": names(mempolicy::FLAGS, |f| f.0)
+            },
+            "mountExtensions": { "idmap": { "enabled": berth_container::rootfs::idmap::SUPPORTED } }
         },
         "annotations": {
             "org.opencontainers.runc.checkpoint.enabled": "false",
-            "io.github.berth.version": env!("CARGO_PKG_VERSION")
+            "io.github.berth.version": env!("CARGO_PKG_VERSION"),
+            "io.github.berth.process.scheduler.policies": list(names(scheduler::POLICIES, |p| p.0)),
+            "io.github.berth.process.scheduler.flags": list(names(scheduler::FLAGS, |f| f.0)),
+            "io.github.berth.process.ioPriority.classes": list(names(ioprio::CLASSES, |c| c.0)),
+            "io.github.berth.linux.personality.domains": list(names(personality::DOMAINS, |d| d.0)),
+            "io.github.berth.linux.timeOffsets.clocks": berth_container::timens::CLOCKS.join(","),
+            "io.github.berth.pidfdSocket": "true"
         }
     })
 }
@@ -99,6 +119,29 @@ mod tests {
             );
             let profile: LinuxSeccomp = serde_json::from_str(&text).unwrap();
             assert!(seccomp::SeccompPlan::new(&profile).is_ok(), "{arch}");
+        }
+    }
+
+    #[test]
+    fn every_advertised_memory_policy_is_accepted() {
+        let f = features();
+        let modes = strings(&f["linux"]["memoryPolicy"]["modes"]);
+        assert!(modes.contains(&"MPOL_INTERLEAVE".to_string()));
+        for m in modes {
+            // Every mode takes a node list except these two, which refuse one.
+            let nodes = if m == "MPOL_DEFAULT" || m == "MPOL_LOCAL" {
+                ""
+            } else {
+                "0"
+            };
+            for f in strings(&f["linux"]["memoryPolicy"]["flags"]) {
+                let text = format!(
+                    r#"{{"ociVersion":"1.2.0","root":{{"path":"rootfs"}},"process":{{"args":["true"],"cwd":"/","user":{{"uid":0,"gid":0}}}},
+                    "linux":{{"namespaces":[{{"type":"mount"}}],"memoryPolicy":{{"mode":"{m}","nodes":"{nodes}","flags":["{f}"]}}}}}}"#
+                );
+                let parsed = berth_container::config::parse(text.as_bytes());
+                assert!(parsed.is_ok(), "{m} {f}: {:?}", parsed.err());
+            }
         }
     }
 

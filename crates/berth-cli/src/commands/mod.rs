@@ -40,6 +40,15 @@ impl std::fmt::Display for ExitError {
 
 impl std::error::Error for ExitError {}
 
+/// A runc command berth does not implement: its flags are taken as they come
+/// so that `-h` works and the refusal names the command, not a flag.
+#[derive(clap::Args)]
+pub struct Unsupported {
+    /// runc's flags and the container id
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
 pub fn dispatch(cli: &Cli) -> Result<u8> {
     let root = Root::new(
         cli.root
@@ -93,6 +102,9 @@ pub fn dispatch(cli: &Cli) -> Result<u8> {
             println!("{}", serde_json::to_string_pretty(&features::features())?);
             Ok(0)
         }
+        Command::Checkpoint(_) | Command::Restore(_) => {
+            Err("checkpoint/restore: not supported (berth has no CRIU integration)".into())
+        }
     }
 }
 
@@ -101,6 +113,7 @@ fn options(a: &CreateArgs, foreground: bool) -> CreateOptions {
         id: a.id.clone(),
         bundle: a.bundle.clone(),
         console_socket: a.console_socket.clone(),
+        pidfd_socket: a.pidfd_socket.clone(),
         pid_file: a.pid_file.clone(),
         no_pivot: a.no_pivot,
         no_new_keyring: a.no_new_keyring,

@@ -229,11 +229,11 @@ impl UpdateArgs {
 
         if let Some(v) = &self.pids_limit {
             let n = int("pids-limit", v)?;
-            if n == 0 || n < -1 {
+            if n < -1 {
                 return Err(bad(
                     "pids-limit",
                     v,
-                    "must be -1 (unlimited) or a positive number",
+                    "must be -1 (unlimited) or a number of pids (0 is taken as 1)",
                 ));
             }
             let mut p = LinuxPids::default();
@@ -267,49 +267,8 @@ pub fn read_resources(src: &str) -> Result<LinuxResources> {
     } else {
         std::fs::read_to_string(Path::new(src)).map_err(|e| format!("--resources {src}: {e}"))?
     };
-    let r: LinuxResources = serde_json::from_str(&text)
-        .map_err(|e| format!("--resources {src}: not a valid resources JSON object: {e}"))?;
-    Ok(drop_zeros(r))
-}
-
-fn nz_u(v: Option<u64>) -> Option<u64> {
-    v.filter(|x| *x != 0)
-}
-
-fn nz_i(v: Option<i64>) -> Option<i64> {
-    v.filter(|x| *x != 0)
-}
-
-/// runc treats 0 (and "") as "not set" for the fields `runc update` knows.
-fn drop_zeros(mut r: LinuxResources) -> LinuxResources {
-    if let Some(c) = r.cpu().clone() {
-        let mut c2 = c.clone();
-        c2.set_shares(nz_u(c.shares()));
-        c2.set_quota(nz_i(c.quota()));
-        c2.set_period(nz_u(c.period()));
-        c2.set_burst(nz_u(c.burst()));
-        c2.set_realtime_period(nz_u(c.realtime_period()));
-        c2.set_realtime_runtime(nz_i(c.realtime_runtime()));
-        c2.set_cpus(c.cpus().clone().filter(|s| !s.is_empty()));
-        c2.set_mems(c.mems().clone().filter(|s| !s.is_empty()));
-        r.set_cpu(Some(c2));
-    }
-    if let Some(m) = *r.memory() {
-        let mut m2 = m;
-        m2.set_limit(nz_i(m.limit()));
-        m2.set_reservation(nz_i(m.reservation()));
-        m2.set_swap(nz_i(m.swap()));
-        m2.set_kernel(nz_i(m.kernel()));
-        m2.set_kernel_tcp(nz_i(m.kernel_tcp()));
-        r.set_memory(Some(m2));
-    }
-    if let Some(b) = r.block_io().clone() {
-        let mut b2 = b.clone();
-        b2.set_weight(b.weight().filter(|w| *w != 0));
-        b2.set_leaf_weight(b.leaf_weight().filter(|w| *w != 0));
-        r.set_block_io(Some(b2));
-    }
-    r
+    berth_container::update_request::parse(text.as_bytes())
+        .map_err(|e| format!("--resources {src}: not a valid resources JSON object: {e}").into())
 }
 
 pub fn run(root: &Root, a: &UpdateArgs) -> Result<u8> {
@@ -379,7 +338,7 @@ mod tests {
             (&["--cpu-share", "0"], "--cpu-share"),
             (&["--cpu-share", "-5"], "-5"),
             (&["--cpu-share", "lots"], "lots"),
-            (&["--pids-limit", "0"], "--pids-limit"),
+            (&["--pids-limit", "-2"], "--pids-limit"),
             (&["--pids-limit", "ten"], "ten"),
             (&["--blkio-weight", "5"], "--blkio-weight"),
             (&["--cpu-quota", "1.5"], "1.5"),
@@ -389,22 +348,5 @@ mod tests {
             assert!(e.contains(named), "{args:?}: {e}");
             assert!(!e.contains('\n'), "{args:?}: {e}");
         }
-    }
-
-    #[test]
-    fn resources_json_zeros_are_unset() {
-        let r: LinuxResources = serde_json::from_str(
-            r#"{"memory":{"limit":0,"swap":0},"cpu":{"shares":0,"quota":0,"cpus":""},"blockIO":{"weight":0},"pids":{"limit":0}}"#,
-        )
-        .unwrap();
-        let r = drop_zeros(r);
-        let m = r.memory().as_ref().unwrap();
-        assert_eq!((m.limit(), m.swap()), (None, None));
-        let c = r.cpu().as_ref().unwrap();
-        assert_eq!(
-            (c.shares(), c.quota(), c.cpus().clone()),
-            (None, None, None)
-        );
-        assert_eq!(r.block_io().as_ref().unwrap().weight(), None);
     }
 }

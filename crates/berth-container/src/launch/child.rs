@@ -22,6 +22,8 @@ pub(crate) struct Job<'a> {
     pub process: &'a Process,
     pub caps: &'a CapPlan,
     pub seccomp: Option<&'a SeccompPlan>,
+    /// Scheduler, I/O priority, personality, memory policy.
+    pub attrs: &'a crate::attrs::Plan,
     pub preserve_fds: u32,
     pub chan: Channel,
     pub kind: Kind<'a>,
@@ -41,6 +43,8 @@ pub(crate) struct InitJob<'a> {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub extra_mounts: &'a [Mount],
+    /// `linux.timeOffsets` as timens_offsets lines, for a new time namespace.
+    pub time_offsets: Option<&'a str>,
     /// The state-dir lock inherited through fork: init must not hold it.
     pub lock_fd: std::os::fd::RawFd,
 }
@@ -50,6 +54,8 @@ pub(crate) struct ExecJob<'a> {
     pub user: Option<&'a str>,
     /// init's pidfd: every namespace is joined through it.
     pub pidfd: &'a OwnedFd,
+    /// init's root, when the container has no mount namespace to join.
+    pub init_root: Option<&'a OwnedFd>,
     pub flags: CloneFlags,
     pub joined_user: bool,
     /// The container's user namespace denies setgroups.
@@ -59,7 +65,7 @@ pub(crate) struct ExecJob<'a> {
 /// The child routine. `exit_code` is what the process exits with on failure.
 pub(crate) fn run(job: Job, exit_code: i32) -> ! {
     let err = setup(&job).unwrap_or_else(|e| e);
-    let _ = job.chan.tell_parent(ToParent::Failed(err.to_string()));
+    let _ = job.chan.tell_parent(ToParent::Failed(err.to_message()));
     // SAFETY: leave without running the parent's atexit handlers or destructors.
     unsafe { libc::_exit(exit_code) }
 }
@@ -112,7 +118,12 @@ fn setup(job: &Job) -> Result<Error> {
     };
 
     // The process itself, the same steps for both kinds.
-    allow_every_cpu()?;
+    match &job.kind {
+        Kind::Init(_) => crate::affinity::allow_every_cpu()?,
+        Kind::Exec(_) => crate::affinity::set_final(p)?,
+    }
+    // With every CPU allowed (a deadline policy needs that), still privileged.
+    job.attrs.apply()?;
     let mut keep = vec![chan.as_raw_fd()];
     keep.extend(stage.as_ref().map(ExecStage::as_raw_fd));
     if let Kind::Init(j) = &job.kind {
@@ -133,13 +144,24 @@ fn setup(job: &Job) -> Result<Error> {
         Some(s) => s,
         None => ExecStage::new()?,
     };
+    let mut late_seccomp = late_seccomp;
     if let (Kind::Init(j), Some(state_json)) = (&job.kind, &state_json) {
-        hooks::run_all(
-            "startContainer",
-            crate::config::hooks(j.spec, "startContainer"),
-            state_json,
-            Some(&stage),
-        )?;
+        let start_hooks = crate::config::hooks(j.spec, "startContainer");
+        if !start_hooks.is_empty() {
+            // As runc: startContainer hooks run under the container's seccomp
+            // profile (the stage exists already, so the filter cannot stop it).
+            if let (Some(s), true) = (late_seccomp, p.no_new_privileges().unwrap_or(false)) {
+                // No listener: a filter that needs one went in before the wait.
+                let _ = s.install()?;
+                late_seccomp = None;
+            }
+            let inside = hooks::InContainer {
+                stage: &stage,
+                env: &program.envp,
+                cwd: None,
+            };
+            hooks::run_all("startContainer", start_hooks, state_json, Some(&inside))?;
+        }
     }
     Ok(process::finish(
         p,
@@ -168,7 +190,10 @@ fn isolate(job: &Job, first_fd: i32) -> Result<()> {
             keep.push(j.fifo.as_raw_fd());
             keep.extend(j.ns.fds());
         }
-        Kind::Exec(j) => keep.push(j.pidfd.as_raw_fd()),
+        Kind::Exec(j) => {
+            keep.push(j.pidfd.as_raw_fd());
+            keep.extend(j.init_root.map(|f| f.as_raw_fd()));
+        }
     }
     process::close_fds_from(first_fd, &keep)
 }
@@ -176,6 +201,12 @@ fn isolate(job: &Job, first_fd: i32) -> Result<()> {
 /// Joins and creates init's namespaces, up to telling the parent its pid.
 /// Returns whether it made a user namespace.
 fn init_namespaces(j: &InitJob, chan: &Channel) -> Result<bool> {
+    let offsets = match j.time_offsets {
+        Some(text) if j.ns.creates(LinuxNamespaceType::Time) => {
+            Some((crate::timens::open_offsets()?, text))
+        }
+        _ => None,
+    };
     j.ns.join_all(true)?;
     // pid: by the parent's clone or just before the second fork; cgroup: after placement.
     let unshare = j.ns.new - CloneFlags::CLONE_NEWCGROUP - CloneFlags::CLONE_NEWPID - time_ns();
@@ -220,6 +251,10 @@ fn init_namespaces(j: &InitJob, chan: &Channel) -> Result<bool> {
         crate::namespaces::setns(joined)?;
     } else if j.ns.creates(LinuxNamespaceType::Time) {
         nix::sched::unshare(time_ns()).map_err(|e| Error::sys("unshare time namespace", e))?;
+        // Before the fork below: the first process in the namespace fixes its offsets.
+        if let Some((file, text)) = offsets {
+            crate::timens::write_offsets(file, text)?;
+        }
     }
     fork_into_namespaces(chan, "fork container init into its pid namespace")?;
     Ok(new_user)
@@ -233,6 +268,10 @@ fn exec_namespaces(j: &ExecJob, chan: &Channel) -> Result<()> {
         .map_err(|e| Error::sys(format!("join the container's namespaces {:?}", j.flags), e))?;
     if j.joined_user {
         become_root_in_user_ns()?;
+    }
+    if let Some(root) = j.init_root {
+        nix::unistd::fchdir(root).map_err(|e| Error::sys("chdir to the container's root", e))?;
+        nix::unistd::chroot(".").map_err(|e| Error::sys("chroot into the container's root", e))?;
     }
     fork_into_namespaces(chan, "fork the exec process")?;
     // Our pid reaches the parent before anything else we say.
@@ -251,17 +290,6 @@ fn fork_into_namespaces(chan: &Channel, what: &str) -> Result<()> {
         unsafe { libc::_exit(0) }
     }
     Ok(())
-}
-
-/// The caller's CPU affinity (`taskset -c 0 berth run`) must not pin the
-/// container: ask for every CPU, which the kernel narrows to the cgroup's cpuset.
-fn allow_every_cpu() -> Result<()> {
-    let mut all = nix::sched::CpuSet::new();
-    for cpu in 0..nix::sched::CpuSet::count() {
-        let _ = all.set(cpu);
-    }
-    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &all)
-        .map_err(|e| Error::sys("sched_setaffinity to every CPU", e))
 }
 
 fn become_root_in_user_ns() -> Result<()> {
@@ -293,21 +321,30 @@ fn init_filesystem(job: &Job, j: &InitJob, new_user: bool) -> Result<String> {
     if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
         set_domainname(d)?;
     }
-    rootfs::prepare(&rootfs::RootfsCtx {
+    let source = |i: usize| chan.take_mount_source(i as u32);
+    let ctx = rootfs::RootfsCtx {
         spec,
         rootfs: j.rootfs,
         extra_mounts: j.extra_mounts,
         in_user_ns: new_user || j.ns.joins(LinuxNamespaceType::User),
-    })?;
+        own_mount_ns: j.ns.creates(LinuxNamespaceType::Mount),
+        runtime_source: &source,
+    };
+    rootfs::prepare(&ctx)?;
     chan.tell_parent(ToParent::RunCreateHooks)?;
     chan.expect_parent(ToChild::CreateHooksDone, "createRuntime hooks")?;
     let create_hooks = crate::config::hooks(spec, "createContainer");
     if !create_hooks.is_empty() {
         // A stage of their own, gone before init waits for `start`.
         let stage = ExecStage::new()?;
-        hooks::run_all("createContainer", create_hooks, &state_json, Some(&stage))?;
+        let inside = hooks::InContainer {
+            stage: &stage,
+            env: &[],
+            cwd: Some(j.rootfs),
+        };
+        hooks::run_all("createContainer", create_hooks, &state_json, Some(&inside))?;
     }
-    rootfs::enter(j.rootfs, j.no_pivot)?;
+    rootfs::enter(&ctx, j.no_pivot)?;
     terminal(job.process, chan, true)?;
     rootfs::finalize(spec)?;
     if !j.no_new_keyring {
@@ -331,19 +368,38 @@ fn terminal(p: &Process, chan: &Channel, console_mount: bool) -> Result<()> {
         .as_ref()
         .map(|b| (b.height() as u16, b.width() as u16));
     let pty = console::open_pty(size)?;
-    // The terminal belongs to the process's user, as runc makes it.
-    let (uid, gid) = (p.user().uid(), p.user().gid());
-    nix::unistd::fchown(
-        &pty.slave,
-        Some(nix::unistd::Uid::from_raw(uid)),
-        Some(nix::unistd::Gid::from_raw(gid)),
-    )
-    .map_err(|e| Error::sys(format!("chown the terminal to {uid}:{gid}"), e))?;
+    // The terminal belongs to the process's user, as runc makes it; its group
+    // stays the one devpts gave it (the spec's `gid=5`, the tty group).
+    let uid = p.user().uid();
+    nix::unistd::fchown(&pty.slave, Some(nix::unistd::Uid::from_raw(uid)), None)
+        .map_err(|e| Error::sys(format!("chown the terminal to uid {uid}"), e))?;
     if console_mount {
         rootfs::mount_console(&pty.slave_path)?;
     }
     console::attach_stdio(&pty.slave)?;
     chan.tell_parent(ToParent::Console(pty.master))
+}
+
+/// A created container must stop on SIGTERM, SIGINT or SIGHUP (`kill`, or a
+/// pidfd handed out by `--pidfd-socket`), as runc's does. As pid 1 of its pid
+/// namespace, init never gets a signal it has no handler for but SIGKILL, so
+/// it installs one that exits. The program's execve resets it to the default.
+fn stop_on_termination_signals() -> Result<()> {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    extern "C" fn exit_on(sig: libc::c_int) {
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(128 + sig) }
+    }
+    let act = SigAction::new(
+        SigHandler::Handler(exit_on),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    for sig in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        // SAFETY: the handler only calls _exit.
+        unsafe { sigaction(sig, &act) }.map_err(|e| Error::sys(format!("sigaction {sig}"), e))?;
+    }
+    Ok(())
 }
 
 fn time_ns() -> CloneFlags {
@@ -363,6 +419,7 @@ fn set_domainname(d: &str) -> Result<()> {
 
 /// Blocks until `berth start` writes a byte into the exec fifo.
 fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
+    stop_on_termination_signals()?;
     let mut b = [0u8; 1];
     loop {
         match nix::unistd::read(fifo, &mut b) {

@@ -30,6 +30,9 @@ pub(crate) enum ToParent {
     Failed(String),
     /// Sent by the exec stage: the program's execve failed.
     ExecFailed(Errno),
+    /// init needs spec mount N's source opened by the runtime (answered with
+    /// [`Channel::give_mount_source`]).
+    MountSource(u32),
 }
 
 /// What the runtime answers.
@@ -58,6 +61,7 @@ const CONSOLE: u8 = 4;
 const SECCOMP_LISTENER: u8 = 5;
 const READY: u8 = 6;
 const FAILED: u8 = 7;
+const MOUNT_SOURCE: u8 = 8;
 
 // ToChild tags.
 const IN_CGROUP: u8 = 1;
@@ -66,6 +70,9 @@ const SETUP: u8 = 3;
 const PID_RECORDED: u8 = 4;
 const CREATE_HOOKS_DONE: u8 = 5;
 const LISTENER_DELIVERED: u8 = 6;
+// The answer to MountSource: the detached mount, or why there is none.
+const MOUNT_TREE: u8 = 7;
+const MOUNT_TREE_FAILED: u8 = 8;
 
 impl Channel {
     pub(crate) fn tell_parent(&self, m: ToParent) -> Result<()> {
@@ -85,6 +92,7 @@ impl Channel {
             ToParent::ExecFailed(e) => {
                 self.send_packet(EXEC_FAILED_TAG, &(e as i32).to_le_bytes(), None)
             }
+            ToParent::MountSource(i) => self.send_packet(MOUNT_SOURCE, &i.to_le_bytes(), None),
         }
     }
 
@@ -113,6 +121,7 @@ impl Channel {
             READY => ToParent::Ready,
             FAILED => return Err(Error::Init(String::from_utf8_lossy(&p.body).into_owned())),
             EXEC_FAILED_TAG => ToParent::ExecFailed(Errno::from_raw(i32_body(&p.body)?)),
+            MOUNT_SOURCE => ToParent::MountSource(i32_body(&p.body)? as u32),
             _ => return Err(bad()),
         }))
     }
@@ -148,6 +157,33 @@ impl Channel {
                 )))
             }
         })
+    }
+
+    /// The runtime's answer to `MountSource`: an fd, not a `ToChild`, since it
+    /// carries one (`ToChild` values are compared and cloned).
+    pub(crate) fn give_mount_source(&self, r: &Result<OwnedFd>) -> Result<()> {
+        match r {
+            Ok(fd) => self.send_packet(MOUNT_TREE, &[], Some(fd.as_raw_fd())),
+            Err(e) => self.send_packet(MOUNT_TREE_FAILED, e.to_message().as_bytes(), None),
+        }
+    }
+
+    /// init's side of `MountSource`.
+    pub(crate) fn take_mount_source(&self, index: u32) -> Result<OwnedFd> {
+        self.tell_parent(ToParent::MountSource(index))?;
+        let awaiting = "a bind source from the runtime";
+        let p = self
+            .recv_packet(awaiting)?
+            .ok_or_else(|| Error::Init(format!("the runtime went away before {awaiting}")))?;
+        match (p.tag, p.fd) {
+            (MOUNT_TREE, Some(fd)) => Ok(fd),
+            (MOUNT_TREE_FAILED, _) => {
+                Err(Error::Init(String::from_utf8_lossy(&p.body).into_owned()))
+            }
+            (t, _) => Err(Error::Init(format!(
+                "bad message {t} while waiting for {awaiting}"
+            ))),
+        }
     }
 
     /// Waits for exactly `want` (a message without a body).
@@ -195,6 +231,20 @@ mod tests {
         assert!(matches!(
             a.hear_child("t").unwrap(),
             Some(ToParent::ExecFailed(Errno::ENOEXEC))
+        ));
+        b.tell_parent(ToParent::MountSource(7)).unwrap();
+        assert!(matches!(
+            a.hear_child("t").unwrap(),
+            Some(ToParent::MountSource(7))
+        ));
+        a.give_mount_source(&Err(Error::Init("no such source".into())))
+            .unwrap();
+        // take_mount_source asks first; the answer is already queued.
+        let err = b.take_mount_source(7).unwrap_err().to_string();
+        assert!(err.contains("no such source"), "{err}");
+        assert!(matches!(
+            a.hear_child("t").unwrap(),
+            Some(ToParent::MountSource(7))
         ));
         b.tell_parent(ToParent::Failed("boom".into())).unwrap();
         assert!(a.hear_child("t").unwrap_err().to_string().contains("boom"));

@@ -5,6 +5,8 @@
 
 use std::os::fd::OwnedFd;
 
+use oci_spec::runtime::Process;
+
 use super::messages::{ToChild, ToParent};
 use crate::sync::Channel;
 use crate::{Error, Result};
@@ -29,6 +31,11 @@ pub(crate) trait Conversation {
         Err(self.unexpected("RunCreateHooks"))
     }
 
+    /// init asks for spec mount `index`'s source, opened by the runtime.
+    fn mount_source(&mut self, index: usize) -> Result<OwnedFd> {
+        Err(self.unexpected(&format!("MountSource({index})")))
+    }
+
     /// The pty master of the child's terminal.
     fn console(&mut self, master: OwnedFd) -> Result<()>;
 
@@ -43,6 +50,12 @@ pub(crate) trait Conversation {
 /// Walks the conversation until the child is Ready. `first` is the forked
 /// child's pid; returns the container process's pid.
 pub(crate) fn converse(chan: &Channel, first: i32, c: &mut impl Conversation) -> Result<i32> {
+    // Debug lines name runc's step for the same moment in parentheses, so that
+    // a log read with runc's words in mind (as its tests do) finds it.
+    log::debug!(
+        "{}: forked as pid {first}, setting up namespaces (runc: nsexec container setup)",
+        c.who()
+    );
     let mut pid = None;
     loop {
         let awaiting = if pid.is_none() {
@@ -55,6 +68,7 @@ pub(crate) fn converse(chan: &Channel, first: i32, c: &mut impl Conversation) ->
             .ok_or_else(|| Error::Init(format!("{} exited before {awaiting}", c.who())))?;
         match msg {
             ToParent::NeedIdMaps => {
+                log::debug!("{}: writing uid_map and gid_map", c.who());
                 c.write_id_maps()?;
                 chan.tell_child(&ToChild::IdMapsWritten)?;
             }
@@ -68,12 +82,25 @@ pub(crate) fn converse(chan: &Channel, first: i32, c: &mut impl Conversation) ->
                     None => first,
                 };
                 pid = Some(p);
+                log::debug!(
+                    "{}: the container process is pid {p} (runc: child process in init())",
+                    c.who()
+                );
                 let answer = c.pid_known(p)?;
                 chan.tell_child(&answer)?;
             }
             ToParent::RunCreateHooks => {
+                log::debug!(
+                    "{}: mounts done; device rules, prestart and createRuntime hooks",
+                    c.who()
+                );
                 c.run_create_hooks()?;
                 chan.tell_child(&ToChild::CreateHooksDone)?;
+            }
+            ToParent::MountSource(i) => {
+                // A failure goes back to init, which reports it as its own.
+                let r = c.mount_source(i as usize);
+                chan.give_mount_source(&r)?;
             }
             ToParent::Console(master) => c.console(master)?,
             ToParent::SeccompListener(fd) => {
@@ -85,6 +112,31 @@ pub(crate) fn converse(chan: &Channel, first: i32, c: &mut impl Conversation) ->
             ToParent::Failed(why) => return Err(Error::Init(why)),
             ToParent::ExecFailed(_) => return Err(c.unexpected("ExecFailed before Ready")),
         }
+    }
+}
+
+/// Success is the end of the stream (the exec stage's execve closed the
+/// channel); a failed execve of the program is the stage's errno, reported
+/// as `NotStarted` in runc's words (`exec /x: no such file or directory`,
+/// Go's lower-case errno text); a step that failed before it, as `Failed`.
+pub(crate) fn wait_for_execve(chan: &Channel, p: &Process) -> Result<()> {
+    match chan.hear_child("the execve of the container's program")? {
+        None => Ok(()),
+        Some(ToParent::ExecFailed(errno)) => {
+            let prog = p
+                .args()
+                .as_deref()
+                .and_then(|a| a.first())
+                .map_or("", String::as_str);
+            Err(Error::NotStarted(format!(
+                "exec {prog}: {}",
+                errno.desc().to_ascii_lowercase()
+            )))
+        }
+        Some(ToParent::Failed(why)) => Err(Error::Init(why)),
+        Some(other) => Err(Error::Init(format!(
+            "unexpected {other:?} while waiting for the program's execve"
+        ))),
     }
 }
 

@@ -62,12 +62,22 @@ fn open_dev_null(root: BorrowedFd<'_>) -> Result<OwnedFd> {
     Ok(fd)
 }
 
-/// Files get /dev/null bound over them, directories an empty read-only tmpfs.
+/// Files get /dev/null bound over them, directories an empty read-only
+/// tmpfs: one tmpfs, made for the first directory and cloned onto the others
+/// (as runc), so masking many directories costs one superblock. A path listed
+/// twice is masked once.
 pub(super) fn masked_paths(root: BorrowedFd<'_>, paths: &[String]) -> Result<()> {
     let mut null: Option<OwnedFd> = None;
+    let mut empty_dir: Option<OwnedFd> = None;
     let mut proc_checked = false;
+    let mut done: Vec<std::path::PathBuf> = Vec::new();
     for p in paths {
         let p = Path::new(p);
+        let cleaned = super::safe_path::clean(p);
+        if done.contains(&cleaned) {
+            continue;
+        }
+        done.push(cleaned);
         let Some(fd) = open_opt(root, p)? else {
             continue;
         };
@@ -84,6 +94,12 @@ pub(super) fn masked_paths(root: BorrowedFd<'_>, paths: &[String]) -> Result<()>
         }
         let st = fstat(&fd).map_err(|e| err("stat", p, e))?;
         if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+            if let Some(shared) = &empty_dir {
+                let tree =
+                    clone_fd(shared.as_fd(), false).map_err(|e| err("mask directory", p, e))?;
+                move_mount(tree.as_fd(), fd.as_fd()).map_err(|e| err("mask directory", p, e))?;
+                continue;
+            }
             mount(
                 Some("tmpfs"),
                 &fd_path(fd.as_fd()),
@@ -92,6 +108,8 @@ pub(super) fn masked_paths(root: BorrowedFd<'_>, paths: &[String]) -> Result<()>
                 None::<&str>,
             )
             .map_err(|e| err("mask directory", p, e))?;
+            // The fd names the directory under the tmpfs; look up the tmpfs's root.
+            empty_dir = open_opt(root, p)?;
         } else {
             if null.is_none() {
                 null = Some(open_dev_null(root)?);

@@ -9,16 +9,21 @@
 //! `RESOLVE_IN_ROOT` ([`safe_path`]) and mounted onto the resulting fd, so a
 //! symlink or a race cannot redirect a mount to a host path.
 
+mod bind_flags;
 mod cgroup;
 mod device_nodes;
+pub mod idmap;
 mod masked;
 pub mod mount_options;
+mod mount_source;
 mod mounts;
 mod pivot;
 pub mod safe_path;
 mod sysctl;
+mod tmpcopyup;
+mod tmpfs_mode;
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{open, OFlag};
@@ -30,7 +35,6 @@ use crate::{invalid, Error, Result};
 
 pub use device_nodes::{mount_console, DEFAULT_DEVICES};
 pub use mount_options::MountOptions;
-pub use pivot::enter;
 use safe_path::clean;
 
 /// What `prepare` needs.
@@ -43,6 +47,14 @@ pub struct RootfsCtx<'a> {
     pub extra_mounts: &'a [Mount],
     /// mknod is not permitted: bind-mount device nodes from the host instead.
     pub in_user_ns: bool,
+    /// init made its own mount namespace. Without one (the spec lists none)
+    /// the mounts are made in the caller's namespace, under the rootfs only,
+    /// and are left there (as runc).
+    pub own_mount_ns: bool,
+    /// Asks the runtime for spec mount N's source as a detached mount (see
+    /// [`open_mount_source`]); used for id-mapped mounts, and for every bind
+    /// mount when init is in a user namespace.
+    pub runtime_source: &'a dyn Fn(usize) -> Result<OwnedFd>,
 }
 
 /// Files below /proc that may be mount destinations (lxcfs-style overrides), as runc allows.
@@ -105,12 +117,22 @@ fn check_mount(field: &str, m: &Mount) -> Result<MountOptions> {
             return invalid!("{field}.type {t:?} is not a file system type");
         }
     }
-    let opts = mount_options::parse(typ, m.options().as_deref().unwrap_or(&[])).map_err(|e| {
-        Error::Invalid(format!(
-            "{field}.options (destination {}): {e}",
-            dest.display()
-        ))
-    })?;
+    let mut opts =
+        mount_options::parse(typ, m.options().as_deref().unwrap_or(&[])).map_err(|e| {
+            Error::Invalid(format!(
+                "{field}.options (destination {}): {e}",
+                dest.display()
+            ))
+        })?;
+    idmap::check(field, m)?;
+    if idmap::mappings(m).is_some() {
+        if !opts.bind {
+            return invalid!(
+                "{field}: id-mapped mounts (uidMappings, gidMappings) are only supported for bind mounts"
+            );
+        }
+        opts.idmap = true;
+    }
     if opts.bind {
         match m.source() {
             Some(s) if !s.as_os_str().is_empty() && !has_nul(s) => {}
@@ -123,8 +145,10 @@ fn check_mount(field: &str, m: &Mount) -> Result<MountOptions> {
         }
     }
     let is_proc = !opts.bind && typ == Some("proc");
+    // A bind onto /proc itself is allowed when its source is a procfs (a
+    // rootless container sharing the host's pid namespace): checked in `prepare`.
     if cleaned.starts_with("/proc")
-        && !(is_proc && cleaned == Path::new("/proc"))
+        && !((is_proc || opts.bind) && cleaned == Path::new("/proc"))
         && !PROC_DEST_ALLOWED.iter().any(|a| cleaned == Path::new(a))
     {
         return invalid!(
@@ -153,11 +177,44 @@ fn refuse_symlinked_destination(
     }
 }
 
+/// A new (not bind) file system on /dev with `ro`: runc mounts it writable
+/// and makes it read-only once everything under it exists.
+fn read_only_dev(dest: &Path, o: &MountOptions) -> bool {
+    !o.bind && dest == Path::new("/dev") && o.flags.contains(MsFlags::MS_RDONLY)
+}
+
+/// A bind mount onto /proc must bring a procfs (runc's rule): anything else
+/// there would hide the container's /proc behind a directory of the host's.
+fn refuse_non_proc_source(field: &str, m: &Mount) -> Result<()> {
+    let source = m.source().as_deref().unwrap_or(Path::new(""));
+    let fs = nix::sys::statfs::statfs(source)
+        .map_err(|e| Error::sys(format!("{field}.source: statfs {}", source.display()), e))?;
+    if fs.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC {
+        return invalid!(
+            "{field}.destination \"/proc\": mounts over /proc are not allowed (the bind source {} is not a procfs)",
+            source.display()
+        );
+    }
+    Ok(())
+}
+
 /// Before fork, in the runtime: reject bad mounts, devices, paths and sysctls
 /// with one-line errors naming the field.
 pub fn validate(spec: &Spec) -> Result<()> {
+    let has_userns = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::User));
     for (i, m) in spec.mounts().as_deref().unwrap_or(&[]).iter().enumerate() {
-        check_mount(&format!("mounts[{i}]"), m)?;
+        let o = check_mount(&format!("mounts[{i}]"), m)?;
+        // idmap alone borrows the container's mapping: there must be one.
+        if o.idmap && idmap::mappings(m).is_none() && !has_userns {
+            return invalid!(
+                "mounts[{i}] (destination {}): idmap without uidMappings/gidMappings needs a user namespace in linux.namespaces",
+                m.destination().display()
+            );
+        }
     }
     let Some(linux) = spec.linux() else {
         return Ok(());
@@ -222,7 +279,7 @@ fn sys<E: Into<String>>(op: E) -> impl FnOnce(nix::Error) -> Error {
 /// private) so nothing propagates to the host, bind-mounts the rootfs onto
 /// itself, performs the spec mounts and then `extra_mounts`, creates the
 /// default devices, `linux.devices` and /dev symlinks (unless /dev is a bind
-/// mount), and applies `linux.rootfsPropagation`. Needs the host's /proc.
+/// mount). Needs the host's /proc.
 pub fn prepare(ctx: &RootfsCtx) -> Result<()> {
     let old = umask(Mode::empty());
     let r = prepare_inner(ctx);
@@ -249,14 +306,17 @@ fn prepare_inner(ctx: &RootfsCtx) -> Result<()> {
     } else {
         MsFlags::MS_SLAVE
     };
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        root_prop | MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .map_err(sys("make / a recursive slave"))?;
+    // Never on the caller's own namespace: that would change the host's /.
+    if ctx.own_mount_ns {
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            root_prop | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(sys("make / a recursive slave"))?;
+    }
     mount(
         Some(ctx.rootfs),
         ctx.rootfs,
@@ -299,14 +359,29 @@ fn prepare_inner(ctx: &RootfsCtx) -> Result<()> {
         Ok(o)
     };
     for (i, m) in spec_mounts.iter().enumerate() {
-        let o = check_mount(&format!("mounts[{i}]"), m)?;
+        let mut o = check_mount(&format!("mounts[{i}]"), m)?;
+        if read_only_dev(&dests[i], &o) {
+            // /dev is filled (nodes, /dev/pts, the console) first; `finalize` makes it read-only.
+            o.flags -= MsFlags::MS_RDONLY;
+        }
         if o.bind && dests[i] == Path::new("/dev") {
             dev_is_bind = true;
+        }
+        if o.bind && dests[i] == Path::new("/proc") {
+            refuse_non_proc_source(&format!("mounts[{i}]"), m)?;
         }
         if !o.bind && matches!(m.typ().as_deref(), Some("proc" | "sysfs")) {
             refuse_symlinked_destination(root.as_fd(), &format!("mounts[{i}]"), &dests[i])?;
         }
-        mounts::mount_one(root.as_fd(), m, &o, &mut cg)?;
+        // A runtime without root cannot enter init's mount namespace, and needs not:
+        // init's root is the runtime's own uid and reaches what the runtime reaches.
+        let by_runtime = o.idmap || (ctx.in_user_ns && !crate::rootless::active());
+        let tree = if o.bind && by_runtime {
+            Some((ctx.runtime_source)(i)?)
+        } else {
+            None
+        };
+        mounts::mount_one(root.as_fd(), m, &o, tree, ctx.in_user_ns, &mut cg)?;
     }
     for (i, m) in ctx.extra_mounts.iter().enumerate() {
         let d = clean(m.destination());
@@ -321,20 +396,65 @@ fn prepare_inner(ctx: &RootfsCtx) -> Result<()> {
         if o.bind && d == Path::new("/dev") {
             dev_is_bind = true;
         }
-        mounts::mount_one(root.as_fd(), m, &o, &mut cg)?;
+        mounts::mount_one(root.as_fd(), m, &o, None, ctx.in_user_ns, &mut cg)?;
     }
     if !dev_is_bind {
         let has_kcore = nix::unistd::access("/proc/kcore", nix::unistd::AccessFlags::F_OK).is_ok();
         let devs = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
         device_nodes::setup(root.as_fd(), devs, ctx.in_user_ns, has_kcore)?;
     }
-    if let Some(f) = prop_flag {
-        mounts::set_propagation(root.as_fd(), f).map_err(sys("apply linux.rootfsPropagation"))?;
+    Ok(())
+}
+
+/// After `prepare` (and the createContainer hooks): makes the rootfs the
+/// process's root (see [`pivot::enter`]), then applies linux.rootfsPropagation
+/// to the new / (as runc: pivot_root refuses a shared root, and applied
+/// before, `shared` would reach the host's /). Not in the caller's own mount
+/// namespace, whose / is not the container's to change.
+pub fn enter(ctx: &RootfsCtx, no_pivot: bool) -> Result<()> {
+    pivot::enter(ctx.rootfs, no_pivot, ctx.own_mount_ns)?;
+    let prop = ctx
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().as_deref())
+        .filter(|p| !p.is_empty());
+    if let (Some(p), true) = (prop, ctx.own_mount_ns) {
+        let f = propagation_flag(p).ok_or_else(|| {
+            Error::Invalid(format!(
+                "linux.rootfsPropagation {p:?} is not a propagation type"
+            ))
+        })?;
+        mount(None::<&str>, "/", None::<&str>, f, None::<&str>)
+            .map_err(sys("apply linux.rootfsPropagation to /"))?;
     }
     Ok(())
 }
 
-/// After `enter`: linux.sysctl (verified procfs writes), readonlyPaths
+/// In the runtime, for init `init_pid`: spec mount `index` opened from
+/// inside init's mount namespace with the runtime's credentials, id-mapped
+/// when it asks for it, as a detached mount for init to attach.
+pub fn open_mount_source(init_pid: i32, spec: &Spec, index: usize) -> Result<OwnedFd> {
+    let field = format!("mounts[{index}]");
+    let m = spec
+        .mounts()
+        .as_deref()
+        .and_then(|m| m.get(index))
+        .ok_or_else(|| {
+            Error::Init(format!(
+                "container init asked for {field}, which does not exist"
+            ))
+        })?;
+    let o = check_mount(&field, m)?;
+    if !o.bind {
+        return Err(Error::Init(format!(
+            "container init asked for {field}, which is not a bind mount"
+        )));
+    }
+    mount_source::open_for_init(init_pid, &field, m, &o)
+}
+
+/// After `enter`: a read-only /dev made read-only, linux.sysctl (verified procfs writes), readonlyPaths
 /// (bind + read-only, other flags kept), maskedPaths (files: /dev/null,
 /// verified 1:3; directories: empty read-only tmpfs), root.readonly.
 ///
@@ -348,6 +468,20 @@ pub fn finalize(spec: &Spec) -> Result<()> {
         Mode::empty(),
     )
     .map_err(sys("open /"))?;
+    let ro_dev = spec.mounts().iter().flatten().any(|m| {
+        mount_options::parse(m.typ().as_deref(), m.options().as_deref().unwrap_or(&[]))
+            .is_ok_and(|o| read_only_dev(&clean(m.destination()), &o))
+    });
+    if ro_dev {
+        let dev = safe_path::open_in_root(
+            root.as_fd(),
+            Path::new("/dev"),
+            OFlag::O_PATH | OFlag::O_DIRECTORY,
+        )
+        .map_err(sys("open /dev"))?;
+        mounts::mount_setattr(dev.as_fd(), false, libc::MOUNT_ATTR_RDONLY, 0, 0)
+            .map_err(sys("make /dev read-only"))?;
+    }
     if let Some(linux) = spec.linux() {
         if let Some(s) = linux.sysctl() {
             sysctl::apply(s)?;

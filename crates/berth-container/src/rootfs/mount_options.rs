@@ -31,6 +31,12 @@ pub struct MountOptions {
     pub propagation: Vec<MsFlags>,
     /// File-system data, comma-joined (`mode=755,size=65536k`).
     pub data: String,
+    /// An id-mapped bind mount (`idmap`, `ridmap`, or uid/gid mappings on the mount).
+    pub idmap: bool,
+    /// `ridmap`: the mapping applies to every mount of an `rbind` tree, not only its top.
+    pub idmap_recursive: bool,
+    /// `tmpcopyup` (tmpfs only): the new tmpfs starts with a copy of what it covers.
+    pub copy_up: bool,
 }
 
 impl Default for MountOptions {
@@ -45,6 +51,9 @@ impl Default for MountOptions {
             rec_attr_clr: 0,
             propagation: Vec::new(),
             data: String::new(),
+            idmap: false,
+            idmap_recursive: false,
+            copy_up: false,
         }
     }
 }
@@ -76,6 +85,8 @@ enum Opt {
     Bind(bool),
     /// Recursive attribute: (set, clear).
     Rec(u64, u64),
+    /// Id-mapped bind mount; true for the whole tree (`ridmap`).
+    Idmap(bool),
 }
 
 /// Every option name berth understands, with what it does. `features`
@@ -144,6 +155,8 @@ const OPTIONS: &[(&str, Opt)] = {
         ("ratime", Rec(libc::MOUNT_ATTR_RELATIME, ATIME_MASK)),
         ("rnorelatime", Rec(libc::MOUNT_ATTR_RELATIME, ATIME_MASK)),
         ("rnostrictatime", Rec(libc::MOUNT_ATTR_RELATIME, ATIME_MASK)),
+        ("idmap", Idmap(false)),
+        ("ridmap", Idmap(true)),
     ]
 };
 
@@ -277,11 +290,17 @@ pub fn parse(typ: Option<&str>, options: &[String]) -> Result<MountOptions, Stri
                 out.rec_attr_set = (out.rec_attr_set & !clr) | set;
                 out.rec_attr_clr = (out.rec_attr_clr & !set) | clr;
             }
+            Some(Opt::Idmap(rec)) => {
+                out.idmap = true;
+                out.idmap_recursive |= rec;
+            }
             None => {
-                if matches!(opt.as_str(), "idmap" | "ridmap") {
-                    return Err(format!(
-                        "mount option {opt:?} (id-mapped mounts) is not supported"
-                    ));
+                if opt == "tmpcopyup" {
+                    if typ != Some("tmpfs") {
+                        return Err("mount option \"tmpcopyup\" is only for tmpfs mounts".into());
+                    }
+                    out.copy_up = true;
+                    continue;
                 }
                 if opt == "remount" {
                     return Err(
@@ -298,6 +317,9 @@ pub fn parse(typ: Option<&str>, options: &[String]) -> Result<MountOptions, Stri
     }
     if typ == Some("bind") {
         out.bind = true;
+    }
+    if out.idmap && !out.bind {
+        return Err("id-mapped mounts (idmap, ridmap) are only supported for bind mounts".into());
     }
     let effective = match (typ, out.bind) {
         (_, true) => "bind",
@@ -449,10 +471,28 @@ mod tests {
         assert!(p(Some("tmpfs"), &[""]).is_err());
         assert!(p(Some("tmpfs"), &["mode=7\u{0}"]).is_err());
         assert!(p(None, &["ro"]).unwrap_err().contains("no type"));
-        assert!(p(None, &["bind", "idmap"])
+        assert!(p(Some("tmpfs"), &["idmap"])
             .unwrap_err()
-            .contains("not supported"));
+            .contains("bind mounts"));
         assert!(p(Some("tmpfs"), &["remount"]).is_err());
+    }
+
+    #[test]
+    fn tmpcopyup_is_a_tmpfs_option_not_data() {
+        let m = p(Some("tmpfs"), &["tmpcopyup", "mode=755"]).unwrap();
+        assert!(m.copy_up);
+        assert_eq!(m.data, "mode=755");
+        assert!(p(None, &["bind", "tmpcopyup"]).is_err());
+    }
+
+    #[test]
+    fn idmap_options() {
+        let m = p(None, &["rbind", "idmap"]).unwrap();
+        assert!(m.idmap && !m.idmap_recursive && m.recursive);
+        let m = p(Some("bind"), &["ridmap"]).unwrap();
+        assert!(m.idmap && m.idmap_recursive);
+        assert_eq!(m.data, "");
+        assert!(!p(None, &["bind"]).unwrap().idmap);
     }
 
     #[test]

@@ -20,6 +20,7 @@ use oci_spec::runtime::Mount;
 
 use super::mount_options::MountOptions;
 use super::safe_path::{fd_path, open_in_root, open_or_create, Kind};
+use super::tmpfs_mode;
 use crate::{Error, Result};
 
 fn cstr(p: &Path) -> nix::Result<CString> {
@@ -91,19 +92,27 @@ fn sys(what: &str, dest: &Path, e: Errno) -> Error {
     Error::sys(format!("{what} {}", dest.display()), e)
 }
 
-/// Bind `source` (a host path) onto `dest` inside the rootfs.
+/// Bind `source` (a host path) onto `dest` inside the rootfs; `tree` is the
+/// source already cloned by the runtime, when it did that for us.
 pub(super) fn bind(
     root: BorrowedFd<'_>,
     source: &Path,
     dest: &Path,
     o: &MountOptions,
+    tree: Option<OwnedFd>,
+    in_user_ns: bool,
 ) -> Result<()> {
-    let mut flags = libc::OPEN_TREE_CLONE;
-    if o.recursive {
-        flags |= libc::AT_RECURSIVE as libc::c_uint;
-    }
-    let tree = open_tree(None, source, flags)
-        .map_err(|e| Error::sys(format!("bind mount source {}", source.display()), e))?;
+    let tree = match tree {
+        Some(t) => t,
+        None => {
+            let mut flags = libc::OPEN_TREE_CLONE;
+            if o.recursive {
+                flags |= libc::AT_RECURSIVE as libc::c_uint;
+            }
+            open_tree(None, source, flags)
+                .map_err(|e| Error::sys(format!("bind mount source {}", source.display()), e))?
+        }
+    };
     let st = fstat(&tree).map_err(|e| sys("stat bind source for", dest, e))?;
     let kind = if SFlag::from_bits_truncate(st.st_mode & libc::S_IFMT) == SFlag::S_IFDIR {
         Kind::Dir
@@ -112,8 +121,17 @@ pub(super) fn bind(
     };
     let target = open_or_create(root, dest, kind)?;
     if o.has_attrs() {
-        mount_setattr(tree.as_fd(), false, o.attr_set, o.attr_clr, 0)
-            .map_err(|e| sys("set mount attributes of", dest, e))?;
+        // Only a user namespace locks flags; elsewhere the source's do not matter.
+        let source_flags = if in_user_ns {
+            super::bind_flags::current(tree.as_fd())
+                .map_err(|e| sys("read the mount flags of the bind source for", dest, e))?
+        } else {
+            0
+        };
+        if let Some((set, clr)) = super::bind_flags::attrs(o, source_flags, in_user_ns) {
+            mount_setattr(tree.as_fd(), false, set, clr, 0)
+                .map_err(|e| sys("set mount attributes of", dest, e))?;
+        }
     }
     if o.has_rec_attrs() {
         mount_setattr(tree.as_fd(), true, o.rec_attr_set, o.rec_attr_clr, 0)
@@ -135,16 +153,44 @@ pub(super) fn mount_fs(
     dest: &Path,
     o: &MountOptions,
 ) -> Result<()> {
-    let target = open_or_create(root, dest, Kind::Dir)?;
-    let data = (!o.data.is_empty()).then_some(o.data.as_str());
+    let (target, data) = tmpfs_mode::target_and_data(root, typ, dest, &o.data)?;
+    let data = (!data.is_empty()).then_some(data.as_str());
+    let lower = if o.copy_up {
+        Some(
+            super::tmpcopyup::open_lower(target.as_fd())
+                .map_err(|e| sys("tmpcopyup: open", dest, e))?,
+        )
+    } else {
+        None
+    };
     mount(
         Some(source),
         &fd_path(target.as_fd()),
         Some(typ),
-        o.flags,
+        // A read-only tmpcopyup tmpfs is filled first and made read-only after.
+        if o.copy_up {
+            o.flags - MsFlags::MS_RDONLY
+        } else {
+            o.flags
+        },
         data,
     )
     .map_err(|e| Error::sys(format!("mount {typ} on {}", dest.display()), e))?;
+    if let Some(lower) = lower {
+        let upper = open_in_root(root, dest, OFlag::O_RDONLY | OFlag::O_DIRECTORY)
+            .map_err(|e| sys("reopen", dest, e))?;
+        super::tmpcopyup::copy_tree(lower.as_fd(), upper.as_fd()).map_err(|e| {
+            sys(
+                "tmpcopyup: copy the directory's contents into the tmpfs on",
+                dest,
+                e,
+            )
+        })?;
+        if o.flags.contains(MsFlags::MS_RDONLY) {
+            mount_setattr(upper.as_fd(), false, libc::MOUNT_ATTR_RDONLY, 0, 0)
+                .map_err(|e| sys("make read-only", dest, e))?;
+        }
+    }
     if o.propagation.is_empty() && !o.has_rec_attrs() {
         return Ok(());
     }
@@ -166,12 +212,14 @@ pub(super) fn mount_one(
     root: BorrowedFd<'_>,
     m: &Mount,
     o: &MountOptions,
+    tree: Option<OwnedFd>,
+    in_user_ns: bool,
     cg: &mut super::cgroup::CgroupCtx,
 ) -> Result<()> {
     let dest = m.destination();
     if o.bind {
         let source = m.source().as_deref().unwrap_or(Path::new(""));
-        return bind(root, source, dest, o);
+        return bind(root, source, dest, o, tree, in_user_ns);
     }
     let typ = m.typ().as_deref().unwrap_or("");
     if typ == "cgroup" || typ == "cgroup2" {

@@ -18,9 +18,16 @@ fn dir(p: &Path) -> Result<std::os::fd::OwnedFd> {
     .map_err(|e| Error::sys(format!("open {}", p.display()), e))
 }
 
-pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
+/// Makes `rootfs` the process's root. In the caller's own mount namespace
+/// (`own_mount_ns` false) only chroot(2) is safe: pivot_root would move the
+/// root of every process there, and the host's mounts are not ours to touch.
+pub fn enter(rootfs: &Path, no_pivot: bool, own_mount_ns: bool) -> Result<()> {
     let new_root = dir(rootfs)?;
-    if no_pivot {
+    if !own_mount_ns {
+        fchdir(&new_root).map_err(|e| Error::sys(format!("chdir {}", rootfs.display()), e))?;
+        chroot(".").map_err(|e| Error::sys("chroot into the rootfs", e))?;
+    } else if no_pivot {
+        hide_host_proc_and_sys(rootfs)?;
         fchdir(&new_root).map_err(|e| Error::sys(format!("chdir {}", rootfs.display()), e))?;
         mount(
             Some(rootfs),
@@ -50,4 +57,52 @@ pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
         umount2(".", MntFlags::MNT_DETACH).map_err(|e| Error::sys("detach the old root", e))?;
     }
     chdir("/").map_err(|e| Error::sys("chdir /", e))
+}
+
+/// Without pivot_root the host's mounts stay in the container's mount
+/// namespace, only out of the chroot's sight. A fully visible procfs or
+/// sysfs anywhere in the namespace lets a nested user namespace mount a fresh
+/// one (the kernel's "too revealing" check passes), so, as runc does, every
+/// proc and sysfs outside the rootfs is detached, or covered with an empty
+/// tmpfs where it cannot be detached.
+fn hide_host_proc_and_sys(rootfs: &Path) -> Result<()> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| Error::io("read", "/proc/self/mountinfo", e))?;
+    let mut found: Vec<std::path::PathBuf> = Vec::new();
+    for line in text.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let fstype = right.split(' ').next().unwrap_or("");
+        let Some(point) = left.split(' ').nth(4) else {
+            continue;
+        };
+        let point = std::path::PathBuf::from(berth_cgroups::unescape_mountinfo(point));
+        if matches!(fstype, "proc" | "sysfs") && !point.starts_with(rootfs) {
+            found.push(point);
+        }
+    }
+    // Deepest first: a parent's detach takes its children along.
+    for point in found.iter().rev() {
+        if umount2(point, MntFlags::MNT_DETACH).is_ok() {
+            continue;
+        }
+        match mount(
+            Some("tmpfs"),
+            point,
+            Some("tmpfs"),
+            MsFlags::MS_RDONLY,
+            None::<&str>,
+        ) {
+            // Gone with an ancestor detached before it.
+            Ok(()) | Err(nix::errno::Errno::ENOENT) | Err(nix::errno::Errno::EINVAL) => {}
+            Err(e) => {
+                return Err(Error::sys(
+                    format!("hide the host's {}", point.display()),
+                    e,
+                ))
+            }
+        }
+    }
+    Ok(())
 }

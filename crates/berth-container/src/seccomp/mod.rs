@@ -202,6 +202,16 @@ pub fn supported_operators() -> Vec<String> {
 }
 
 /// The architectures a profile may list: the native one and its compatibility ABIs.
+/// The `linux.seccomp.flags` berth takes (TSYNC is taken and left out, as runc does).
+pub fn supported_flags() -> Vec<&'static str> {
+    vec![
+        "SECCOMP_FILTER_FLAG_TSYNC",
+        "SECCOMP_FILTER_FLAG_LOG",
+        "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+        "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+    ]
+}
+
 pub fn supported_archs() -> Vec<String> {
     std::iter::once(native::ARCH)
         .chain(native::COMPAT.iter().copied())
@@ -351,6 +361,13 @@ impl SeccompPlan {
             let field = format!("linux.seccomp.syscalls[{i}]");
             let ret = action_value(sc.action(), sc.errno_ret(), &field)?;
             if sc.action() == Action::ScmpActNotify {
+                // The agent could never be told: the container's own writes
+                // (to the sync channel, to stderr) would wait for it.
+                if sc.names().iter().any(|n| n == "write") {
+                    return invalid!(
+                        "{field}: SCMP_ACT_NOTIFY cannot be used for the write syscall"
+                    );
+                }
                 notify = true;
             }
             let rules = translate_args(sc.args().as_deref().unwrap_or(&[]), &field)?;
@@ -390,11 +407,15 @@ impl SeccompPlan {
             );
         }
 
-        // flags
+        // flags. As runc: none given is SPEC_ALLOW (an explicit [] is none);
+        // TSYNC means nothing for a process with one thread, and is left out.
         let mut flags: libc::c_ulong = 0;
+        if s.flags().is_none() {
+            flags |= libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+        }
         for f in s.flags().iter().flatten() {
             flags |= match f {
-                Flag::SeccompFilterFlagTsync => libc::SECCOMP_FILTER_FLAG_TSYNC,
+                Flag::SeccompFilterFlagTsync => 0,
                 Flag::SeccompFilterFlagLog => libc::SECCOMP_FILTER_FLAG_LOG,
                 Flag::SeccompFilterFlagSpecAllow => libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW,
                 Flag::SeccompFilterFlagWaitKillableRecv => {
@@ -414,11 +435,9 @@ impl SeccompPlan {
                 );
             }
             flags |= libc::SECCOMP_FILTER_FLAG_NEW_LISTENER;
-            if flags & libc::SECCOMP_FILTER_FLAG_TSYNC != 0 {
-                // TSYNC's error return would be ambiguous with the listener fd.
-                flags |= libc::SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
-            }
         }
+        // The words runc logs, which its tests read back.
+        log::debug!("seccomp filter flags: {flags}");
 
         let prog = assemble(target, groups, default_ret)?;
         Ok(SeccompPlan {
@@ -612,8 +631,12 @@ pub fn send_listener(fd: BorrowedFd<'_>, listener_path: &Path, state_json: &[u8]
     .map_err(|e| Error::sys("socket for linux.seccomp.listenerPath", e))?;
     let addr = UnixAddr::new(listener_path)
         .map_err(|e| Error::sys(format!("linux.seccomp.listenerPath {path_str}"), e))?;
-    connect(sock.as_raw_fd(), &addr)
-        .map_err(|e| Error::sys(format!("connect to seccomp agent at {path_str}"), e))?;
+    connect(sock.as_raw_fd(), &addr).map_err(|e| {
+        Error::sys(
+            format!("failed to connect with seccomp agent at {path_str}"),
+            e,
+        )
+    })?;
     let fds = [fd.as_raw_fd()];
     let cmsg = [ControlMessage::ScmRights(&fds)];
     // At least one byte must go with the fd.

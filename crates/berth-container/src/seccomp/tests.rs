@@ -75,7 +75,7 @@ fn default_and_errno_rules() {
     assert_eq!(call(&p, "rmdir", [0; 6]), ERRNO | 1);
     assert_eq!(call(&p, "getpid", [0; 6]), ALLOW);
     assert!(!p.needs_notify());
-    assert_eq!(p.flags(), 0);
+    assert_eq!(p.flags(), libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW);
 }
 
 #[test]
@@ -244,12 +244,16 @@ fn flags_translate() {
             "syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}"#,
     )
     .unwrap();
+    // TSYNC is left out (one thread), as runc leaves it.
     assert_eq!(
         p.flags(),
-        libc::SECCOMP_FILTER_FLAG_TSYNC
-            | libc::SECCOMP_FILTER_FLAG_LOG
-            | libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW
+        libc::SECCOMP_FILTER_FLAG_LOG | libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW
     );
+    // No flags at all is SPEC_ALLOW; an explicit empty list is none.
+    let p = plan(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#).unwrap();
+    assert_eq!(p.flags(), libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW);
+    let p = plan(r#"{"defaultAction":"SCMP_ACT_ALLOW","flags":[]}"#).unwrap();
+    assert_eq!(p.flags(), 0);
 }
 
 #[test]
@@ -264,18 +268,20 @@ fn notify_needs_listener_path_and_sets_new_listener() {
     )
     .unwrap();
     assert!(p.needs_notify());
-    assert_eq!(
-        p.flags(),
-        libc::SECCOMP_FILTER_FLAG_NEW_LISTENER
-            | libc::SECCOMP_FILTER_FLAG_TSYNC
-            | libc::SECCOMP_FILTER_FLAG_TSYNC_ESRCH
-    );
+    assert_eq!(p.flags(), libc::SECCOMP_FILTER_FLAG_NEW_LISTENER);
     assert_eq!(p.listener_path(), Some(Path::new("/run/agent.sock")));
     assert_eq!(call(&p, "mkdir", [0; 6]), libc::SECCOMP_RET_USER_NOTIF);
     let e = plan(r#"{"defaultAction":"SCMP_ACT_NOTIFY","listenerPath":"/x"}"#)
         .unwrap_err()
         .to_string();
     assert!(e.contains("defaultAction"), "{e}");
+    let e = plan(r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/x","syscalls":[{"names":["write"],"action":"SCMP_ACT_NOTIFY"}]}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("SCMP_ACT_NOTIFY cannot be used for the write syscall"),
+        "{e}"
+    );
 }
 
 #[test]
