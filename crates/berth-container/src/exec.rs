@@ -60,7 +60,7 @@ pub fn exec(root: &Root, opts: &ExecOptions) -> Result<Execed> {
             return Err(wrong_state(&opts.id, status))
         }
         Status::Created => crate::rootless::check_exec_before_start(&opts.id)?,
-        _ => {}
+        _ => crate::rootless::wait_until_enterable(saved.pid),
     }
     let p = &opts.process;
     crate::config::validate_process(p)?;

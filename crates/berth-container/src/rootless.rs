@@ -61,6 +61,26 @@ pub(crate) fn check_exec_before_start(id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Waits (briefly) until a just started container can be entered without root: between
+/// `start` and its program's execve, init is still not dumpable (see above). Polls the
+/// same access check setns makes, by opening init's user namespace; after a second the
+/// exec goes ahead and reports whatever the kernel says.
+pub(crate) fn wait_until_enterable(pid: i32) {
+    if !active() {
+        return;
+    }
+    let path = format!("/proc/{pid}/ns/user");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while std::time::Instant::now() < deadline {
+        match std::fs::File::open(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                std::thread::sleep(std::time::Duration::from_millis(1))
+            }
+            _ => return,
+        }
+    }
+}
+
 #[cfg(feature = "net")]
 fn check_network(net: Option<&Config>) -> Result<()> {
     match net.map(|c| &c.mode) {
