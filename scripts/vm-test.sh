@@ -26,7 +26,7 @@ repo=$PWD
 default_binaries=(
     berth/cgroups_cli berth/lifecycle berth/exec berth/security berth/escapes
     berth/console berth/network berth/library_api berth/examples berth/mounts
-    berth/process_attrs berth/cli berth/crash
+    berth/process_attrs berth/cli berth/crash berth/rootless
     berth-cgroups/lib berth-container/lib berth-net/lib berth-cli/bin-berth
     berth-container/rootfs_container berth-container/rootfs_validate
     berth-container/security_caps berth-container/security_seccomp

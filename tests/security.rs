@@ -11,7 +11,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{args, stderr, stdout, Env};
+use common::{args, assert_one_line_error, stderr, stdout, Env};
 use serde_json::{json, Value};
 
 /// Docker's default set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP
@@ -90,24 +90,6 @@ fn assert_masks(status: &str, want: u64) {
         "inheritable stays empty (CVE-2022-29162)\n{status}"
     );
     assert_eq!(mask(status, "CapAmb"), 0, "{status}");
-}
-
-/// Asserts a failed command: exit 1, a one-line `berth: ...` message containing `needle`.
-fn assert_one_line_error(out: &std::process::Output, needle: &str) {
-    let err = stderr(out);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "stdout {} stderr {err}",
-        stdout(out)
-    );
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one line expected: {err}"
-    );
-    assert!(err.starts_with("berth: "), "{err}");
-    assert!(err.contains(needle), "{needle:?} not in {err}");
 }
 
 /// Nothing of container `id` is left: no state directory, no cgroup anywhere.
@@ -192,8 +174,8 @@ fn docker_default_capabilities_no_new_privs_and_seccomp() {
 fn cap_add_net_admin_lets_the_container_configure_its_network() {
     require_root!();
     let env = Env::new("sec-netadmin");
-    // lo starts down in a new network namespace.
-    let script = "cat /proc/self/status; ip link set lo up && echo LO-UP-OK";
+    // lo starts up in a new network namespace (as with runc): taking it down is a change.
+    let script = "cat /proc/self/status; ip link set lo down && echo LO-UP-OK";
     let b = spec_bundle(
         &env,
         "add",

@@ -105,25 +105,7 @@ impl Env {
     /// Runs berth to completion. Output goes through files, not pipes: a created
     /// container inherits berth's stdio and would hold a pipe open forever.
     pub fn run(&self, args: &[&str]) -> Output {
-        static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let out_path = self.dir.join(format!(".out-{n}"));
-        let err_path = self.dir.join(format!(".err-{n}"));
-        let status = self
-            .cmd(args)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::fs::File::create(&out_path).unwrap())
-            .stderr(std::fs::File::create(&err_path).unwrap())
-            .status()
-            .unwrap();
-        let out = Output {
-            status,
-            stdout: std::fs::read(&out_path).unwrap(),
-            stderr: std::fs::read(&err_path).unwrap(),
-        };
-        let _ = std::fs::remove_file(out_path);
-        let _ = std::fs::remove_file(err_path);
-        out
+        output_via_files(self.cmd(args), &self.dir)
     }
 
     /// Runs and asserts success, returning stdout.
@@ -157,6 +139,53 @@ impl Drop for Env {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Runs `cmd` to completion with stdin closed and its output collected through
+/// files in `dir`, not pipes: a created container inherits berth's stdio and would
+/// hold a pipe open forever.
+pub fn output_via_files(mut cmd: Command, dir: &Path) -> Output {
+    static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let out_path = dir.join(format!(".out-{n}"));
+    let err_path = dir.join(format!(".err-{n}"));
+    let status = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .status()
+        .unwrap();
+    let out = Output {
+        status,
+        stdout: std::fs::read(&out_path).unwrap(),
+        stderr: std::fs::read(&err_path).unwrap(),
+    };
+    let _ = std::fs::remove_file(out_path);
+    let _ = std::fs::remove_file(err_path);
+    out
+}
+
+/// Asserts a failed command: exit 1, a one-line `berth: ...` message containing
+/// `needle`, and no panic. Returns the message.
+pub fn assert_one_line_error(out: &Output, needle: &str) -> String {
+    let err = stderr(out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout {} stderr {err}",
+        stdout(out)
+    );
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected: {err}"
+    );
+    assert!(
+        err.starts_with("berth: ") && !err.contains("panicked"),
+        "{err}"
+    );
+    assert!(err.contains(needle), "{needle:?} not in {err}");
+    err
 }
 
 /// runc's default config, with the shared busybox rootfs read-only and no terminal.

@@ -68,6 +68,23 @@ pub enum Error {
         usage: u64,
     },
 
+    /// An unprivileged caller named a cgroup it may not use.
+    #[error("unable to apply cgroup configuration: {field} {value:?}: {dir} is not in a cgroup v2 subtree delegated to uid {uid} (without root berth uses only such a subtree): permission denied")]
+    NotDelegated {
+        field: &'static str,
+        value: String,
+        dir: PathBuf,
+        uid: u32,
+    },
+
+    /// An unprivileged caller asked for limits that no usable cgroup can hold.
+    #[error("cgroup: cannot set {controller} limit: {reason} (for {field})")]
+    RootlessLimit {
+        controller: String,
+        field: String,
+        reason: String,
+    },
+
     /// checkBeforeUpdate refused a limit below the cgroup's usage (runc's words first).
     #[error("cgroup: rejecting {what} limit {limit} below usage {usage} in {}", path.display())]
     BelowUsage {

@@ -3,6 +3,7 @@
 //! `Manager::new` detects, per controller, which hierarchy holds it (from one read of
 //! /proc/self/mountinfo); the other calls read and write control files directly.
 
+mod delegation;
 mod device_filter;
 mod error;
 mod fsio;

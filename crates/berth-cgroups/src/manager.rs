@@ -19,19 +19,23 @@ use std::time::Duration;
 
 /// The container's directory in one hierarchy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Node {
-    version: Version,
-    mount: PathBuf,
-    dir: PathBuf,
+pub(crate) struct Node {
+    pub(crate) version: Version,
+    pub(crate) mount: PathBuf,
+    pub(crate) dir: PathBuf,
     /// Controllers this manager uses from this hierarchy.
-    controllers: Vec<String>,
+    pub(crate) controllers: Vec<String>,
+    /// The top of a subtree delegated to an unprivileged caller: controllers are
+    /// enabled from here down only (the ancestors above belong to root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) delegated: Option<PathBuf>,
 }
 
 /// One container's cgroup across all hierarchies; serializable so container state can keep it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manager {
-    id: String,
-    nodes: Vec<Node>,
+    pub(crate) id: String,
+    pub(crate) nodes: Vec<Node>,
 }
 
 impl Locate for Manager {
@@ -117,6 +121,7 @@ impl Manager {
                 mount: m.mount_point.clone(),
                 dir,
                 controllers,
+                delegated: None,
             });
         }
         Ok(Manager {
@@ -179,7 +184,7 @@ impl Manager {
                         .dir
                         .ancestors()
                         .skip(1)
-                        .take_while(|a| a.starts_with(&n.mount))
+                        .take_while(|a| a.starts_with(n.delegated.as_ref().unwrap_or(&n.mount)))
                         .collect();
                     ancestors.reverse();
                     for a in ancestors {
@@ -225,7 +230,7 @@ impl Manager {
     /// Applies every resource (validated first: a rejected call writes nothing). Meant for a
     /// freshly created cgroup; device rules are written in the order given.
     pub fn apply(&self, r: &LinuxResources) -> Result<()> {
-        let plan = resources::plan(self, r, true)?;
+        let plan = resources::plan(self, r, true).map_err(|e| self.explain_missing(e))?;
         for w in &plan.writes {
             self.write(w)?;
         }
@@ -285,7 +290,7 @@ impl Manager {
             );
             r.set_devices(None);
         }
-        resources::plan(self, &r, false)
+        resources::plan(self, &r, false).map_err(|e| self.explain_missing(e))
     }
 
     /// Writes one value, turning the kernel's EBUSY on a v1 memory limit into a clear error.

@@ -2,6 +2,7 @@
 //! arguments and hands them to the commands; no container logic lives here.
 
 mod commands;
+mod default_root;
 mod foreground;
 mod logging;
 mod usage;
@@ -18,7 +19,7 @@ use clap::{Parser, Subcommand};
     about = "a drop-in for \"runc - Open Container Initiative runtime\": a low-level Linux container runtime with networking built in"
 )]
 pub struct Cli {
-    /// Root directory for container state [default: /run/berth]
+    /// Root directory for container state [default: /run/berth, or $XDG_RUNTIME_DIR/berth for a user other than root]
     #[arg(long, global = true)]
     root: Option<PathBuf>,
     /// Log file (default: stderr)

@@ -71,6 +71,9 @@ impl Container {
             // runc answers the same for a paused container.
             status => return Err(self.wrong(Operation::Pause, status)),
         }
+        if !saved.cgroup.has_cgroup() {
+            return Err(crate::no_cgroup::refuse("pause", &saved));
+        }
         Ok(saved.cgroup.freeze()?)
     }
 
@@ -91,6 +94,9 @@ impl Container {
         let (lock, mut saved) = self.locked()?;
         if saved.status(&self.root) == Status::Stopped {
             return Err(self.wrong(Operation::Update, Status::Stopped));
+        }
+        if !saved.cgroup.has_cgroup() {
+            return Err(crate::no_cgroup::refuse("update", &saved));
         }
         let current = resources_of(&saved.config);
         let mut r = resources.clone();
@@ -117,11 +123,17 @@ impl Container {
 
     /// Resource usage now, in the shape `runc events --stats` prints.
     pub fn stats(&self) -> Result<berth_cgroups::Stats> {
+        if !self.saved.cgroup.has_cgroup() {
+            return Err(crate::no_cgroup::refuse("stats of", &self.saved));
+        }
         Ok(self.saved.cgroup.stats()?)
     }
 
     /// Host pids of every process in the container's cgroup, sorted.
     pub fn processes(&self) -> Result<Vec<i32>> {
+        if !self.saved.cgroup.has_cgroup() {
+            return crate::no_cgroup::pids(&self.saved);
+        }
         let mut pids = self.saved.cgroup.pids()?;
         pids.sort_unstable();
         pids.dedup();

@@ -154,12 +154,25 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     let net_cfg = network::config(&spec, &ns)?;
 
     let linux = spec.linux().as_ref();
-    let cgroup = berth_cgroups::Manager::new(
-        linux
-            .and_then(|l| l.cgroups_path().as_deref())
-            .and_then(Path::to_str),
-        &opts.id,
-    )?;
+    let cgroups_path = linux
+        .and_then(|l| l.cgroups_path().as_deref())
+        .and_then(Path::to_str);
+    let rootless = crate::rootless::active();
+    if rootless {
+        crate::rootless::check(&spec, &ns, net_cfg.as_ref())?;
+    }
+    // root of a user namespace (podman's and Docker's rootless engines run their runtime
+    // so) has no more say over cgroups than the user it maps to.
+    let unprivileged_cgroups = rootless || crate::rootless::in_user_namespace();
+    let cgroup = if unprivileged_cgroups {
+        berth_cgroups::Manager::unprivileged(
+            cgroups_path,
+            &opts.id,
+            linux.and_then(|l| l.resources().as_ref()),
+        )?
+    } else {
+        berth_cgroups::Manager::new(cgroups_path, &opts.id)?
+    };
     let lock = Lock::create(root, &opts.id)?;
     let state_dir = lock.path.clone();
     // Intent first: a create killed from here on leaves a record that
@@ -205,6 +218,11 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     let mut resources = crate::device_access::cgroup_resources(&spec);
     let mut device_rules = oci_spec::runtime::LinuxResources::default();
     device_rules.set_devices(resources.devices_mut().take());
+    if unprivileged_cgroups {
+        // Device cgroups need privileges no user has (as runc, rootless ignores them):
+        // the host nodes are bind-mounted with the host's permissions instead.
+        device_rules.set_devices(None);
+    }
     cgroup.apply(&resources)?;
 
     let fifo_path = state_dir.join(EXEC_FIFO);
@@ -341,7 +359,7 @@ impl launch::parent::Conversation for InitTalk<'_, '_> {
     }
 
     fn write_id_maps(&mut self) -> Result<()> {
-        write_id_maps(self.first, self.spec)
+        crate::id_maps::write(self.first, self.spec)
     }
 
     fn pid_known(&mut self, pid: i32) -> Result<ToChild> {
@@ -364,7 +382,9 @@ impl launch::parent::Conversation for InitTalk<'_, '_> {
             fs::write(&path, adj.to_string())
                 .map_err(|e| Error::io("process.oomScoreAdj: write", path, e))?;
         }
-        if let Some(p) = self.prepared {
+        // Without root only modes none and host get here: init has its loopback up
+        // already, and nothing else needs doing from outside (nor could be done).
+        if let Some(p) = self.prepared.filter(|_| !crate::rootless::active()) {
             p.attach(self.root.path(), &self.opts.id, pid)?;
             fault::point("network-attached");
         }
@@ -458,21 +478,6 @@ fn bind_mount(host: &Path, dest: &str) -> Result<Mount> {
         .options(vec!["rbind".to_string(), "rprivate".to_string()])
         .build()
         .map_err(|e| Error::Invalid(format!("mount {dest}: {e}")))
-}
-
-/// Writes uid_map and gid_map of a child that made a new user namespace.
-fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
-    let linux = spec.linux().as_ref();
-    crate::namespaces::write_id_maps(
-        pid,
-        "linux.",
-        linux
-            .and_then(|l| l.uid_mappings().as_deref())
-            .unwrap_or(&[]),
-        linux
-            .and_then(|l| l.gid_mappings().as_deref())
-            .unwrap_or(&[]),
-    )
 }
 
 /// Writes the pid file atomically (temp file + rename), as runc does.

@@ -59,7 +59,8 @@ pub fn exec(root: &Root, opts: &ExecOptions) -> Result<Execed> {
         status @ Status::Paused if !opts.ignore_paused => {
             return Err(wrong_state(&opts.id, status))
         }
-        _ => {}
+        Status::Created => crate::rootless::check_exec_before_start(&opts.id)?,
+        _ => crate::rootless::wait_until_enterable(saved.pid),
     }
     let p = &opts.process;
     crate::config::validate_process(p)?;

@@ -108,7 +108,17 @@ fn signal_pidfd(fd: &OwnedFd, sig: i32) -> Result<()> {
 pub fn kill(root: &Root, id: &str, sig: i32, all: bool) -> Result<()> {
     let saved = state::peek(root, id)?;
     let status = saved.status(root);
-    if all || (sig == libc::SIGKILL && !has_own_pid_ns(&saved.config)) {
+    if all && !saved.cgroup.has_cgroup() {
+        // No cgroup (rootless, nothing delegated): the processes of init's pid namespace,
+        // which are gone with init.
+        return match status {
+            Status::Stopped => Ok(()),
+            _ => crate::no_cgroup::kill_all(&saved, sig),
+        };
+    }
+    if saved.cgroup.has_cgroup()
+        && (all || (sig == libc::SIGKILL && !has_own_pid_ns(&saved.config)))
+    {
         let empty = saved.cgroup.pids().map_or(true, |p| p.is_empty());
         log::debug!("kill {id}: signal {sig} to every process in the cgroup (empty: {empty})");
         return match (status == Status::Stopped && empty, all) {

@@ -140,8 +140,14 @@ pub fn set_user(p: &Process, in_user_ns_without_setgroups: bool) -> Result<()> {
             .map(|g| Gid::from_raw(*g))
             .collect();
         groups.dedup();
-        nix::unistd::setgroups(&groups)
-            .map_err(|e| Error::sys("process.user.additionalGids: setgroups", e))?;
+        match nix::unistd::setgroups(&groups) {
+            // A user namespace made by someone else (a rootless engine's) may deny it
+            // for good: the groups stay as they are, as runc leaves them.
+            Err(nix::errno::Errno::EPERM)
+                if std::fs::read_to_string("/proc/self/setgroups")
+                    .is_ok_and(|s| s.trim() == "deny") => {}
+            r => r.map_err(|e| Error::sys("process.user.additionalGids: setgroups", e))?,
+        }
     }
     nix::unistd::setresgid(gid, gid, gid)
         .map_err(|e| Error::sys(format!("process.user.gid: setgid {gid}"), e))?;

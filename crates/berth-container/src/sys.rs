@@ -254,6 +254,28 @@ pub fn capset(hdr: &mut CapHeader, data: &[CapData; 2]) -> nix::Result<()> {
         .map(drop)
 }
 
+/// Sets the loopback interface of the caller's network namespace up (SIOCGIFFLAGS,
+/// then SIOCSIFFLAGS with IFF_UP), as `ip link set lo up` does, without netlink.
+pub fn loopback_up() -> nix::Result<()> {
+    // SAFETY: a plain datagram socket, owned at once.
+    let sock =
+        owned(check(
+            unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) }
+                as libc::c_long,
+        )?);
+    // SAFETY: ifreq is plain data; all zeroes is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *dst = *src as libc::c_char;
+    }
+    // SAFETY: both ioctls read and write only `req`, which outlives them.
+    check(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } as libc::c_long)?;
+    // SAFETY: the flags member is the one SIOCGIFFLAGS filled in.
+    unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+    check(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) } as libc::c_long)?;
+    Ok(())
+}
+
 /// set_mempolicy(mode | flags, nodemask, maxnode) for the calling thread.
 /// `mask` is the node bitmap in 64-bit words, empty for no nodes.
 pub fn set_mempolicy(mode: i32, mask: &[u64]) -> nix::Result<()> {

@@ -522,9 +522,11 @@ pub fn teardown(root: &Path, id: &str) -> Result<()> {
     let Some(record) = lock.record(id)? else {
         return Ok(());
     };
-    nat::unpublish(id)?;
-    isolation::remove(id)?;
+    // Published ports and isolation rules exist only in bridge mode; the other modes
+    // touch no nftables (and need no root to be torn down).
     if let Some(plan) = &record.prepared.bridge {
+        nat::unpublish(id)?;
+        isolation::remove(id)?;
         let (host, _) = veth::names(id);
         block_on(async {
             let h = connect()?;

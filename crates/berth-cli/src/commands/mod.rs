@@ -49,11 +49,12 @@ pub struct Unsupported {
     args: Vec<String>,
 }
 
-/// Where state lives when --root is not given.
-const DEFAULT_ROOT: &str = "/run/berth";
-
 pub fn dispatch(cli: &Cli) -> Result<u8> {
-    let root = Root::new(cli.root.as_deref().unwrap_or(Path::new(DEFAULT_ROOT)));
+    let root = Root::new(
+        cli.root
+            .clone()
+            .unwrap_or_else(crate::default_root::default_root),
+    );
     match &cli.command {
         Command::Create(a) => {
             berth_container::create(&root, &options(a, false))?;
@@ -145,12 +146,24 @@ fn list(root: &Root, format: &str, quiet: bool) -> Result<u8> {
                 c.status.to_string(),
                 c.saved.bundle().display().to_string(),
                 c.saved.created().to_string(),
-                "root".to_string(),
+                owner(&c.saved.state_dir(root)),
             ]);
         }
         print_table(&rows);
     }
     Ok(0)
+}
+
+/// The user owning a container's state directory, as runc's list shows it.
+fn owner(dir: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(uid) = dir.metadata().map(|m| m.uid()) else {
+        return String::new();
+    };
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+        Ok(Some(u)) => u.name,
+        _ => format!("#{uid}"),
+    }
 }
 
 /// Prints rows as left-aligned columns three spaces apart, the first row being the header.

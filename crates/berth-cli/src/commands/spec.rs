@@ -38,7 +38,9 @@ pub struct SpecArgs {
 pub fn build(a: &SpecArgs) -> Result<Spec> {
     let mut spec = if a.rootless {
         // SAFETY: getuid/getgid cannot fail.
-        Spec::rootless(unsafe { libc::getuid() }, unsafe { libc::getgid() })
+        let mut s = Spec::rootless(unsafe { libc::getuid() }, unsafe { libc::getgid() });
+        rbind_first(&mut s);
+        s
     } else {
         Spec::default()
     };
@@ -56,6 +58,16 @@ pub fn build(a: &SpecArgs) -> Result<Spec> {
     a.resources.apply(&mut spec)?;
     a.network.apply(&mut spec)?;
     Ok(spec)
+}
+
+/// runc's rootless /sys bind lists "rbind" before the other options; so does berth,
+/// so that the two files read the same.
+fn rbind_first(spec: &mut Spec) {
+    for m in spec.mounts_mut().iter_mut().flatten() {
+        if let Some(opts) = m.options_mut() {
+            opts.sort_by_key(|o| o != "rbind");
+        }
+    }
 }
 
 /// What `runc spec` writes where oci-spec's default differs: a terminal, the

@@ -96,7 +96,11 @@ fn setup(job: &Job) -> Result<Error> {
             let new_user = init_namespaces(j, chan)?;
             let state_json = init_filesystem(job, j, new_user)?;
             let joined_only = j.ns.joins(LinuxNamespaceType::User) && !new_user;
-            (job.process, Some(state_json), joined_only)
+            // A rootless parent that mapped only its own gid had to deny setgroups.
+            let denied = new_user
+                && std::fs::read_to_string("/proc/self/setgroups")
+                    .is_ok_and(|s| s.trim() == "deny");
+            (job.process, Some(state_json), joined_only || denied)
         }
         Kind::Exec(j) => {
             exec_namespaces(j, chan)?;
@@ -211,11 +215,27 @@ fn init_namespaces(j: &InitJob, chan: &Channel) -> Result<bool> {
     }
     let new_user = j.ns.creates(LinuxNamespaceType::User);
     if new_user {
+        // An unprivileged parent (or newuidmap) can open our /proc files only while we
+        // are dumpable; nothing of the container exists yet (runc does the same).
+        let unprivileged = !nix::unistd::geteuid().is_root();
+        if unprivileged {
+            nix::sys::prctl::set_dumpable(true)
+                .map_err(|e| Error::sys("prctl(PR_SET_DUMPABLE)", e))?;
+        }
         chan.tell_parent(ToParent::NeedIdMaps)?;
         chan.expect_parent(ToChild::IdMapsWritten, "uid/gid maps")?;
+        if unprivileged {
+            nix::sys::prctl::set_dumpable(false)
+                .map_err(|e| Error::sys("prctl(PR_SET_DUMPABLE)", e))?;
+        }
     }
     if new_user || j.ns.joins(LinuxNamespaceType::User) {
         become_root_in_user_ns()?;
+    }
+    if j.ns.creates(LinuxNamespaceType::Network) {
+        // As runc: a new network namespace has its loopback up. Done here, inside, it
+        // also works without root, where nothing outside may enter the namespace.
+        sys::loopback_up().map_err(|e| Error::sys("set lo up in the new network namespace", e))?;
     }
     if !j.second_fork {
         chan.tell_parent(ToParent::Pid(None))?;

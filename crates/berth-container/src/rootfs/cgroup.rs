@@ -5,8 +5,9 @@
 //! `systemd`, `unified`, ...); a pure v2 host gets cgroup2 directly at the
 //! destination. In a cgroup namespace each hierarchy is mounted fresh (the
 //! kernel shows the namespace root); without one, the container's own cgroup
-//! directory is bind-mounted, never the host's root. `ro` makes every
-//! hierarchy and the tmpfs read-only, as runc does.
+//! directory is bind-mounted, never the host's root (rootless containers bind
+//! too when the kernel refuses the fresh mount). `ro` makes every hierarchy and
+//! the tmpfs read-only, as runc does.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -143,15 +144,23 @@ fn mount_hierarchy(
             ("cgroup", h.controllers.join(","))
         };
         let data = (!data.is_empty()).then_some(data);
-        mount(
+        match mount(
             Some(typ),
             &fd_path(target),
             Some(typ),
             o.flags,
             data.as_deref(),
-        )
-        .map_err(|e| Error::sys(format!("mount {typ} on {}", dest.display()), e))?;
-        return Ok(());
+        ) {
+            Ok(()) => return Ok(()),
+            // In a user namespace the kernel may refuse a fresh hierarchy: EPERM, or
+            // EBUSY when the same hierarchy is already mounted right there (a rootless
+            // config rbinds the host's /sys, cgroup2 included). Bind it as below, as runc
+            // falls back on these two errors. What is bound (this process's cgroup, or
+            // the whole hierarchy when the namespace hides where that is) grants nothing
+            // in a user namespace: the host's files keep their host owners.
+            Err(Errno::EPERM | Errno::EBUSY) if crate::rootless::in_user_namespace() => {}
+            Err(e) => return Err(Error::sys(format!("mount {typ} on {}", dest.display()), e)),
+        }
     }
     let source = cg.own_path(h)?;
     let tree = open_tree(None, &source, libc::OPEN_TREE_CLONE).map_err(|e| {

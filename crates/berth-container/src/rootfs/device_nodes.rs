@@ -51,33 +51,49 @@ fn err(what: &str, p: &Path, e: Errno) -> Error {
 
 fn make_node(parent: BorrowedFd<'_>, n: &Node<'_>, full: &Path, in_user_ns: bool) -> Result<()> {
     if in_user_ns && n.kind != SFlag::S_IFIFO {
-        // mknod is not permitted: bind the host's node over an empty file.
-        let beneath = ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS;
-        let target = match openat2(
+        return bind_host_node(parent, n, full);
+    }
+    match make_node_here(parent, n, full) {
+        // root of a user namespace it did not make (a rootless engine's): no mknod either.
+        Err(Error::Sys {
+            op,
+            source: Errno::EPERM,
+        }) if op.starts_with("mknod ") && n.kind != SFlag::S_IFIFO => {
+            bind_host_node(parent, n, full)
+        }
+        r => r,
+    }
+}
+
+/// mknod is not permitted in a user namespace: bind the host's node over an empty file.
+fn bind_host_node(parent: BorrowedFd<'_>, n: &Node<'_>, full: &Path) -> Result<()> {
+    let beneath = ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS;
+    let target = match openat2(
+        parent,
+        n.name,
+        OpenHow::new()
+            .flags(OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_RDONLY | OFlag::O_CLOEXEC)
+            .mode(Mode::from_bits_truncate(0o644))
+            .resolve(beneath),
+    ) {
+        Ok(fd) => fd,
+        // Already there (the image's node): mount over it without opening the device.
+        Err(Errno::EEXIST) => openat2(
             parent,
             n.name,
             OpenHow::new()
-                .flags(OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_RDONLY | OFlag::O_CLOEXEC)
-                .mode(Mode::from_bits_truncate(0o644))
+                .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
                 .resolve(beneath),
-        ) {
-            Ok(fd) => fd,
-            // Already there (the image's node): mount over it without opening the device.
-            Err(Errno::EEXIST) => openat2(
-                parent,
-                n.name,
-                OpenHow::new()
-                    .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
-                    .resolve(beneath),
-            )
-            .map_err(|e| err("open device", full, e))?,
-            Err(e) => return Err(err("create device mount point", full, e)),
-        };
-        let tree = open_tree(None, n.host, libc::OPEN_TREE_CLONE)
-            .map_err(|e| err("bind host device", n.host, e))?;
-        return move_mount(tree.as_fd(), target.as_fd())
-            .map_err(|e| err("bind device onto", full, e));
-    }
+        )
+        .map_err(|e| err("open device", full, e))?,
+        Err(e) => return Err(err("create device mount point", full, e)),
+    };
+    let tree = open_tree(None, n.host, libc::OPEN_TREE_CLONE)
+        .map_err(|e| err("bind host device", n.host, e))?;
+    move_mount(tree.as_fd(), target.as_fd()).map_err(|e| err("bind device onto", full, e))
+}
+
+fn make_node_here(parent: BorrowedFd<'_>, n: &Node<'_>, full: &Path) -> Result<()> {
     let perm = Mode::from_bits_truncate(n.mode);
     let dev = makedev(n.major, n.minor);
     match mknodat(parent, n.name, n.kind, perm, dev) {
@@ -137,6 +153,11 @@ pub(super) fn setup(
         make_node(dev.as_fd(), &n, &full, in_user_ns)?;
     }
     for (d, full) in devices.iter().zip(&cleaned) {
+        if full == Path::new("/dev/ptmx") {
+            // Always the devpts symlink below; a node (or, in a user namespace, a bind
+            // mount that could not be unlinked) would only be in its way.
+            continue;
+        }
         let Some(kind) = sflag(d.typ()) else {
             return Err(Error::Invalid(format!(
                 "linux.devices {}: type \"a\" is not a device type",

@@ -373,7 +373,10 @@ fn prepare_inner(ctx: &RootfsCtx) -> Result<()> {
         if !o.bind && matches!(m.typ().as_deref(), Some("proc" | "sysfs")) {
             refuse_symlinked_destination(root.as_fd(), &format!("mounts[{i}]"), &dests[i])?;
         }
-        let tree = if o.bind && (o.idmap || ctx.in_user_ns) {
+        // A runtime without root cannot enter init's mount namespace, and needs not:
+        // init's root is the runtime's own uid and reaches what the runtime reaches.
+        let by_runtime = o.idmap || (ctx.in_user_ns && !crate::rootless::active());
+        let tree = if o.bind && by_runtime {
             Some((ctx.runtime_source)(i)?)
         } else {
             None
