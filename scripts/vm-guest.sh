@@ -96,7 +96,7 @@ hostname berth-v2-guest
 ip link set lo up
 # What the tests use; the rest (nft expressions, NAT) the kernel loads on demand
 # with this root's modprobe and /lib/modules.
-for m in bridge veth br_netfilter nf_tables tun fuse; do
+for m in bridge veth br_netfilter nf_tables tun fuse loop; do
     modprobe "$m" || say "modprobe $m failed"
 done
 
