@@ -21,7 +21,12 @@ for r in "${runtimes[@]}"; do
     hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$json/exec-$r.json" \
         "$b --root $root exec execbench true" >/dev/null || echo "{}" > "$json/exec-$r.json"
     $b --root "$root" delete -f execbench >/dev/null 2>&1 || true
-    /usr/bin/time -v "$b" --root "$root" run -b "$BUNDLE" rss 2> "$json/rss-$r.txt" >/dev/null || true
+done
+# Peak RSS varies by a few hundred KiB from run to run: take samples, runtimes taking turns.
+for i in $(seq 1 "${RSS_RUNS:-10}"); do
+    for r in "${runtimes[@]}"; do
+        /usr/bin/time -f %M "${bin[$r]}" --root "$WORK/root-$r" run -b "$BUNDLE" rss 2>&1 >/dev/null | tail -1 >> "$json/rss-$r.txt" || true
+    done
 done
 
 # berth's scaling: 100 containers created and started in parallel, then deleted.
@@ -40,7 +45,7 @@ left_state=$( (ls "$root" 2>/dev/null || true) | wc -l)
 left_cg=$( (ls -d /sys/fs/cgroup/*/berth/s[0-9]* 2>/dev/null || true) | wc -l)
 
 python3 - "$json" "$BERTH" "$mid" "$start" "$end" "$running" "$left_state" "$left_cg" <<'PY'
-import json, os, re, shutil, sys
+import json, os, shutil, statistics, sys
 d, berth, mid, start, end, running, left_state, left_cg = sys.argv[1:]
 rts = ["berth", "runc", "crun"]
 paths = {"berth": berth, "runc": shutil.which("runc"), "crun": shutil.which("crun")}
@@ -49,17 +54,19 @@ def median(kind, r):
         return json.load(open(f"{d}/{kind}-{r}.json"))["results"][0]["median"] * 1000
     except Exception:
         return None
-def rss(r):
+def rss_samples(r):
     try:
-        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(f"{d}/rss-{r}.txt").read())
-        return int(m.group(1))
+        return sorted(int(l) for l in open(f"{d}/rss-{r}.txt") if l.strip().isdigit())
     except Exception:
-        return None
+        return []
+def rss(r):
+    v = rss_samples(r)
+    return statistics.median(v) if v else None
 rows = [
     ("create+start+delete `true` (ms, median)", lambda r: median("csd", r)),
     ("run `true` (ms, median)", lambda r: median("run", r)),
     ("exec `true` into running container (ms, median)", lambda r: median("exec", r)),
-    ("peak RSS of `run` (KiB)", rss),
+    ("peak RSS of `run` (KiB, median)", rss),
     ("binary size (KiB)", lambda r: os.path.getsize(paths[r]) / 1024),
 ]
 print("| measure | berth | runc | crun | berth / crun |")
@@ -69,6 +76,11 @@ for name, f in rows:
     cells = ["n/a" if v is None else f"{v:.1f}" for v in vals]
     ratio = "n/a" if None in (vals[0], vals[2]) or not vals[2] else f"{vals[0] / vals[2]:.2f}x"
     print(f"| {name} | {' | '.join(cells)} | {ratio} |")
+print()
+for r in rts:
+    v = rss_samples(r)
+    if v:
+        print(f"peak RSS of `run`, {r}: min {v[0]} / median {statistics.median(v):.0f} / max {v[-1]} KiB ({len(v)} samples)")
 print()
 print(f"berth scaling: 100 containers created+started in parallel in {float(mid)-float(start):.2f}s "
       f"({running} running), deleted in {float(end)-float(mid):.2f}s; leftovers: {left_state} state dirs, {left_cg} cgroup dirs")

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: berth against runc and crun on the same busybox bundle.
 # Prints a markdown table (medians, ratio to crun). Needs root, hyperfine, runc, crun.
+# RUNS=<n> timed runs per measure (default 40), RSS_RUNS=<n> peak-RSS samples per
+# runtime (default 10), BERTH=<binary> measures another build of berth.
 #
 # crun refuses hybrid cgroup hosts, so every runtime is measured inside a
 # private mount namespace where the cgroup2 mount at /sys/fs/cgroup/unified is
@@ -33,5 +35,5 @@ s["process"]["args"] = ["true"]
 s["process"]["capabilities"].pop("ambient", None)
 json.dump(s, open(path, "w"))
 PY
-export BERTH=$repo/target/release/berth BUNDLE=$bundle WORK=$work RUNS=$runs
+export BERTH=${BERTH:-${CARGO_TARGET_DIR:-$repo/target}/release/berth} BUNDLE=$bundle WORK=$work RUNS=$runs
 unshare -m bash "$repo/bench/inner.sh"

@@ -76,7 +76,10 @@ pub struct CreateArgs {
     pub id: String,
 }
 
+// Only the subcommand that runs gets its arguments built: building all of them
+// (spec's docker flags, update, network, ...) on every call cost time and pages.
 #[derive(Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Create a container (it waits for `start`)
     Create(CreateArgs),

@@ -40,8 +40,9 @@ impl std::fmt::Display for ExitError {
 
 impl std::error::Error for ExitError {}
 
-/// A runc command berth does not implement: its flags are taken as they come
-/// so that `-h` works and the refusal names the command, not a flag.
+// A runc command berth does not implement: its flags are taken as they come
+// so that `-h` works and the refusal names the command, not a flag. (Not a doc
+// comment: clap would show it in place of the command's own line in its help.)
 #[derive(clap::Args)]
 pub struct Unsupported {
     /// runc's flags and the container id
