@@ -247,3 +247,74 @@ fn the_terminal_belongs_to_the_process_user_and_the_tty_group() {
     // Lines end as the program wrote them (runc clears ONLCR on the pty).
     assert!(out.contains("1000:5\n") && !out.contains('\r'), "{out:?}");
 }
+
+#[test]
+fn exec_tty_takes_the_console_size_of_its_process() {
+    require_root!();
+    let env = Env::new("con-size");
+    let b = env.bundle("b", |s| {
+        s["process"]["terminal"] = json!(true);
+        s["process"]["consoleSize"] = json!({ "height": 33, "width": 101 });
+        args(s, &["sh", "-c", "stty size; sleep 1000"]);
+    });
+    let (sock, h) = receiver(&env, "init.sock");
+    env.ok(&[
+        "run",
+        "-d",
+        "-b",
+        b.to_str().unwrap(),
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "cs",
+    ]);
+    let (_, init_master) = take(h);
+    let out = read_until(&init_master, "33 101");
+    assert!(out.contains("33 101"), "init's size: {out:?}");
+
+    // `exec -p` with its own consoleSize: that size, not init's.
+    let proc_json = env.dir.join("process.json");
+    std::fs::write(
+        &proc_json,
+        serde_json::to_vec(&json!({
+            "terminal": true,
+            "consoleSize": { "height": 47, "width": 123 },
+            "user": { "uid": 0, "gid": 0 },
+            "cwd": "/",
+            "env": ["PATH=/bin:/usr/bin"],
+            "args": ["sh", "-c", "echo size=$(stty size)"]
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let (sock, h) = receiver(&env, "exec-p.sock");
+    env.ok(&[
+        "exec",
+        "-d",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "-p",
+        proc_json.to_str().unwrap(),
+        "cs",
+    ]);
+    let (_, master) = take(h);
+    let out = read_until(&master, "size=47 123");
+    assert!(out.contains("size=47 123"), "exec -p's size: {out:?}");
+
+    // `exec -t` without -p copies the container's process, consoleSize
+    // included, as runc does when its own stdin is no terminal (here: null).
+    let (sock, h) = receiver(&env, "exec-t.sock");
+    env.ok(&[
+        "exec",
+        "-t",
+        "-d",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "cs",
+        "sh",
+        "-c",
+        "echo size=$(stty size)",
+    ]);
+    let (_, master) = take(h);
+    let out = read_until(&master, "size=33 101");
+    assert!(out.contains("size=33 101"), "exec -t's size: {out:?}");
+}

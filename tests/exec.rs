@@ -752,6 +752,65 @@ fn exec_bad_input_is_one_line_and_leaves_nothing() {
 }
 
 #[test]
+fn exec_into_a_paused_container_needs_ignore_paused_and_then_waits_for_resume() {
+    require_root!();
+    let env = Env::new("ex-paused");
+    let init = running(&env, "pz", |_| {});
+    env.ok(&["pause", "pz"]);
+    // Refused as runc refuses it: exit 255, one line naming the way out.
+    let refused = env.run(&["exec", "pz", "true"]);
+    assert_eq!(refused.status.code(), Some(255), "{}", stderr(&refused));
+    // runc 1.1.5's words.
+    assert_one_line(
+        &refused,
+        "cannot exec in a paused container (use --ignore-paused to override)",
+    );
+    assert_eq!(
+        procs("berth/pz"),
+        vec![init],
+        "a refused exec left a process"
+    );
+
+    // Forced: the process joins the frozen cgroup and does nothing until resume.
+    let mark = format!("/proc/{init}/root/tmp/mark");
+    let pid_file = env.dir.join("ip.pid");
+    let mut cmd = env.cmd(&[
+        "exec",
+        "-d",
+        "--ignore-paused",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "pz",
+        "sh",
+        "-c",
+        "echo ran > /tmp/mark",
+    ]);
+    let mut forced = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!std::path::Path::new(&mark).exists(), "ran while paused");
+    assert_eq!(env.status("pz"), "paused");
+    env.ok(&["resume", "pz"]);
+    let t = Instant::now();
+    let st = loop {
+        if let Some(st) = forced.try_wait().unwrap() {
+            break st;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "exec never returned");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(st.success(), "exec --ignore-paused exited {st}");
+    while !std::path::Path::new(&mark).exists() && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(std::fs::read_to_string(&mark).unwrap(), "ran\n");
+}
+
+#[test]
 fn exec_cpu_affinity_initial_before_the_cgroup_and_final_after() {
     require_root!();
     let env = Env::new("ex-affinity");

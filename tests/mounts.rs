@@ -705,3 +705,90 @@ fn a_bind_source_under_an_earlier_container_mount_sees_that_mount() {
         assert_eq!(run_ok(&env, &b, id), "x", "{id}");
     }
 }
+
+#[test]
+fn a_bind_through_a_dangling_symlink_lands_where_it_points_inside_the_rootfs() {
+    require_root!();
+    let env = Env::new("mnt-dangling");
+    let rootfs = common::private_rootfs(&env);
+    let src = env.dir.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("f"), "from-src\n").unwrap();
+    // The last component: an absolute link to a host path (the test dir), which
+    // must be read as the same path under the rootfs.
+    let host_last = env.dir.join("escaped-last");
+    std::os::unix::fs::symlink(&host_last, rootfs.join("last")).unwrap();
+    // A middle component: a relative link climbing above the rootfs, which is
+    // clamped at the container's root (on the host it would be env.dir).
+    std::os::unix::fs::symlink("../escaped-comp", rootfs.join("comp")).unwrap();
+    let in_root_last = host_last.to_str().unwrap().to_string();
+    let script = format!("cat /last/f /comp/sub/f {in_root_last}/f /escaped-comp/sub/f");
+    let b = env.bundle("b", |s| {
+        s["root"] = json!({ "path": rootfs, "readonly": false });
+        // No tmpfs on /tmp: the test dir is under /tmp and the link's target
+        // must land in the rootfs itself, where the host can look for it.
+        let m = s["mounts"].as_array_mut().unwrap();
+        m.retain(|m| m["destination"] != "/tmp");
+        add_mount(
+            s,
+            json!({ "source": src, "destination": "/last", "options": ["bind"] }),
+        );
+        add_mount(
+            s,
+            json!({ "source": src, "destination": "/comp/sub", "options": ["bind"] }),
+        );
+        args(s, &["sh", "-c", &script]);
+    });
+    let out = run_ok(&env, &b, "dangling");
+    assert_eq!(out, "from-src\n".repeat(4));
+    // The targets were made inside the rootfs, as directories...
+    let made_last = rootfs.join(in_root_last.trim_start_matches('/'));
+    assert!(made_last.is_dir(), "{} not made", made_last.display());
+    assert!(rootfs.join("escaped-comp/sub").is_dir());
+    // ...and the symlinks are still symlinks, not replaced.
+    assert!(rootfs.join("last").is_symlink() && rootfs.join("comp").is_symlink());
+    // Nothing appeared on the host where the links point from outside.
+    assert!(
+        !host_last.exists(),
+        "made on the host: {}",
+        host_last.display()
+    );
+    assert!(!env.dir.join("escaped-comp").exists(), "made on the host");
+}
+
+#[test]
+fn rro_makes_a_bind_and_its_submounts_read_only() {
+    require_root!();
+    let env = Env::new("mnt-rro");
+    let tree = env.dir.join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    // The submount: a writable tmpfs inside the tree, so only AT_RECURSIVE reaches it.
+    let _sub = flagged_tmpfs(tree.join("sub"), "rw");
+    let b = env.bundle("b", |s| {
+        add_mount(
+            s,
+            json!({ "source": tree, "destination": "/data", "type": "bind", "options": ["rbind", "rro"] }),
+        );
+        args(
+            s,
+            &[
+                "sh",
+                "-c",
+                "awk '$5 ~ \"^/data\" { print $5, $6 }' /proc/self/mountinfo; \
+                 touch /data/x 2>&1; touch /data/sub/x 2>&1; true",
+            ],
+        );
+    });
+    let out = run_ok(&env, &b, "rro");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    for (i, dest) in ["/data", "/data/sub"].iter().enumerate() {
+        let (d, opts) = lines[i].split_once(' ').unwrap();
+        assert_eq!(d, *dest, "{out}");
+        assert!(opts.split(',').any(|o| o == "ro"), "{dest} not ro: {out}");
+    }
+    for l in &lines[2..] {
+        assert!(l.contains("Read-only file system"), "{out}");
+    }
+    assert!(!tree.join("x").exists() && !tree.join("sub/x").exists());
+}

@@ -645,19 +645,6 @@ fn bad_security_input_fails_cleanly() {
     assert_eq!(written["linux"]["seccomp"]["architectures"], json!([]));
 }
 
-/// A private, writable busybox rootfs the test may plant attacks in.
-fn private_rootfs(env: &Env) -> PathBuf {
-    let r = env.dir.join("rootfs");
-    for d in ["bin", "proc", "dev", "sys", "tmp", "etc"] {
-        std::fs::create_dir_all(r.join(d)).unwrap();
-    }
-    std::fs::copy(common::rootfs().join("bin/busybox"), r.join("bin/busybox")).unwrap();
-    for a in ["sh", "cat", "ls", "stat", "head", "touch", "grep"] {
-        std::os::unix::fs::symlink("busybox", r.join("bin").join(a)).unwrap();
-    }
-    r
-}
-
 #[test]
 fn cve_2025_52881_sysctl_write_redirected_by_a_mount_is_refused() {
     require_root!();
@@ -680,7 +667,7 @@ fn cve_2025_31133_dev_null_symlink_cannot_unmask_or_redirect() {
     require_root!();
     // The image's /dev/null points at a host-writable procfs file; masking binds /dev/null.
     let env = Env::new("sec-devnull");
-    let rootfs = private_rootfs(&env);
+    let rootfs = common::private_rootfs(&env);
     // /dev is a bind mount of a host directory, so berth makes no device nodes
     // of its own there and the masking code meets the planted symlink itself.
     let devdir = env.dir.join("dev");
@@ -732,7 +719,7 @@ fn cve_2021_30465_symlinked_mount_destination_stays_inside_the_rootfs() {
     // CVE-2021-30465 / CVE-2019-16884 / CVE-2023-27561: a mount destination that
     // is a symlink to a host path (swapped in by a race, or planted in the image).
     let env = Env::new("sec-symlink");
-    let rootfs = private_rootfs(&env);
+    let rootfs = common::private_rootfs(&env);
     let host_dir = env.dir.join("host-target");
     std::fs::create_dir_all(&host_dir).unwrap();
     std::os::unix::fs::symlink(&host_dir, rootfs.join("evil")).unwrap();
@@ -769,7 +756,7 @@ fn cve_2025_52565_dev_console_symlink_cannot_redirect_the_console_mount() {
     // The image's /dev/console points at a host file; a terminal container
     // bind-mounts its pty over /dev/console. That mount must never land on the host.
     let env = Env::new("sec-console");
-    let rootfs = private_rootfs(&env);
+    let rootfs = common::private_rootfs(&env);
     let host_target = env.dir.join("host-file");
     std::fs::write(&host_target, "host data").unwrap();
     // The symlink must resolve after pivot_root too (to a file of the image),
@@ -973,7 +960,7 @@ fn a_proc_that_is_a_symlink_in_the_image_is_refused() {
     // procfs mounted where the image's /proc points would escape the masked
     // and read-only paths set up under /proc (runc refuses the same way).
     let env = Env::new("sec-procsym");
-    let rootfs = private_rootfs(&env);
+    let rootfs = common::private_rootfs(&env);
     std::fs::remove_dir(rootfs.join("proc")).unwrap();
     std::fs::create_dir_all(rootfs.join("tmp/fakeproc")).unwrap();
     std::os::unix::fs::symlink("/tmp/fakeproc", rootfs.join("proc")).unwrap();
@@ -1000,7 +987,7 @@ fn a_syscall_newer_than_the_profile_knows_gets_enosys() {
     // Under docker's profile (default: EPERM), a syscall number beyond every
     // syscall berth knows answers ENOSYS, so programs fall back as with runc.
     let env = Env::new("sec-enosys");
-    let rootfs = private_rootfs(&env);
+    let rootfs = common::private_rootfs(&env);
     std::fs::copy(common::build_attacker(&env.dir), rootfs.join("escape")).unwrap();
     let b = spec_bundle(&env, "b", &[], &["/escape", "syscall", "1000"], |s| {
         s["root"] = json!({ "path": rootfs, "readonly": false });
@@ -1167,4 +1154,36 @@ fn seccomp_notify_refusals_say_what_is_wrong() {
         assert_one_line_error(&out, needle);
         assert!(!env.root.join(&id).exists(), "{id}: state left behind");
     }
+}
+
+#[test]
+fn seccomp_wait_killable_recv_with_a_notify_rule_reaches_the_kernel() {
+    require_root!();
+    let env = Env::new("sec-waitkill");
+    let sock = env.dir.join("agent.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let b = env.bundle("b", |s| {
+        args(s, &["sleep", "1000"]);
+        s["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+            "listenerPath": sock,
+            "syscalls": [{ "names": ["mkdirat"], "action": "SCMP_ACT_NOTIFY" }]
+        });
+    });
+    let agent = receive_listener(listener);
+    let out = env.run(&["--debug", "run", "-d", "-b", b.to_str().unwrap(), "wk"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, what, _) = agent.join().unwrap();
+    assert_eq!(what.to_string_lossy(), "anon_inode:seccomp notify");
+    // WAIT_KILLABLE_RECV (32) with NEW_LISTENER (8); no SPEC_ALLOW, as flags were given.
+    let err = stderr(&out);
+    assert!(err.contains("msg=\"seccomp filter flags: 40\""), "{err}");
+    // The kernel took the filter with that flag (it refuses flags it does not
+    // know with EINVAL): init runs under exactly one filter.
+    let pid = env.state("wk")["pid"].as_i64().unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert_eq!(field(&status, "Seccomp"), "2", "{status}");
+    assert_eq!(field(&status, "Seccomp_filters"), "1", "{status}");
+    env.ok(&["delete", "-f", "wk"]);
 }

@@ -229,6 +229,20 @@ pub fn default_spec() -> Value {
     })
 }
 
+/// A private, writable busybox rootfs under the test's dir that
+/// the test may plant symlinks and attacks in (the shared one is read-only).
+pub fn private_rootfs(env: &Env) -> PathBuf {
+    let r = env.dir.join("rootfs");
+    for d in ["bin", "proc", "dev", "sys", "tmp", "etc"] {
+        std::fs::create_dir_all(r.join(d)).unwrap();
+    }
+    std::fs::copy(rootfs().join("bin/busybox"), r.join("bin/busybox")).unwrap();
+    for a in ["sh", "cat", "ls", "stat", "head", "touch", "grep"] {
+        std::os::unix::fs::symlink("busybox", r.join("bin").join(a)).unwrap();
+    }
+    r
+}
+
 /// A new user namespace mapping container root to host uid/gid 100000 (65536
 /// ids), without the network namespace and sysfs mount that would need more.
 pub fn user_namespace(s: &mut Value) {

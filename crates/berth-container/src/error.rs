@@ -81,7 +81,7 @@ fn wrong_state(op: Operation, status: Status, id: &str) -> String {
         (Operation::Start, Status::Stopped) => "cannot start a container that has stopped".into(),
         (Operation::Start, _) => "cannot start an already running container".into(),
         (Operation::Exec, Status::Paused) => {
-            "cannot exec in a paused container (use --ignore-paused to force)".into()
+            "cannot exec in a paused container (use --ignore-paused to override)".into()
         }
         (Operation::Exec, _) => "cannot exec in a stopped container".into(),
         (Operation::Resume, _) => "container not paused".into(),

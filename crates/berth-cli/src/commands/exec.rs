@@ -135,8 +135,10 @@ fn build_process(root: &Root, a: &ExecArgs) -> Result<(Process, Option<String>)>
         p.set_env(Some(env));
     }
     p.set_terminal(Some(a.tty));
-    if a.tty {
-        p.set_console_size(terminal_size());
+    // The size of berth's own terminal when it has one (runc resizes to it once the
+    // process runs); else the container process's consoleSize stays, as in runc.
+    if let Some(size) = terminal_size().filter(|_| a.tty) {
+        p.set_console_size(Some(size));
     }
     if a.no_new_privs {
         p.set_no_new_privileges(Some(true));
