@@ -64,7 +64,7 @@ else
         echo "pure cgroup v2 guest: no result: counted as 1 failure"
         failed=$((failed + 1))
     else
-        read -r p f k < <(echo "$line" | grep -oE '[0-9]+ (passed|failed|skipped)' | awk '{printf "%s ", $1}')
+        read -r p f k <<<"$(echo "$line" | grep -oE '[0-9]+ (passed|failed|skipped)' | awk '{print $1}' | tr '\n' ' ')"
         passed=$((passed + p))
         failed=$((failed + f))
         skipped=$((skipped + k))
