@@ -172,7 +172,8 @@ impl Cgroup {
         use Limit::*;
         let (ctrl, v1, v2) = match limit {
             CpuShares => ("cpu", "cpu.shares", "cpu.weight"),
-            CpuQuota | CpuPeriod => ("cpu", "cpu.cfs_quota_us", "cpu.max"),
+            CpuQuota => ("cpu", "cpu.cfs_quota_us", "cpu.max"),
+            CpuPeriod => ("cpu", "cpu.cfs_period_us", "cpu.max"),
             Cpus => ("cpuset", "cpuset.cpus", "cpuset.cpus"),
             Mems => ("cpuset", "cpuset.mems", "cpuset.mems"),
             Memory => ("memory", "memory.limit_in_bytes", "memory.max"),
@@ -189,15 +190,7 @@ impl Cgroup {
                 return names.iter().map(|n| dir.join(n)).find(|p| p.exists());
             }
         };
-        let p = self.file(
-            ctrl,
-            if limit == CpuPeriod {
-                "cpu.cfs_period_us"
-            } else {
-                v1
-            },
-            v2,
-        );
+        let p = self.file(ctrl, v1, v2);
         p.exists().then_some(p)
     }
 

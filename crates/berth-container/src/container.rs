@@ -3,10 +3,11 @@
 //! that changes the container takes the state dir's lock and re-reads the state under it,
 //! so it acts on what is current, not on the snapshot.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use oci_spec::runtime::{LinuxResources, Spec};
 
 use crate::error::Operation;
@@ -237,21 +238,18 @@ impl Events<'_> {
         } else {
             left
         };
-        let mut fds: Vec<libc::pollfd> = [
-            self.oom_watch.as_ref().map(|w| w.as_fd().as_raw_fd()),
-            self.exit_fd.as_ref().map(|f| f.as_raw_fd()),
+        let mut fds: Vec<PollFd<'_>> = [
+            self.oom_watch.as_ref().map(|w| w.as_fd()),
+            self.exit_fd.as_ref().map(|f| f.as_fd()),
         ]
         .into_iter()
         .flatten()
-        .map(|fd| libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        })
+        .map(|fd| PollFd::new(fd, PollFlags::POLLIN))
         .collect();
-        let ms = left.as_millis().min(i32::MAX as u128) as i32;
-        // SAFETY: fds is a valid array of pollfd for the call's duration.
-        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        let ms =
+            PollTimeout::try_from(left.as_millis().min(60_000) as i32).unwrap_or(PollTimeout::MAX);
+        // An interruption or error only ends this wait early; the caller looks again.
+        let _ = poll(&mut fds, ms);
     }
 }
 
