@@ -238,7 +238,10 @@ fn load_file(dir: &Path, id: &str) -> Result<Saved> {
         }
         Err(e) => return Err(Error::io("read", &file, e)),
     };
+    // Through a Value, as config.json is read: the spec's deserializer then exists
+    // once in the binary (for Value) instead of twice, and so do the pages it costs.
     serde_json::from_slice(&bytes)
+        .and_then(serde_json::from_value)
         .map_err(|e| Error::Invalid(format!("{}: corrupt state: {e}", file.display())))
 }
 
