@@ -1,13 +1,16 @@
 // Release builds of `berth` get their hot functions (crates/berth-cli/link-order.txt,
-// written by bench/link-order.sh) laid side by side at the start of the text. The
-// kernel maps executable pages in 64 KiB windows around each fault, so hot code
-// scattered over the binary made most of it resident: peak RSS, not speed, is why.
+// written by bench/link-order.sh) laid side by side at the start of the text, and
+// the read-only data those functions use (link-order.ld) at the start of .rodata.
+// The kernel maps a binary's pages in 64 KiB windows around each fault, so hot code
+// and data scattered over the binary made most of it resident: peak RSS, not
+// speed, is why.
 //
-// `--symbol-ordering-file` is an lld option: it is passed only where rustc links
-// with its own lld by default (x86_64 Linux GNU, Rust 1.90 and later), and
-// BERTH_LINK_ORDER=0 turns it off for a toolchain configured with another linker.
+// These are lld options: they are passed only where rustc links with its own lld
+// by default (x86_64 Linux GNU, Rust 1.90 and later), and BERTH_LINK_ORDER=0 turns
+// them off for a toolchain configured with another linker.
 fn main() {
     println!("cargo:rerun-if-changed=link-order.txt");
+    println!("cargo:rerun-if-changed=link-order.ld");
     println!("cargo:rerun-if-env-changed=BERTH_LINK_ORDER");
     let release = std::env::var("PROFILE").as_deref() == Ok("release");
     let wanted = std::env::var("BERTH_LINK_ORDER").as_deref() != Ok("0");
@@ -18,6 +21,12 @@ fn main() {
     println!("cargo:rustc-link-arg-bin=berth=-Wl,--symbol-ordering-file={dir}/link-order.txt");
     // The list names functions of one build; ones renamed or inlined since are skipped.
     println!("cargo:rustc-link-arg-bin=berth=-Wl,--no-warn-symbol-ordering");
+    // The same for the read-only data they use: the compiler's constants have no
+    // symbols, so a linker script names their sections (lld adds it to its own layout).
+    println!("cargo:rustc-link-arg-bin=berth=-Wl,-T,{dir}/link-order.ld");
+    // Relative relocations packed as DT_RELR: ld.so reads 4 KiB of bitmaps at start
+    // instead of 260 KiB of RELA records. The binary then needs glibc 2.36 or later.
+    println!("cargo:rustc-link-arg-bin=berth=-Wl,-z,pack-relative-relocs");
     // The binary stays position-independent: a non-PIE link saved another ~0.4 MB
     // of relocation work at start, but berth runs as root on untrusted input, and
     // address randomization of its own image is worth more than that.
