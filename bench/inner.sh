@@ -4,8 +4,9 @@ set -euo pipefail
 umount /sys/fs/cgroup/unified 2>/dev/null || true
 declare -A bin=([berth]=$BERTH [runc]=$(command -v runc) [crun]=$(command -v crun))
 runtimes=(berth runc crun)
-json=$WORK/json
+json=$RESULTS
 mkdir -p "$json"
+load_before=$(cut -d" " -f1-3 /proc/loadavg)
 
 for r in "${runtimes[@]}"; do
     root=$WORK/root-$r
@@ -23,6 +24,12 @@ for r in "${runtimes[@]}"; do
     $b --root "$root" delete -f execbench >/dev/null 2>&1 || true
 done
 # Peak RSS varies by a few hundred KiB from run to run: take samples, runtimes taking turns.
+# Each binary's page cache is dropped first, so each is mapped as when read from disk:
+# how a file was written decides the size of its page-cache folios, and the kernel
+# maps a whole folio at a fault (a binary copied with `cp` maps 128 KiB or more at each).
+python3 -c 'import os, sys
+for p in sys.argv[1:]:
+    fd = os.open(p, os.O_RDONLY); os.fsync(fd); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)' "${bin[@]}"
 for i in $(seq 1 "${RSS_RUNS:-10}"); do
     for r in "${runtimes[@]}"; do
         /usr/bin/time -f %M "${bin[$r]}" --root "$WORK/root-$r" run -b "$BUNDLE" rss 2>&1 >/dev/null | tail -1 >> "$json/rss-$r.txt" || true
@@ -44,44 +51,30 @@ end=$(date +%s.%N)
 left_state=$( (ls "$root" 2>/dev/null || true) | wc -l)
 left_cg=$( (ls -d /sys/fs/cgroup/*/berth/s[0-9]* 2>/dev/null || true) | wc -l)
 
-python3 - "$json" "$BERTH" "$mid" "$start" "$end" "$running" "$left_state" "$left_cg" <<'PY'
-import json, os, shutil, statistics, sys
-d, berth, mid, start, end, running, left_state, left_cg = sys.argv[1:]
-rts = ["berth", "runc", "crun"]
-paths = {"berth": berth, "runc": shutil.which("runc"), "crun": shutil.which("crun")}
-def median(kind, r):
-    try:
-        return json.load(open(f"{d}/{kind}-{r}.json"))["results"][0]["median"] * 1000
-    except Exception:
-        return None
-def rss_samples(r):
-    try:
-        return sorted(int(l) for l in open(f"{d}/rss-{r}.txt") if l.strip().isdigit())
-    except Exception:
-        return []
-def rss(r):
-    v = rss_samples(r)
-    return statistics.median(v) if v else None
-rows = [
-    ("create+start+delete `true` (ms, median)", lambda r: median("csd", r)),
-    ("run `true` (ms, median)", lambda r: median("run", r)),
-    ("exec `true` into running container (ms, median)", lambda r: median("exec", r)),
-    ("peak RSS of `run` (KiB, median)", rss),
-    ("binary size (KiB)", lambda r: os.path.getsize(paths[r]) / 1024),
-]
-print("| measure | berth | runc | crun | berth / crun |")
-print("|---|---|---|---|---|")
-for name, f in rows:
-    vals = [f(r) for r in rts]
-    cells = ["n/a" if v is None else f"{v:.1f}" for v in vals]
-    ratio = "n/a" if None in (vals[0], vals[2]) or not vals[2] else f"{vals[0] / vals[2]:.2f}x"
-    print(f"| {name} | {' | '.join(cells)} | {ratio} |")
-print()
-for r in rts:
-    v = rss_samples(r)
-    if v:
-        print(f"peak RSS of `run`, {r}: min {v[0]} / median {statistics.median(v):.0f} / max {v[-1]} KiB ({len(v)} samples)")
-print()
-print(f"berth scaling: 100 containers created+started in parallel in {float(mid)-float(start):.2f}s "
-      f"({running} running), deleted in {float(end)-float(mid):.2f}s; leftovers: {left_state} state dirs, {left_cg} cgroup dirs")
+python3 - "$json" "$mid" "$start" "$end" "$running" "$left_state" "$left_cg" "$load_before" \
+    "${bin[berth]}" "${bin[runc]}" "${bin[crun]}" <<'PY'
+import json, os, subprocess, sys, time
+d, mid, start, end, running, left_state, left_cg, load_before = sys.argv[1:9]
+paths = dict(zip(["berth", "runc", "crun"], sys.argv[9:]))
+def version(p):
+    out = subprocess.run([p, "--version"], capture_output=True, text=True).stdout
+    return out.splitlines()[0] if out else ""
+meta = {
+    "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    "kernel": os.uname().release,
+    "cpus": os.cpu_count(),
+    "runs": int(os.environ["RUNS"]),
+    "berth_commit": os.environ.get("BERTH_COMMIT", ""),
+    "load_before": load_before,
+    "load_after": " ".join(open("/proc/loadavg").read().split()[:3]),
+    "runtimes": {r: {"path": p, "size": os.path.getsize(p), "version": version(p)} for r, p in paths.items()},
+    "scaling": {
+        "start_s": float(mid) - float(start),
+        "delete_s": float(end) - float(mid),
+        "running": int(running),
+        "left_state": int(left_state),
+        "left_cgroup": int(left_cg),
+    },
+}
+json.dump(meta, open(f"{d}/meta.json", "w"), indent=1)
 PY

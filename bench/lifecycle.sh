@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark: berth against runc and crun on the same busybox bundle.
-# Prints a markdown table (medians, ratio to crun). Needs root, hyperfine, runc, crun.
-# RUNS=<n> timed runs per measure (default 40), RSS_RUNS=<n> peak-RSS samples per
-# runtime (default 10), BERTH=<binary> measures another build of berth.
+# Keeps the raw results in bench/results/<date>/ (RESULTS=<dir> to choose) and
+# prints their markdown table (bench/report.py; medians, ratio to crun). Needs
+# root, hyperfine, runc, crun. RUNS=<n> timed runs per measure (default 40),
+# RSS_RUNS=<n> peak-RSS samples per runtime (default 10), BERTH=<binary>
+# measures another build of berth.
 #
 # crun refuses hybrid cgroup hosts, so every runtime is measured inside a
 # private mount namespace where the cgroup2 mount at /sys/fs/cgroup/unified is
@@ -35,5 +37,9 @@ s["process"]["args"] = ["true"]
 s["process"]["capabilities"].pop("ambient", None)
 json.dump(s, open(path, "w"))
 PY
+results=$(realpath -m "${RESULTS:-bench/results/$(date -u +%Y-%m-%d-%H%M)}")
+mkdir -p "$results"
 export BERTH=${BERTH:-${CARGO_TARGET_DIR:-$repo/target}/release/berth} BUNDLE=$bundle WORK=$work RUNS=$runs
+export RESULTS=$results BERTH_COMMIT=$(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo +)
 unshare -m bash "$repo/bench/inner.sh"
+python3 bench/report.py "$(realpath --relative-to="$repo" "$results")"
