@@ -416,14 +416,14 @@ fn bad_input_is_one_line_exit_1_and_leaves_nothing() {
         (env.dir.join("missing"), "b1", "missing"),
         (invalid_json, "b2", "invalid JSON"),
         (env.bundle("unk", |s| { s["linux"]["namespaces"] = json!([{ "type": "mount" }, { "type": "uts" }, { "type": "bogus" }]); }), "b3", "bogus"),
-        (env.bundle("nspath", |s| { s["linux"]["namespaces"] = json!([{ "type": "mount" }, { "type": "uts" }, { "type": "network", "path": "/proc/self/ns/ipc" }]); }), "b4", "is not a net namespace"),
+        (env.bundle("nspath", |s| { s["linux"]["namespaces"] = json!([{ "type": "mount" }, { "type": "uts" }, { "type": "network", "path": "/proc/self/ns/ipc" }]); }), "b4", r#"linux.namespaces[2].path "/proc/self/ns/ipc": not a net namespace"#),
         // runc 1.1.5 tries to set the rootfs up inside the joined namespace and fails there;
         // berth says up front that it does not do this.
-        (env.bundle("mntpath", |s| { s["linux"]["namespaces"] = json!([{ "type": "uts" }, { "type": "mount", "path": "/proc/self/ns/mnt" }]); }), "b4m", "joining a mount namespace by path is not supported"),
+        (env.bundle("mntpath", |s| { s["linux"]["namespaces"] = json!([{ "type": "uts" }, { "type": "mount", "path": "/proc/self/ns/mnt" }]); }), "b4m", "linux.namespaces[1].path (joining a mount namespace by path) is not supported here"),
         (env.bundle("noroot", |s| { s["root"]["path"] = json!("/nonexistent/rootfs"); }), "b5", "root.path"),
         (env.bundle("slash", |s| { s["mounts"].as_array_mut().unwrap().push(json!({ "destination": "/", "type": "tmpfs", "source": "tmpfs" })); }), "b6", "/"),
         (env.bundle("noexe", |s| args(s, &["no-such-program"])), "b7", "executable file not found"),
-        (good.clone(), "bad/id", "invalid container id"),
+        (good.clone(), "bad/id", r#"container id "bad/id""#),
         (good.clone(), "dup", "already exists"),
     ];
     for (bundle, id, want) in cases {

@@ -145,15 +145,18 @@ fn bad_memory_policies_are_refused_with_runcs_texts() {
     require_root!();
     let env = Env::new("mempolicy-bad");
     for (policy, what) in [
-        (json!({}), "invalid memory policy mode \"\""),
+        (
+            json!({}),
+            "linux.memoryPolicy.mode: invalid memory policy mode",
+        ),
         (
             json!({ "mode": "INTERLEAVE", "nodes": "0" }),
-            "invalid memory policy mode \"INTERLEAVE\"",
+            "linux.memoryPolicy.mode \"INTERLEAVE\": invalid memory policy mode",
         ),
         (json!({ "nodes": "0-7" }), "invalid memory policy mode"),
         (
             json!({ "mode": "MPOL_PREFERRED", "nodes": "0", "flags": ["MPOL_F_RELATIVE_NODES", "badflag"] }),
-            "invalid memory policy flag \"badflag\"",
+            "linux.memoryPolicy.flags[1] \"badflag\": invalid memory policy flag",
         ),
         (
             json!({ "mode": "MPOL_DEFAULT", "nodes": "0-7" }),
@@ -238,22 +241,22 @@ fn bad_scheduler_and_io_priority_are_refused() {
         (
             "scheduler",
             json!({ "nice": 1 }),
-            "scheduler policy is required",
+            "process.scheduler.policy is required: scheduler policy is required",
         ),
         (
             "scheduler",
             json!({ "policy": "SCHED_FAST" }),
-            "invalid scheduler policy: SCHED_FAST",
+            "process.scheduler.policy \"SCHED_FAST\": invalid scheduler policy",
         ),
         (
             "scheduler",
             json!({ "policy": "SCHED_RR", "flags": ["FAST"] }),
-            "invalid scheduler flag: FAST",
+            "process.scheduler.flags[0] \"FAST\": invalid scheduler flag",
         ),
         (
             "scheduler",
             json!({ "policy": "SCHED_OTHER", "nice": 40 }),
-            "invalid scheduler.nice: 40",
+            "process.scheduler.nice \"40\": invalid scheduler.nice",
         ),
         (
             "scheduler",
@@ -268,7 +271,7 @@ fn bad_scheduler_and_io_priority_are_refused() {
         (
             "ioPriority",
             json!({ "class": "IOPRIO_CLASS_BE", "priority": 9 }),
-            "invalid ioPriority.Priority: 9",
+            "process.ioPriority.priority \"9\": invalid ioPriority.Priority",
         ),
     ] {
         let out = run_fg(&env, "bad", |s| {
@@ -327,7 +330,12 @@ fn personality_linux32_for_run_and_exec() {
     let bad = run_fg(&env, "bad", |s| {
         s["linux"]["personality"] = json!({ "domain": "LINUX16" });
     });
-    refused(&env, "bad", &bad, "invalid personality domain \"LINUX16\"");
+    refused(
+        &env,
+        "bad",
+        &bad,
+        "linux.personality.domain \"LINUX16\": invalid personality domain",
+    );
 }
 
 /// The default spec with a new time namespace and offsets.
@@ -518,6 +526,10 @@ fn pidfd_socket_for_create_run_and_exec() {
         "x",
     ]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("pidfd socket"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(r#"--pidfd-socket "/nonexistent/sock": connect: "#),
+        "{}",
+        stderr(&out)
+    );
     assert!(!env.root.join("x").exists(), "container x was left behind");
 }

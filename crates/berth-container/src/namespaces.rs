@@ -41,7 +41,7 @@ impl Plan {
             new: CloneFlags::empty(),
             join: Vec::new(),
         };
-        for ns in list {
+        for (i, ns) in list.iter().enumerate() {
             match ns.path() {
                 None => plan.new |= clone_flag(ns.typ()),
                 Some(p) if p.as_os_str().is_empty() => plan.new |= clone_flag(ns.typ()),
@@ -52,8 +52,9 @@ impl Plan {
                     let got = unsafe { libc::ioctl(file.as_raw_fd(), NS_GET_NSTYPE) };
                     if got != ns.typ() as i32 {
                         return invalid!(
-                            "linux.namespaces: {} is not a {} namespace",
+                            format!("linux.namespaces[{i}].path"),
                             path.display(),
+                            "not a {} namespace",
                             ns.typ()
                         );
                     }
@@ -160,10 +161,11 @@ pub(crate) fn write_id_maps(
             .collect();
         let path = format!("/proc/{pid}/{file}");
         std::fs::write(&path, &text).map_err(|e| {
-            Error::Invalid(format!(
-                "{field}{name}: write {}: {e}",
-                text.trim().replace('\n', ", ")
-            ))
+            Error::invalid(
+                format!("{field}{name}"),
+                text.trim().replace('\n', ", "),
+                format!("write {path}: {e}"),
+            )
         })?;
     }
     Ok(())

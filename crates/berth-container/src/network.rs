@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use crate::namespaces::Plan;
-use crate::{invalid, Result};
+use crate::{Error, Result};
 
 /// Annotations with this prefix ask berth to set up the network.
 #[cfg(not(feature = "net"))]
@@ -40,14 +40,20 @@ pub(crate) fn config(spec: &Spec, ns: &Plan) -> Result<Option<Config>> {
             ns.creates(LinuxNamespaceType::Network) || ns.joins(LinuxNamespaceType::Network);
         match cfg.mode {
             berth_net::Mode::Bridge | berth_net::Mode::None if !own_netns => {
-                invalid!(
-                    "berth.network.mode={}: linux.namespaces has no network namespace",
-                    cfg.mode
-                )
+                Err(Error::conflict(
+                    "berth.network.mode",
+                    "linux.namespaces",
+                    format!(
+                        "mode={} needs a network namespace, and linux.namespaces has no network namespace",
+                        cfg.mode
+                    ),
+                ))
             }
-            berth_net::Mode::Host if own_netns => invalid!(
-                "berth.network.mode=host: linux.namespaces must not have a network namespace"
-            ),
+            berth_net::Mode::Host if own_netns => Err(Error::conflict(
+                "berth.network.mode",
+                "linux.namespaces",
+                "mode=host uses the host's network, and linux.namespaces must not have a network namespace",
+            )),
             _ => Ok(Some(cfg)),
         }
     }
@@ -58,9 +64,10 @@ pub(crate) fn config(spec: &Spec, ns: &Plan) -> Result<Option<Config>> {
             .keys()
             .find(|k| k.starts_with(ANNOTATION_PREFIX))
         {
-            Some(k) => {
-                invalid!("annotation {k}: berth-container was built without the net feature")
-            }
+            Some(k) => Err(Error::unsupported(
+                format!("annotation {k}"),
+                "berth-container was built without the net feature",
+            )),
             None => Ok(None),
         }
     }

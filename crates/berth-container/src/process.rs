@@ -40,7 +40,9 @@ pub fn environment(p: &Process, home: Option<&str>) -> Vec<String> {
 }
 
 /// Finds `prog` the way execvp would, using the container's PATH; run after
-/// pivot_root so the lookup happens inside the container. Errors use runc's words.
+/// pivot_root so the lookup happens inside the container. Errors are
+/// `NotStarted` in runc's words (Go's exec.LookPath), which tests and engines
+/// read (docker maps "executable file not found" to exit 127).
 pub fn find_program(prog: &str, env: &[String]) -> Result<PathBuf> {
     let executable = |p: &Path| {
         p.metadata()
@@ -50,10 +52,14 @@ pub fn find_program(prog: &str, env: &[String]) -> Result<PathBuf> {
     if prog.contains('/') {
         let p = PathBuf::from(prog);
         if !p.exists() {
-            return invalid!("exec: \"{prog}\": stat {prog}: no such file or directory");
+            return Err(Error::NotStarted(format!(
+                "exec: \"{prog}\": stat {prog}: no such file or directory"
+            )));
         }
         if !executable(&p) {
-            return invalid!("exec: \"{prog}\": permission denied");
+            return Err(Error::NotStarted(format!(
+                "exec: \"{prog}\": permission denied"
+            )));
         }
         return Ok(p);
     }
@@ -66,7 +72,7 @@ pub fn find_program(prog: &str, env: &[String]) -> Result<PathBuf> {
         .map(|dir| Path::new(if dir.is_empty() { "." } else { dir }).join(prog))
         .find(|p| executable(p))
         .ok_or_else(|| {
-            Error::Invalid(format!(
+            Error::NotStarted(format!(
                 "exec: \"{prog}\": executable file not found in $PATH"
             ))
         })
@@ -95,12 +101,13 @@ fn resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
 }
 
 pub fn set_rlimits(limits: &[PosixRlimit]) -> Result<()> {
-    for l in limits {
+    for (i, l) in limits.iter().enumerate() {
         if l.soft() > l.hard() {
             return invalid!(
-                "process.rlimits: {:?} soft limit {} exceeds hard limit {}",
-                l.typ(),
+                format!("process.rlimits[{i}].soft"),
                 l.soft(),
+                "{:?} soft limit exceeds hard limit {}",
+                l.typ(),
                 l.hard()
             );
         }
@@ -112,10 +119,9 @@ pub fn set_rlimits(limits: &[PosixRlimit]) -> Result<()> {
         if unsafe { libc::setrlimit(resource(l.typ()), &r) } != 0 {
             let e = std::io::Error::last_os_error();
             return invalid!(
-                "process.rlimits: set {:?} to soft {} hard {}: {e}{}",
-                l.typ(),
-                l.soft(),
-                l.hard(),
+                format!("process.rlimits[{i}]"),
+                format!("{:?} soft {} hard {}", l.typ(), l.soft(), l.hard()),
+                "setrlimit: {e}{}",
                 if e.raw_os_error() == Some(libc::EPERM) {
                     " (raising a hard limit needs CAP_SYS_RESOURCE)"
                 } else {
@@ -159,10 +165,7 @@ pub fn set_user(p: &Process, in_user_ns_without_setgroups: bool) -> Result<()> {
 pub fn cstrings<'a>(items: impl IntoIterator<Item = &'a str>, field: &str) -> Result<Vec<CString>> {
     items
         .into_iter()
-        .map(|s| {
-            CString::new(s)
-                .map_err(|_| Error::Invalid(format!("{field}: {s:?} contains a NUL byte")))
-        })
+        .map(|s| CString::new(s).map_err(|_| Error::invalid(field, s, "contains a NUL byte")))
         .collect()
 }
 
@@ -185,7 +188,7 @@ impl Program {
         let args = p.args().as_deref().unwrap_or_default();
         let first = args
             .first()
-            .ok_or_else(|| Error::Invalid("process.args: empty".into()))?;
+            .ok_or_else(|| Error::missing("process.args", "it names the program to run"))?;
         Ok(Program {
             path: find_program(first, &env)?,
             argv: cstrings(args.iter().map(String::as_str), "process.args")?,
@@ -243,10 +246,7 @@ pub fn enter_cwd(cwd: &Path) -> Result<()> {
         .map_err(|e| Error::sys(format!("process.cwd: chdir {}", cwd.display()), e))?;
     match nix::unistd::getcwd() {
         Ok(p) if p.is_absolute() => Ok(()),
-        _ => invalid!(
-            "process.cwd: {} is outside the container's root",
-            cwd.display()
-        ),
+        _ => invalid!("process.cwd", cwd.display(), "outside the container's root"),
     }
 }
 

@@ -121,18 +121,22 @@ pub struct SeccompPlan {
     listener_metadata: Option<String>,
 }
 
-/// The BPF return value for an OCI action. `field` names the JSON field for errors.
+/// The BPF return value for an OCI action. `field` names the errnoRet JSON field for errors.
 fn action_value(action: Action, errno_ret: Option<u32>, field: &str) -> Result<u32> {
     let data = |default: u32| -> Result<u32> {
         let v = errno_ret.unwrap_or(default);
         if v > libc::SECCOMP_RET_DATA {
-            return invalid!("{field}: errnoRet {v} is out of range (0..=65535)");
+            return invalid!(field, v, "out of range (0..=65535)");
         }
         Ok(v)
     };
-    if errno_ret.is_some() && !matches!(action, Action::ScmpActErrno | Action::ScmpActTrace) {
+    if let Some(v) =
+        errno_ret.filter(|_| !matches!(action, Action::ScmpActErrno | Action::ScmpActTrace))
+    {
         return invalid!(
-            "{field}: errnoRet is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not {action}"
+            field,
+            v,
+            "errnoRet is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not {action}"
         );
     }
     Ok(match action {
@@ -227,7 +231,7 @@ fn precedence(ret: u32) -> i32 {
 /// Parse an action name as it appears in JSON (`"SCMP_ACT_ERRNO"`). Unknown -> Invalid.
 pub fn parse_action(name: &str) -> Result<Action> {
     serde_json::from_value(serde_json::Value::String(name.to_string()))
-        .map_err(|_| Error::Invalid(format!("unknown seccomp action {name:?}")))
+        .map_err(|_| Error::invalid("seccomp action", name, "unknown seccomp action"))
 }
 
 /// Ask the kernel whether it implements a return action.
@@ -256,7 +260,11 @@ fn translate_args(
     for (j, a) in args.iter().enumerate() {
         let index = a.index();
         if index > 5 {
-            return invalid!("{field}.args[{j}].index: {index} is out of range (0..=5)");
+            return invalid!(
+                format!("{field}.args[{j}].index"),
+                index,
+                "out of range (0..=5)"
+            );
         }
         per_index[index] += 1;
         let (op, value) = match a.op() {
@@ -278,11 +286,11 @@ fn translate_args(
             }
         };
         let c = SeccompCondition::new(index as u8, SeccompCmpArgLen::Qword, op, value)
-            .map_err(|e| Error::Invalid(format!("{field}.args[{j}]: {e}")))?;
+            .map_err(|e| Error::invalid(format!("{field}.args[{j}]"), "", e.to_string()))?;
         conds.push(Some(c));
     }
     let mk = |cs: Vec<SeccompCondition>| {
-        SeccompRule::new(cs).map_err(|e| Error::Invalid(format!("{field}.args: {e}")))
+        SeccompRule::new(cs).map_err(|e| Error::invalid(format!("{field}.args"), "", e.to_string()))
     };
     let mut rules = Vec::new();
     if per_index.iter().any(|&n| n > 1) {
@@ -312,16 +320,19 @@ impl SeccompPlan {
     /// Translate and compile `linux.seccomp`. See the module documentation.
     pub fn new(s: &LinuxSeccomp) -> Result<SeccompPlan> {
         let Some(target) = native::TARGET else {
-            return invalid!(
-                "linux.seccomp: seccomp filters are not supported on this architecture"
-            );
+            return Err(Error::unsupported(
+                "linux.seccomp",
+                "seccomp filters are not supported on this architecture",
+            ));
         };
 
         // defaultAction / defaultErrnoRet
         let default_action = s.default_action();
         if default_action == Action::ScmpActNotify {
             return invalid!(
-                "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action"
+                "linux.seccomp.defaultAction",
+                default_action,
+                "SCMP_ACT_NOTIFY cannot be the default action"
             );
         }
         let default_ret = action_value(
@@ -337,17 +348,25 @@ impl SeccompPlan {
                 if a == native::ARCH || a == Arch::ScmpArchNative {
                     has_native = true;
                 } else if !native::COMPAT.contains(&a) {
-                    return invalid!(
-                        "linux.seccomp.architectures: {} cannot run on this machine ({})",
-                        arch_name(a),
-                        arch_name(native::ARCH)
-                    );
+                    return Err(Error::unsupported(
+                        "linux.seccomp.architectures",
+                        format!(
+                            "{} cannot run on this machine ({})",
+                            arch_name(a),
+                            arch_name(native::ARCH)
+                        ),
+                    ));
                 }
             }
             if !has_native {
                 return invalid!(
-                    "linux.seccomp.architectures: {:?} does not include this machine's architecture {}",
-                    arches.iter().map(|&a| arch_name(a)).collect::<Vec<_>>(),
+                    "linux.seccomp.architectures",
+                    arches
+                        .iter()
+                        .map(|&a| arch_name(a))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    "does not include this machine's architecture {}",
                     arch_name(native::ARCH)
                 );
             }
@@ -359,13 +378,15 @@ impl SeccompPlan {
         let mut notify = false;
         for (i, sc) in s.syscalls().iter().flatten().enumerate() {
             let field = format!("linux.seccomp.syscalls[{i}]");
-            let ret = action_value(sc.action(), sc.errno_ret(), &field)?;
+            let ret = action_value(sc.action(), sc.errno_ret(), &format!("{field}.errnoRet"))?;
             if sc.action() == Action::ScmpActNotify {
                 // The agent could never be told: the container's own writes
                 // (to the sync channel, to stderr) would wait for it.
                 if sc.names().iter().any(|n| n == "write") {
                     return invalid!(
-                        "{field}: SCMP_ACT_NOTIFY cannot be used for the write syscall"
+                        format!("{field}.action"),
+                        sc.action(),
+                        "SCMP_ACT_NOTIFY cannot be used for the write syscall"
                     );
                 }
                 notify = true;
@@ -395,16 +416,24 @@ impl SeccompPlan {
         }
         for &(_, ret) in groups.keys() {
             if ret != RET_ALLOW && !action_available(ret) {
-                return invalid!(
-                    "linux.seccomp: the kernel does not support the action for return value {ret:#x}{}",
-                    if ret == libc::SECCOMP_RET_USER_NOTIF { " (SCMP_ACT_NOTIFY)" } else { "" }
-                );
+                return Err(Error::unsupported(
+                    "linux.seccomp.syscalls",
+                    format!(
+                        "the kernel does not support the action for return value {ret:#x}{}",
+                        if ret == libc::SECCOMP_RET_USER_NOTIF {
+                            " (SCMP_ACT_NOTIFY)"
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
             }
         }
         if default_ret != RET_ALLOW && !action_available(default_ret) {
-            return invalid!(
-                "linux.seccomp.defaultAction: {default_action} is not supported by this kernel"
-            );
+            return Err(Error::unsupported(
+                "linux.seccomp.defaultAction",
+                format!("this kernel does not support {default_action}"),
+            ));
         }
 
         // flags. As runc: none given is SPEC_ALLOW (an explicit [] is none);
@@ -430,9 +459,10 @@ impl SeccompPlan {
         }
         if notify {
             if s.listener_path().is_none() {
-                return invalid!(
-                    "linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used"
-                );
+                return Err(Error::missing(
+                    "linux.seccomp.listenerPath",
+                    "SCMP_ACT_NOTIFY is used",
+                ));
             }
             flags |= libc::SECCOMP_FILTER_FLAG_NEW_LISTENER;
         }
@@ -563,13 +593,17 @@ fn assemble(
             .map(|(nr, r)| (nr, r.unwrap_or_default()))
             .collect();
         let filter = SeccompFilter::new(rules, PLACEHOLDER_MISMATCH, PLACEHOLDER_MATCH, target)
-            .map_err(|e| Error::Invalid(format!("linux.seccomp: {e}")))?;
+            .map_err(|e| Error::invalid("linux.seccomp", "", e.to_string()))?;
         let compiled: BpfProgram = filter.try_into().map_err(|e: seccompiler::BackendError| {
-            Error::Invalid(format!("linux.seccomp: {e}"))
+            Error::invalid("linux.seccomp", "", e.to_string())
         })?;
         // seccompiler starts with its own 3-instruction architecture check.
         if compiled.len() < 4 || compiled[0].code != BPF_LD_W_ABS || compiled[0].k != DATA_ARCH {
-            return invalid!("linux.seccomp: unexpected program layout from the filter compiler");
+            return invalid!(
+                "linux.seccomp",
+                "",
+                "unexpected program layout from the filter compiler"
+            );
         }
         let body = &compiled[3..];
         let last = gi + 1 == n;
@@ -593,7 +627,9 @@ fn assemble(
                     }
                 } else {
                     return invalid!(
-                        "linux.seccomp: unexpected return {:#x} from the filter compiler",
+                        "linux.seccomp",
+                        "",
+                        "unexpected return {:#x} from the filter compiler",
                         ins.k
                     );
                 }
@@ -606,7 +642,9 @@ fn assemble(
     }
     if prog.len() > BPF_MAXINSNS {
         return invalid!(
-            "linux.seccomp: the filter needs {} BPF instructions, more than the kernel's limit of {BPF_MAXINSNS}",
+            "linux.seccomp.syscalls",
+            "",
+            "the filter needs {} BPF instructions, more than the kernel's limit of {BPF_MAXINSNS}",
             prog.len()
         );
     }
