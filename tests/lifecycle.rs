@@ -379,6 +379,94 @@ fn joined_namespaces_share_inodes() {
     assert_eq!(got, vec![net, ipc]);
 }
 
+/// A network namespace made with `ip netns add` (owned by the host's user
+/// namespace), deleted on drop.
+struct HostNetns(String);
+
+impl HostNetns {
+    fn new(name: &str) -> HostNetns {
+        let st = std::process::Command::new("ip")
+            .args(["netns", "add", name])
+            .status()
+            .expect("ip (iproute2) is needed");
+        assert!(st.success(), "ip netns add {name}");
+        HostNetns(name.to_string())
+    }
+
+    fn path(&self) -> String {
+        format!("/run/netns/{}", self.0)
+    }
+}
+
+impl Drop for HostNetns {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.0])
+            .status();
+    }
+}
+
+#[test]
+fn joins_a_user_namespace_and_a_netns_it_does_not_own() {
+    // runc's userns.bats "userns join external namespaces [wrong userns owner]":
+    // the netns belongs to the host's user namespace, not to the joined one, so
+    // it can only be entered before the user namespace (as runc orders its joins).
+    require_root!();
+    let env = Env::new("usernsowner");
+    let a = env.bundle("a", |s| {
+        common::user_namespace(s);
+        args(s, &["sleep", "60"]);
+    });
+    env.ok(&["run", "-d", "-b", a.to_str().unwrap(), "rl-owner-a"]);
+    let pid = env.state("rl-owner-a")["pid"].as_i64().unwrap();
+    let userns = format!("/proc/{pid}/ns/user");
+    let netns = HostNetns::new(&format!("rl-owner-{}", std::process::id()));
+    let b = env.bundle("b", |s| {
+        common::user_namespace(s);
+        s["linux"]
+            .as_object_mut()
+            .unwrap()
+            .retain(|k, _| k != "uidMappings" && k != "gidMappings");
+        let ns = s["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "user");
+        ns.push(json!({ "type": "user", "path": userns }));
+        ns.push(json!({ "type": "network", "path": netns.path() }));
+        args(s, &["sleep", "60"]);
+    });
+    let out = env.run(&["run", "-d", "-b", b.to_str().unwrap(), "rl-owner-b"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bpid = env.state("rl-owner-b")["pid"].as_i64().unwrap();
+    let ino = |p: &str| std::fs::metadata(p).unwrap().ino();
+    // What the kernel shows for init, and for a process exec'd into it.
+    for kind in ["user", "net"] {
+        let want = if kind == "user" {
+            ino(&userns)
+        } else {
+            ino(&netns.path())
+        };
+        assert_eq!(
+            ino(&format!("/proc/{bpid}/ns/{kind}")),
+            want,
+            "init's {kind}"
+        );
+        let seen = env.ok(&[
+            "exec",
+            "rl-owner-b",
+            "stat",
+            "-L",
+            "-c",
+            "%i",
+            &format!("/proc/self/ns/{kind}"),
+        ]);
+        assert_eq!(seen.trim(), want.to_string(), "exec's {kind}");
+    }
+    // The container's other namespaces are new and owned by the joined user namespace.
+    let uts = std::fs::read_link(format!("/proc/{bpid}/ns/uts")).unwrap();
+    assert_ne!(uts, std::fs::read_link("/proc/self/ns/uts").unwrap());
+    env.ok(&["delete", "-f", "rl-owner-b"]);
+    env.ok(&["delete", "-f", "rl-owner-a"]);
+}
+
 #[test]
 fn user_namespace_maps_ids() {
     require_root!();

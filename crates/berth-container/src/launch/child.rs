@@ -207,8 +207,8 @@ fn init_namespaces(j: &InitJob, chan: &Channel) -> Result<bool> {
         }
         _ => None,
     };
-    j.ns.join_all(true)?;
-    // pid: by the parent's clone or just before the second fork; cgroup: after placement.
+    j.ns.join_all()?;
+    // A new pid namespace: by the parent's clone or just before the second fork; cgroup: after placement.
     let unshare = j.ns.new - CloneFlags::CLONE_NEWCGROUP - CloneFlags::CLONE_NEWPID - time_ns();
     if !unshare.is_empty() {
         nix::sched::unshare(unshare).map_err(|e| Error::sys(format!("unshare {unshare:?}"), e))?;
@@ -241,15 +241,12 @@ fn init_namespaces(j: &InitJob, chan: &Channel) -> Result<bool> {
         chan.tell_parent(ToParent::Pid(None))?;
         return Ok(new_user);
     }
-    if let Some(joined) = j.ns.joined(LinuxNamespaceType::Pid) {
-        crate::namespaces::setns(joined)?;
-    } else if j.ns.creates(LinuxNamespaceType::Pid) {
+    // pid and time namespaces given by path were joined above.
+    if j.ns.creates(LinuxNamespaceType::Pid) {
         nix::sched::unshare(CloneFlags::CLONE_NEWPID)
             .map_err(|e| Error::sys("unshare pid namespace", e))?;
     }
-    if let Some(joined) = j.ns.joined(LinuxNamespaceType::Time) {
-        crate::namespaces::setns(joined)?;
-    } else if j.ns.creates(LinuxNamespaceType::Time) {
+    if j.ns.creates(LinuxNamespaceType::Time) {
         nix::sched::unshare(time_ns()).map_err(|e| Error::sys("unshare time namespace", e))?;
         // Before the fork below: the first process in the namespace fixes its offsets.
         if let Some((file, text)) = offsets {
