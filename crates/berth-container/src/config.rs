@@ -165,6 +165,16 @@ pub fn validate_process(process: &oci_spec::runtime::Process) -> Result<()> {
         return invalid!("process.cwd: {:?} is not an absolute path", process.cwd());
     }
     crate::affinity::validate(process)?;
+    for l in process.rlimits().iter().flatten() {
+        if l.soft() > l.hard() {
+            return invalid!(
+                "process.rlimits {}: soft limit {} exceeds hard limit {}",
+                l.typ(),
+                l.soft(),
+                l.hard()
+            );
+        }
+    }
     for e in process.env().iter().flatten() {
         if !e.contains('=') {
             return invalid!("process.env: {e:?} is not KEY=value");

@@ -79,11 +79,9 @@ fn setup(job: &Job) -> Result<Error> {
     // An RLIMIT_FSIZE set before the wait could forbid writing it, too.
     let nnp = job.process.no_new_privileges().unwrap_or(false);
     let filter_before_wait = job.seccomp.is_some_and(|s| !nnp || s.needs_notify());
-    let fsize_limit = job
-        .process
-        .rlimits()
+    let limits = job.process.rlimits().as_deref().unwrap_or_default();
+    let fsize_limit = limits
         .iter()
-        .flatten()
         .any(|l| l.typ() == oci_spec::runtime::PosixRlimitType::RlimitFsize);
     let mut stage = match &job.kind {
         Kind::Init(_) if !filter_before_wait && !fsize_limit => None,
@@ -93,6 +91,8 @@ fn setup(job: &Job) -> Result<Error> {
     let with_user;
     let (p, state_json, skip_setgroups) = match &job.kind {
         Kind::Init(j) => {
+            // Before any namespace: in a user namespace no hard limit can be raised.
+            process::raise_hard_limits(limits)?;
             let new_user = init_namespaces(j, chan)?;
             let state_json = init_filesystem(job, j, new_user)?;
             let joined_only = j.ns.joins(LinuxNamespaceType::User) && !new_user;
@@ -103,6 +103,9 @@ fn setup(job: &Job) -> Result<Error> {
             (job.process, Some(state_json), joined_only || denied)
         }
         Kind::Exec(j) => {
+            // The parent puts us in the cgroup before we touch the container.
+            chan.expect_parent(ToChild::InCgroup, "cgroup placement")?;
+            process::raise_hard_limits(limits)?;
             exec_namespaces(j, chan)?;
             nix::unistd::setsid().map_err(|e| Error::sys("setsid", e))?;
             let p = match j.user {
@@ -259,8 +262,6 @@ fn init_namespaces(j: &InitJob, chan: &Channel) -> Result<bool> {
 
 /// Joins every namespace of the running container, up to telling the parent the pid.
 fn exec_namespaces(j: &ExecJob, chan: &Channel) -> Result<()> {
-    // The parent puts us in the cgroup before we touch the container.
-    chan.expect_parent(ToChild::InCgroup, "cgroup placement")?;
     nix::sched::setns(j.pidfd.as_fd(), j.flags)
         .map_err(|e| Error::sys(format!("join the container's namespaces {:?}", j.flags), e))?;
     if j.joined_user {
