@@ -146,10 +146,10 @@ fn setrlimit(l: &PosixRlimit, soft: u64, hard: u64) -> Result<()> {
                 caps::Capability::CAP_SYS_RESOURCE,
             )
             .unwrap_or(false);
-            let nr_open = std::fs::read_to_string("/proc/sys/fs/nr_open").unwrap_or_default();
             match (has_cap, l.typ()) {
                 (true, PosixRlimitType::RlimitNofile) => {
-                    format!(" above fs.nr_open {}", nr_open.trim())
+                    let nr_open = std::fs::read_to_string("/proc/sys/fs/nr_open");
+                    format!(" above fs.nr_open {}", nr_open.unwrap_or_default().trim())
                 }
                 (true, _) => String::new(),
                 (false, _) => format!(
