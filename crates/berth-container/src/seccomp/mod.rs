@@ -27,8 +27,9 @@
 //! skipped in that section, as libseccomp skips it. Calls through an ABI the
 //! profile does not list (or that berth has no section for, such as arm on
 //! aarch64) kill the process, as a libseccomp filter does for an architecture
-//! it was not told about. Not done: libseccomp also turns an i386 rule on a
-//! socket or SysV IPC call into one on its `socketcall`/`ipc` multiplexer.
+//! it was not told about. As libseccomp does, an i386 rule on a socket or SysV
+//! IPC call also applies to the `socketcall` or `ipc` multiplexer with that
+//! call's number as its first argument.
 
 mod docker;
 mod profile;
@@ -96,12 +97,17 @@ mod native {
             audit: 3 | 0x4000_0000, // AUDIT_ARCH_I386
             x32: false,
             table: super::syscalls_x86_compat::I386,
+            muxed: &[
+                ("socketcall", super::syscalls_x86_compat::I386_SOCKETCALL),
+                ("ipc", super::syscalls_x86_compat::I386_IPC),
+            ],
         },
         Compat {
             arch: Arch::ScmpArchX32,
             audit: AUDIT,
             x32: true,
             table: super::syscalls_x86_compat::X32,
+            muxed: &[],
         },
     ];
 }
@@ -150,6 +156,11 @@ struct Compat {
     x32: bool,
     /// `(name, number)` of every call it has.
     table: &'static [(&'static str, i64)],
+    /// Multiplexers: `(multiplexer, [(call, its number as the multiplexer's
+    /// first argument)])`. As libseccomp does, a rule on such a call applies
+    /// to the multiplexer too, with its first argument compared to the call's
+    /// number instead of the rule's own comparison of that argument.
+    muxed: &'static [(&'static str, &'static [(&'static str, u64)])],
 }
 
 /// The OCI name of an architecture, e.g. `SCMP_ARCH_X86_64`.
@@ -292,14 +303,20 @@ type Rules = Option<Vec<SeccompRule>>;
 /// comparison that can never hold (valueTwo has bits outside the mask) removes
 /// its rule. Returns Ok(None) for "no args" (unconditional). `width` is
 /// `Dword` for a 32-bit ABI: as libseccomp, only the argument's low 32 bits
-/// are compared, with the values cut to 32 bits.
+/// are compared, with the values cut to 32 bits. `also`, when given, is a
+/// condition every returned rule has as well (then there is always a rule).
 fn translate_args(
     args: &[oci_spec::runtime::LinuxSeccompArg],
     field: &str,
     width: SeccompCmpArgLen,
+    also: Option<SeccompCondition>,
 ) -> Result<Option<Vec<SeccompRule>>> {
     if args.is_empty() {
-        return Ok(None);
+        return match also {
+            None => Ok(None),
+            Some(c) => Ok(Some(vec![SeccompRule::new(vec![c])
+                .map_err(|e| Error::Invalid(format!("{field}.args: {e}")))?])),
+        };
     }
     let narrow = |v: u64| match width {
         SeccompCmpArgLen::Qword => v,
@@ -337,6 +354,7 @@ fn translate_args(
         conds.push(Some(c));
     }
     let mk = |cs: Vec<SeccompCondition>| {
+        let cs = also.iter().cloned().chain(cs).collect();
         SeccompRule::new(cs).map_err(|e| Error::Invalid(format!("{field}.args: {e}")))
     };
     let mut rules = Vec::new();
@@ -354,40 +372,56 @@ fn translate_args(
 type Groups = BTreeMap<(i32, u32), BTreeMap<i64, Rules>>;
 
 /// Group the profile's rules by return value for one ABI: `table` names its
-/// syscalls (a name it lacks is skipped), `width` is its argument width.
-/// `rets` holds each rule's return value.
+/// syscalls (a name it lacks is skipped), `width` is its argument width,
+/// `muxed` its multiplexers (see [`Compat`]). `rets` holds each rule's return value.
 fn groups(
     calls: &[LinuxSyscall],
     rets: &[u32],
     table: &HashMap<&str, i64>,
     width: SeccompCmpArgLen,
+    muxed: &[(&str, &[(&str, u64)])],
 ) -> Result<Groups> {
     let mut groups = Groups::new();
     for (i, (sc, &ret)) in calls.iter().zip(rets).enumerate() {
         let field = format!("linux.seccomp.syscalls[{i}]");
-        let rules = translate_args(sc.args().as_deref().unwrap_or(&[]), &field, width.clone())?;
-        if let Some(r) = &rules {
-            if r.is_empty() {
+        let args = sc.args().as_deref().unwrap_or(&[]);
+        let group = groups.entry((precedence(ret), ret)).or_default();
+        let mut add = |nr: i64, rules: &Rules| match (group.get_mut(&nr), rules) {
+            (Some(None), _) => {}
+            (Some(slot), None) => *slot = None,
+            (Some(Some(existing)), Some(new)) => existing.extend(new.iter().cloned()),
+            (None, r) => {
+                group.insert(nr, r.clone());
+            }
+        };
+        let rules = translate_args(args, &field, width.clone(), None)?;
+        for name in sc.names() {
+            for &(mux, subcalls) in muxed {
+                let Some(&(_, sub)) = subcalls.iter().find(|(n, _)| n == name) else {
+                    continue;
+                };
+                let Some(&nr) = table.get(mux) else { continue };
+                let first = SeccompCondition::new(0, width.clone(), SeccompCmpOp::Eq, sub)
+                    .map_err(|e| Error::Invalid(format!("{field}: {e}")))?;
+                let rest: Vec<_> = args.iter().filter(|a| a.index() != 0).cloned().collect();
+                let rules = translate_args(&rest, &field, width.clone(), Some(first))?;
+                if rules.as_ref().is_some_and(Vec::is_empty) {
+                    continue; // no argument comparison can match
+                }
+                add(nr, &rules);
+            }
+            if rules.as_ref().is_some_and(Vec::is_empty) {
                 log::debug!("{field}: no argument comparison can match; rule skipped");
                 continue;
             }
-        }
-        for name in sc.names() {
             let Some(&nr) = table.get(name.as_str()) else {
                 log::debug!("{field}: unknown syscall {name:?} on this architecture; skipped");
                 continue;
             };
-            let group = groups.entry((precedence(ret), ret)).or_default();
-            match (group.get_mut(&nr), &rules) {
-                (Some(None), _) => {}
-                (Some(slot), None) => *slot = None,
-                (Some(Some(existing)), Some(new)) => existing.extend(new.iter().cloned()),
-                (None, r) => {
-                    group.insert(nr, r.clone());
-                }
-            }
+            add(nr, &rules);
         }
     }
+    groups.retain(|_, calls| !calls.is_empty());
     Ok(groups)
 }
 
@@ -474,11 +508,13 @@ impl SeccompPlan {
             &rets,
             &syscalls::entries().collect(),
             SeccompCmpArgLen::Qword,
+            &[],
         )?;
         let mut compat_groups = Vec::with_capacity(compat.len());
         for c in compat {
             let table = c.table.iter().copied().collect();
-            compat_groups.push((c, groups(calls, &rets, &table, SeccompCmpArgLen::Dword)?));
+            let g = groups(calls, &rets, &table, SeccompCmpArgLen::Dword, c.muxed)?;
+            compat_groups.push((c, g));
         }
         let used = std::iter::once(&native_groups).chain(compat_groups.iter().map(|(_, g)| g));
         for &(_, ret) in used.flat_map(BTreeMap::keys) {

@@ -792,6 +792,45 @@ mod x86_compat {
         );
     }
 
+    /// As libseccomp: an i386 rule on a socket or SysV IPC call also holds for
+    /// socketcall(2)/ipc(2) with that call's number as the first argument (in
+    /// place of the rule's own first-argument comparison; the others stay).
+    #[test]
+    fn i386_rules_on_multiplexed_calls_cover_the_multiplexer() {
+        let p = plan(&format!(
+            r#"{{"defaultAction":"SCMP_ACT_ALLOW",{ALL},"syscalls":[
+                {{"names":["socket"],"action":"SCMP_ACT_ERRNO","errnoRet":13,"args":[{{"index":0,"value":40,"op":"SCMP_CMP_EQ"}}]}},
+                {{"names":["bind","recv"],"action":"SCMP_ACT_ERRNO","errnoRet":14}},
+                {{"names":["shmget"],"action":"SCMP_ACT_ERRNO","errnoRet":15,"args":[{{"index":1,"value":4096,"op":"SCMP_CMP_EQ"}}]}},
+                {{"names":["msgget"],"action":"SCMP_ACT_ERRNO","errnoRet":16,"args":[{{"index":1,"value":15,"valueTwo":16,"op":"SCMP_CMP_MASKED_EQ"}}]}}]}}"#
+        ))
+        .unwrap();
+        assert_well_formed(p.program());
+        let socketcall = |call: u64, a1: u64| i386(&p, "socketcall", [call, a1, 0, 0, 0, 0]);
+        assert_eq!(socketcall(1, 0), ERRNO | 13, "socketcall(SYS_SOCKET, ...)");
+        assert_eq!(socketcall(2, 0), ERRNO | 14, "socketcall(SYS_BIND, ...)");
+        assert_eq!(
+            socketcall(10, 0),
+            ERRNO | 14,
+            "socketcall(SYS_RECV, ...): recv is only muxed"
+        );
+        assert_eq!(socketcall(3, 0), ALLOW, "socketcall(SYS_CONNECT, ...)");
+        // The direct calls keep their own comparisons.
+        assert_eq!(i386(&p, "socket", [40, 0, 0, 0, 0, 0]), ERRNO | 13);
+        assert_eq!(i386(&p, "socket", [2, 0, 0, 0, 0, 0]), ALLOW);
+        assert_eq!(i386(&p, "bind", [0; 6]), ERRNO | 14);
+        let ipc = |call: u64, a1: u64| i386(&p, "ipc", [call, a1, 0, 0, 0, 0]);
+        assert_eq!(ipc(23, 4096), ERRNO | 15, "ipc(SHMGET, 4096)");
+        assert_eq!(ipc(23, 1), ALLOW);
+        assert_eq!(ipc(21, 4096), ALLOW, "ipc(SHMAT, ...)");
+        // A comparison that can never hold leaves the muxed rule out as well.
+        assert_eq!(ipc(13, 15), ALLOW);
+        // Nothing of this reaches the other ABIs.
+        assert_eq!(call(&p, "socket", [2, 0, 0, 0, 0, 0]), ALLOW);
+        assert_eq!(call(&p, "socket", [40, 0, 0, 0, 0, 0]), ERRNO | 13);
+        assert_eq!(x32(&p, "socket", [2, 0, 0, 0, 0, 0]), ALLOW);
+    }
+
     #[test]
     fn an_abi_the_profile_does_not_list_is_killed() {
         let kill = libc::SECCOMP_RET_KILL_PROCESS;
