@@ -190,6 +190,17 @@ pub fn validate_process(process: &oci_spec::runtime::Process) -> Result<()> {
         );
     }
     crate::affinity::validate(process)?;
+    for (i, l) in process.rlimits().iter().flatten().enumerate() {
+        if l.soft() > l.hard() {
+            return invalid!(
+                format!("process.rlimits[{i}]"),
+                l.typ(),
+                "soft limit {} exceeds hard limit {}",
+                l.soft(),
+                l.hard()
+            );
+        }
+    }
     for (i, e) in process.env().iter().flatten().enumerate() {
         if !e.contains('=') {
             return invalid!(format!("process.env[{i}]"), e, "not KEY=value");

@@ -4,7 +4,7 @@
 //! Bad input carries its parts as fields, as berth-cgroups' and berth-net's
 //! errors do: a program matches `Error::Invalid { field, .. }` instead of
 //! reading the text. `field` is the config.json path (`mounts[2].destination`,
-//! `linux.sysctl`, `process.rlimits[0].soft`) or the command-line flag
+//! `linux.sysctl`, `process.rlimits[0]`) or the command-line flag
 //! (`--console-socket`) the user wrote.
 
 use std::path::PathBuf;

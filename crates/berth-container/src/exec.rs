@@ -62,7 +62,22 @@ pub fn exec(root: &Root, opts: &ExecOptions) -> Result<Execed> {
         Status::Created => crate::rootless::check_exec_before_start(&opts.id)?,
         _ => crate::rootless::wait_until_enterable(saved.pid),
     }
-    let p = &opts.process;
+    // As runc: a process without rlimits of its own gets the container's.
+    let with_limits;
+    let p = match saved
+        .config
+        .process()
+        .as_ref()
+        .and_then(|c| c.rlimits().as_ref())
+    {
+        Some(limits) if opts.process.rlimits().as_ref().is_none_or(|l| l.is_empty()) => {
+            let mut q = opts.process.clone();
+            q.set_rlimits(Some(limits.clone()));
+            with_limits = q;
+            &with_limits
+        }
+        _ => &opts.process,
+    };
     crate::config::validate_process(p)?;
     crate::lsm::check_process(p)?;
     let terminal = p.terminal().unwrap_or(false);

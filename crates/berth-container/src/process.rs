@@ -100,37 +100,90 @@ fn resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
     }
 }
 
-pub fn set_rlimits(limits: &[PosixRlimit]) -> Result<()> {
+/// Raises each hard limit that `limits` set above the current one, the soft
+/// limit left as it is. Done first thing in the launched process: once it is
+/// in a user namespace no hard limit can be raised (that takes
+/// CAP_SYS_RESOURCE in the host's), and raising a ceiling limits nothing the
+/// setup still does. `set_rlimits` sets the exact values later.
+pub fn raise_hard_limits(limits: &[PosixRlimit]) -> Result<()> {
     for (i, l) in limits.iter().enumerate() {
-        if l.soft() > l.hard() {
-            return invalid!(
-                format!("process.rlimits[{i}].soft"),
-                l.soft(),
-                "{:?} soft limit exceeds hard limit {}",
-                l.typ(),
-                l.hard()
-            );
-        }
-        let r = libc::rlimit {
-            rlim_cur: l.soft(),
-            rlim_max: l.hard(),
-        };
-        // SAFETY: setrlimit reads the struct we pass.
-        if unsafe { libc::setrlimit(resource(l.typ()), &r) } != 0 {
-            let e = std::io::Error::last_os_error();
-            return invalid!(
-                format!("process.rlimits[{i}]"),
-                format!("{:?} soft {} hard {}", l.typ(), l.soft(), l.hard()),
-                "setrlimit: {e}{}",
-                if e.raw_os_error() == Some(libc::EPERM) {
-                    " (raising a hard limit needs CAP_SYS_RESOURCE)"
-                } else {
-                    ""
-                }
-            );
+        let now = current_limit(l.typ());
+        if l.hard() > now.rlim_max {
+            setrlimit(i, l, now.rlim_cur.min(l.hard()), l.hard())?;
         }
     }
     Ok(())
+}
+
+pub fn set_rlimits(limits: &[PosixRlimit]) -> Result<()> {
+    for (i, l) in limits.iter().enumerate() {
+        setrlimit(i, l, l.soft(), l.hard())?;
+    }
+    Ok(())
+}
+
+fn current_limit(t: PosixRlimitType) -> libc::rlimit {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct we pass; it cannot fail for a valid resource.
+    unsafe { libc::getrlimit(resource(t), &mut r) };
+    r
+}
+
+/// setrlimit for `l`, `process.rlimits[i]`; an error names the field and values,
+/// and says why the kernel refused.
+fn setrlimit(i: usize, l: &PosixRlimit, soft: u64, hard: u64) -> Result<()> {
+    let r = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: setrlimit reads the struct we pass.
+    if unsafe { libc::setrlimit(resource(l.typ()), &r) } == 0 {
+        return Ok(());
+    }
+    let e = nix::errno::Errno::last();
+    let hard_now = current_limit(l.typ()).rlim_max;
+    let why = match e {
+        nix::errno::Errno::EPERM if hard > hard_now => {
+            let has_cap = caps::has_cap(
+                None,
+                caps::CapSet::Effective,
+                caps::Capability::CAP_SYS_RESOURCE,
+            )
+            .unwrap_or(false);
+            match (has_cap, l.typ()) {
+                (true, PosixRlimitType::RlimitNofile) => {
+                    let nr_open = std::fs::read_to_string("/proc/sys/fs/nr_open");
+                    format!(" above fs.nr_open {}", nr_open.unwrap_or_default().trim())
+                }
+                (true, _) => String::new(),
+                (false, _) => format!(
+                    " above the runtime's hard limit {} and no CAP_SYS_RESOURCE",
+                    limit_text(hard_now)
+                ),
+            }
+        }
+        _ => String::new(),
+    };
+    invalid!(
+        format!("process.rlimits[{i}]"),
+        l.typ(),
+        "soft {} hard {}{why}: {}",
+        limit_text(l.soft()),
+        limit_text(l.hard()),
+        e.desc().to_lowercase()
+    )
+}
+
+/// A limit as a number, or "unlimited" for RLIM_INFINITY.
+fn limit_text(v: u64) -> String {
+    if v == libc::RLIM_INFINITY {
+        "unlimited".into()
+    } else {
+        v.to_string()
+    }
 }
 
 /// setgroups, setgid, setuid for process.user (capabilities are kept by the caller's KEEPCAPS).
