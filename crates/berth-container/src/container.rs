@@ -274,7 +274,7 @@ impl Iterator for Events<'_> {
                     if self.new_oom() {
                         return Some(Ok(Event::Oom));
                     }
-                    if !self.settle_until.is_some_and(|t| Instant::now() < t) {
+                    if self.settle_until.is_none_or(|t| Instant::now() >= t) {
                         return None;
                     }
                     std::thread::sleep(SETTLE_POLL);

@@ -147,6 +147,8 @@ pub fn unsupported_hint(tree: BorrowedFd<'_>) -> String {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let kernel = kernel.trim();
     let fs = match nix::sys::statfs::fstatfs(tree) {
+        // f_type is i64 on x86_64 glibc but narrower on other targets.
+        #[allow(clippy::unnecessary_cast)]
         Ok(st) => match st.filesystem_type().0 as i64 {
             0x0102_1994 => "tmpfs".to_string(),
             0x0102_1997 => "9p".to_string(),
