@@ -59,16 +59,20 @@ pub fn errno(e: &rtnetlink::Error) -> Option<i32> {
     }
 }
 
-/// Builds a crate error for a failed request.
-pub fn err(op: &'static str, target: impl Into<String>, e: rtnetlink::Error) -> Error {
-    let reason = match &e {
+/// What a failed request says: the kernel's errno as text, or the library's error.
+pub fn reason(e: &rtnetlink::Error) -> String {
+    match e {
         rtnetlink::Error::NetlinkError(m) => m.to_io().to_string(),
         other => other.to_string(),
-    };
+    }
+}
+
+/// Builds a crate error for a failed request.
+pub fn err(op: &'static str, target: impl Into<String>, e: rtnetlink::Error) -> Error {
     Error::Netlink {
         op,
         target: target.into(),
-        reason,
+        reason: reason(&e),
     }
 }
 
