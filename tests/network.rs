@@ -1447,3 +1447,34 @@ fn user_namespace_with_net_devices_plain_and_renamed() {
         assert!(d.destroyed(), "{} outlived the container", d.name);
     }
 }
+
+#[test]
+fn net_device_names_with_a_template_are_numbered_by_the_kernel() {
+    require_root!();
+    let env = Env::new("netdev-template");
+    // The spec's `%d`: the kernel gives each the first free number inside.
+    let a = common::HostDevice::new("ta");
+    let b = common::HostDevice::new("tb");
+    common::ip(&["address", "add", "10.231.67.1/24", "dev", &a.name]);
+    common::ip(&["address", "add", "10.231.68.1/24", "dev", &b.name]);
+    let bundle = net_devices_bundle(
+        &env,
+        "b",
+        &[(&a.name, Some("tpl%d")), (&b.name, Some("tpl%d"))],
+        &format!("{}{}", show_device("tpl0"), show_device("tpl1")),
+        |_| {},
+    );
+    let out = env.run(&["run", "-b", bundle.to_str().unwrap(), "nd-tpl"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    // Moved in host-name order, each with its own address.
+    assert!(
+        device_report(&text, "tpl0").contains("inet 10.231.67.1/24 "),
+        "{text}"
+    );
+    assert!(
+        device_report(&text, "tpl1").contains("inet 10.231.68.1/24 "),
+        "{text}"
+    );
+    assert!(a.destroyed() && b.destroyed());
+}
