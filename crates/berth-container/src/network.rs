@@ -230,6 +230,22 @@ mod tests {
         );
     }
 
+    /// Drops the network namespace Spec::default() has; the plan of what is left.
+    #[cfg(feature = "net")]
+    fn without_network_namespace(spec: &mut Spec) -> Plan {
+        let mut linux = spec.linux().clone().unwrap();
+        let kept = linux
+            .namespaces()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|n| n.typ() != LinuxNamespaceType::Network)
+            .collect();
+        linux.set_namespaces(Some(kept));
+        spec.set_linux(Some(linux));
+        Plan::from_spec(spec).unwrap()
+    }
+
     fn with_net_device(spec: &mut Spec) {
         let mut linux = spec.linux().clone().unwrap();
         linux.set_net_devices(Some([("eth1".to_string(), Default::default())].into()));
@@ -259,17 +275,7 @@ mod tests {
     fn net_devices_need_a_network_namespace_of_their_own() {
         let (mut spec, _) = spec_with(&[]);
         with_net_device(&mut spec);
-        let mut linux = spec.linux().clone().unwrap();
-        let kept = linux
-            .namespaces()
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|n| n.typ() != LinuxNamespaceType::Network)
-            .collect();
-        linux.set_namespaces(Some(kept));
-        spec.set_linux(Some(linux));
-        let ns = Plan::from_spec(&spec).unwrap();
+        let ns = without_network_namespace(&mut spec);
         let e = devices(&spec, &ns, None).err().unwrap().to_string();
         assert!(
             e.starts_with("linux.netDevices: ") && e.contains("no network namespace of its own"),
@@ -282,17 +288,7 @@ mod tests {
     fn a_bridge_needs_a_network_namespace() {
         // Spec::default() has a network namespace; without it bridge mode is refused.
         let (mut spec, _) = spec_with(&[("berth.network.mode", "bridge")]);
-        let mut linux = spec.linux().clone().unwrap();
-        let kept = linux
-            .namespaces()
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|n| n.typ() != LinuxNamespaceType::Network)
-            .collect();
-        linux.set_namespaces(Some(kept));
-        spec.set_linux(Some(linux));
-        let ns = Plan::from_spec(&spec).unwrap();
+        let ns = without_network_namespace(&mut spec);
         let e = config(&spec, &ns).err().unwrap().to_string();
         assert!(e.contains("no network namespace"), "{e}");
     }

@@ -23,7 +23,6 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use futures::TryStreamExt;
 use oci_spec::runtime::LinuxNetDevice;
 use rtnetlink::packet_route::address::{
     AddressAttribute, AddressFlags, AddressMessage, AddressScope,
@@ -31,7 +30,7 @@ use rtnetlink::packet_route::address::{
 use rtnetlink::packet_route::link::LinkMessage;
 use rtnetlink::{Handle, LinkUnspec};
 
-use crate::netlink::{block_on, connect, connect_in, link_by_name, link_name, links};
+use crate::netlink::{addresses, block_on, connect, connect_in, link_by_name, link_name, links};
 use crate::{netns, Error, Result};
 
 /// The kernel's IFNAMSIZ: a name has at most 15 bytes and its terminating NUL.
@@ -215,9 +214,7 @@ async fn move_one(
     link: LinkMessage,
     netns_fd: i32,
 ) -> Result<()> {
-    let addresses = kept_addresses(host, link.header.index)
-        .await
-        .map_err(|e| d.error(format!("read its addresses: {e}")))?;
+    let addresses = kept_addresses(host, link.header.index, &d.host).await?;
     let before: Vec<u32> = if d.is_template() {
         links(inside)
             .await?
@@ -297,20 +294,9 @@ const CHOSEN_FLAGS: AddressFlags = AddressFlags::Nodad
 /// returned as the message that adds it again: family, prefix length, scope,
 /// local and peer address, IPv4 broadcast, the flags chosen when it was
 /// added; not the label, which carries the old name.
-async fn kept_addresses(
-    h: &Handle,
-    index: u32,
-) -> std::result::Result<Vec<AddressMessage>, String> {
-    let all: Vec<AddressMessage> = h
-        .address()
-        .get()
-        .set_link_index_filter(index)
-        .execute()
-        .try_collect()
-        .await
-        .map_err(|e| crate::netlink::reason(&e))?;
+async fn kept_addresses(h: &Handle, index: u32, name: &str) -> Result<Vec<AddressMessage>> {
     let mut out = Vec::new();
-    for m in all.into_iter().filter(|m| m.header.index == index) {
+    for m in addresses(h, index, name).await? {
         let flags = m
             .attributes
             .iter()
