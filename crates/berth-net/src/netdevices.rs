@@ -57,8 +57,9 @@ impl NetDevice {
 }
 
 /// Why `name` cannot name a network device, by the kernel's rule
-/// (`dev_valid_name`): 1 to 15 bytes, not `.` or `..`, no `/`, `:` or
-/// white space. With `template`, one `%d` is allowed (`eth%d`).
+/// (`dev_valid_name`): 1 to 15 bytes, not `.` or `..`, no `/`, `:` or byte
+/// its `isspace()` takes for white space. With `template`, one `%d` is
+/// allowed (`eth%d`).
 pub fn invalid_name(name: &str, template: bool) -> Option<String> {
     if name.is_empty() {
         return Some("empty name".into());
@@ -73,11 +74,12 @@ pub fn invalid_name(name: &str, template: bool) -> Option<String> {
     if name == "." || name == ".." {
         return Some(format!("name {name:?} is not allowed"));
     }
-    if let Some(c) = name
-        .chars()
-        .find(|&c| c == '/' || c == ':' || c.is_ascii_whitespace())
+    // The kernel's isspace(): \t \n \v \f \r, space and (Latin-1) 0xa0, as bytes.
+    if let Some(b) = name
+        .bytes()
+        .find(|&b| matches!(b, b'/' | b':' | b' ' | b'\t'..=b'\r' | 0xa0))
     {
-        return Some(format!("name {name:?} contains {c:?}"));
+        return Some(format!("name {name:?} contains {:?}", char::from(b)));
     }
     match name.find('%') {
         None => None,
@@ -379,6 +381,8 @@ mod tests {
             "a:b",
             "a b",
             "a\tb",
+            "a\u{b}b",
+            "a\u{a0}b",
             "sixteen_bytes_xx",
         ] {
             assert!(invalid_name(bad, true).is_some(), "{bad:?}");
