@@ -167,6 +167,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     let attrs = crate::attrs::Plan::new(&spec, process)?;
     let time_offsets = crate::timens::offsets(&spec)?;
     let net_cfg = network::config(&spec, &ns)?;
+    let net_devices = network::devices(&spec, &ns, net_cfg.as_ref())?;
 
     let linux = spec.linux().as_ref();
     let cgroups_path = linux
@@ -300,6 +301,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
         rootfs: rootfs.clone(),
         cgroup,
         prepared: prepared.as_ref(),
+        net_devices: net_devices.as_ref(),
         seccomp: seccomp.as_ref(),
         device_rules,
         first,
@@ -348,6 +350,8 @@ struct InitTalk<'t, 'a> {
     rootfs: PathBuf,
     cgroup: berth_cgroups::Manager,
     prepared: Option<&'t network::Network>,
+    /// linux.netDevices, moved once init is in its network namespace.
+    net_devices: Option<&'t network::Devices>,
     seccomp: Option<&'t SeccompPlan>,
     /// linux.resources.devices and the defaults, applied once init made the nodes.
     device_rules: oci_spec::runtime::LinuxResources,
@@ -402,6 +406,12 @@ impl launch::parent::Conversation for InitTalk<'_, '_> {
         if let Some(p) = self.prepared.filter(|_| !crate::rootless::active()) {
             p.attach(self.root.path(), &self.opts.id, pid)?;
             fault::point("network-attached");
+        }
+        // Never moved back (see berth-net's netdevices): should create fail from
+        // here on, init's death frees the namespace and the kernel takes over.
+        if let Some(d) = self.net_devices {
+            d.move_into(pid)?;
+            fault::point("netdevices-moved");
         }
         let saved = Saved {
             oci_version: self.spec.version().clone(),
