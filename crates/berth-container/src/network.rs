@@ -145,7 +145,10 @@ pub(crate) fn devices(spec: &Spec, ns: &Plan, net: Option<&Config>) -> Result<Op
     #[cfg(not(feature = "net"))]
     {
         let _ = (map, ns, net);
-        invalid!("linux.netDevices: berth-container was built without the net feature")
+        Err(Error::unsupported(
+            "linux.netDevices",
+            "berth-container was built without the net feature",
+        ))
     }
 }
 
@@ -277,7 +280,7 @@ mod tests {
         with_net_device(&mut spec);
         let e = devices(&spec, &ns, None).err().unwrap().to_string();
         assert!(
-            e.starts_with("linux.netDevices: ") && e.contains("net feature"),
+            e.starts_with("linux.netDevices is not supported here: ") && e.contains("net feature"),
             "{e}"
         );
     }
@@ -290,7 +293,8 @@ mod tests {
         let ns = without_network_namespace(&mut spec);
         let e = devices(&spec, &ns, None).err().unwrap().to_string();
         assert!(
-            e.starts_with("linux.netDevices: ") && e.contains("no network namespace of its own"),
+            e.starts_with("linux.netDevices and linux.namespaces: ")
+                && e.contains("no network namespace of its own"),
             "{e}"
         );
     }

@@ -4,9 +4,11 @@
 
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
+#[cfg(feature = "net")]
+use crate::invalid;
 use crate::namespaces::Plan;
 use crate::network::Config;
-use crate::{invalid, Error, Result};
+use crate::{Error, Result};
 
 /// True when berth runs without root: every create takes the rootless path. Kept from
 /// the first call, so a forked init, root in its own user namespace, still answers
