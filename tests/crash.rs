@@ -17,7 +17,9 @@ use serde_json::{json, Value};
 
 const BRIDGE: &str = "br-crash";
 const SUBNET: &str = "10.231.91.0/24";
-/// Every crash point of create, in the order create reaches them.
+/// Every crash point of create, in the order create reaches them
+/// (`netdevices-moved`, after `network-attached`, needs linux.netDevices:
+/// its own test below).
 const CREATE_POINTS: &[&str] = &[
     "intent-recorded",
     "network-prepared",
@@ -363,4 +365,40 @@ fn create_start_delete_cycles_in_parallel_leak_nothing() {
     );
     assert_eq!(after, before, "growth after {} cycles", workers * cycles);
     assert!(leftovers(&env, "w0c0", &marker).is_empty());
+}
+
+#[test]
+fn create_killed_after_moving_net_devices_leaves_nothing_after_delete_force() {
+    require_root!();
+    let env = Env::new("crash-netdev");
+    let marker = format!("crash-netdev-{}", std::process::id());
+    // In a namespace of the container's own, then in one joined by path.
+    for (i, joined) in [false, true].into_iter().enumerate() {
+        let d = common::HostDevice::new(&format!("k{i}"));
+        common::ip(&["address", "add", "10.231.92.1/24", "dev", &d.name]);
+        let netns = format!("/run/netns/{}", d.netns);
+        let b = env.bundle(&format!("b{i}"), |s| {
+            common::args(s, &["sh", "-c", &format!("exec sleep 600 # {marker}")]);
+            common::net_devices(s, &[(&d.name, Some("ctr_k0"))]);
+            if joined {
+                for ns in s["linux"]["namespaces"].as_array_mut().unwrap() {
+                    if ns["type"] == "network" {
+                        ns["path"] = json!(netns);
+                    }
+                }
+            }
+        });
+        let id = format!("kn{i}");
+        killed_create(&env, &b, &id, Some("netdevices-moved"), Duration::ZERO);
+        assert!(!d.on_host(&d.name), "{id}: not moved before the kill");
+        recover_and_check(&env, &id, &marker, "killed after moving a net device");
+        if joined {
+            // The namespace's owner keeps the device, renamed, with its address.
+            let there = common::ip(&["-n", &d.netns, "address", "show", "dev", "ctr_k0"]);
+            assert!(there.contains("inet 10.231.92.1/24 "), "{there}");
+        } else {
+            // init's death freed the namespace; the kernel destroyed the veth.
+            assert!(d.destroyed(), "{id}: {} outlived the container", d.name);
+        }
+    }
 }

@@ -836,7 +836,7 @@ fn exec_cpu_affinity_initial_before_the_cgroup_and_final_after() {
     assert_eq!(out.status.code(), Some(255));
     assert_one_line(
         &out,
-        "process.execCPUAffinity.initial: \"0,5000\" is not a CPU list",
+        "process.execCPUAffinity.initial \"0,5000\": not a CPU list",
     );
     assert_eq!(procs("berth/af").len(), 1);
 }

@@ -211,3 +211,139 @@ fn pause_processes_stats_and_events_through_the_library() {
     }
     watcher.join().unwrap();
 }
+
+/// A bundle for `config::load` alone: the default spec edited by `edit`, with an empty
+/// rootfs of its own (nothing is run, so neither root nor busybox is needed).
+fn load_bundle(env: &Env, b: &str, edit: impl FnOnce(&mut Value)) -> std::path::PathBuf {
+    let bundle = env.bundle(b, |s| {
+        s["root"]["path"] = json!("rootfs");
+        edit(s);
+    });
+    std::fs::create_dir_all(bundle.join("rootfs")).unwrap();
+    bundle
+}
+
+#[test]
+fn bad_configs_fail_with_errors_a_program_can_match() {
+    use berth::container::{config, hooks, seccomp::SeccompPlan, Error};
+    let env = Env::new("lib-errors");
+    let load = |b: &str, edit: &dyn Fn(&mut Value)| {
+        let bundle = load_bundle(&env, b, |s| edit(s));
+        match config::load(&bundle) {
+            Ok(_) => panic!("{b}: accepted"),
+            Err(e) => e,
+        }
+    };
+    // The good spec loads: each case below differs from it in one place.
+    config::load(&load_bundle(&env, "good", |_| {})).unwrap();
+
+    // One field, one bad value: field and value as the user wrote them.
+    let e = load("sysctl", &|s| {
+        s["linux"]["sysctl"] = json!({ "../../etc/passwd": "1" })
+    });
+    assert!(
+        matches!(&e, Error::Invalid { field, value, .. }
+            if field == "linux.sysctl" && value == "../../etc/passwd"),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        r#"linux.sysctl "../../etc/passwd": not a valid sysctl name"#
+    );
+    let e = load("dest", &|s| s["mounts"][1]["destination"] = json!("/"));
+    assert!(
+        matches!(&e, Error::Invalid { field, value, .. }
+            if field == "mounts[1].destination" && value == "/"),
+        "{e:?}"
+    );
+    let e = load("mempolicy", &|s| {
+        s["linux"]["memoryPolicy"] = json!({ "mode": "INTERLEAVE", "nodes": "0" })
+    });
+    assert!(
+        matches!(&e, Error::Invalid { field, value, reason }
+            if field == "linux.memoryPolicy.mode" && value == "INTERLEAVE"
+                && reason == "invalid memory policy mode"),
+        "{e:?}"
+    );
+    let e = load("json", &|s| s["process"]["args"] = json!("sh"));
+    assert!(
+        matches!(&e, Error::Invalid { field, .. } if field == "config.json"),
+        "{e:?}"
+    );
+
+    // Fields that cannot go together, and fields that are missing.
+    let e = load("hostname", &|s| {
+        s["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|n| n["type"] != "uts")
+    });
+    assert!(
+        matches!(&e, Error::Conflict { field, other, .. }
+            if field == "hostname" && other == "linux.namespaces"),
+        "{e:?}"
+    );
+    let e = load("noprocess", &|s| {
+        s.as_object_mut().unwrap().remove("process");
+    });
+    assert!(
+        matches!(&e, Error::Missing { field, .. } if field == "process"),
+        "{e:?}"
+    );
+    let e = load(
+        "bind",
+        &|s| {
+            s["mounts"][0] = json!({ "destination": "/data", "type": "bind", "options": ["rbind"] })
+        },
+    );
+    assert!(
+        matches!(&e, Error::Missing { field, .. } if field == "mounts[0].source"),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string().starts_with("mounts[0].source is required: "),
+        "{e}"
+    );
+
+    // What this machine cannot do: a seccomp architecture other than its own family.
+    let foreign = if std::env::consts::ARCH == "s390x" {
+        "SCMP_ARCH_X86_64"
+    } else {
+        "SCMP_ARCH_S390X"
+    };
+    let seccomp = serde_json::from_value(json!({
+        "defaultAction": "SCMP_ACT_ALLOW", "architectures": [foreign]
+    }))
+    .unwrap();
+    let e = SeccompPlan::new(&seccomp).unwrap_err();
+    assert!(
+        matches!(&e, Error::Unsupported { what, reason }
+            if what == "linux.seccomp.architectures" && reason.contains(foreign)),
+        "{e:?}"
+    );
+
+    // A hook that fails: its kind, place in the list and path.
+    let hook = serde_json::from_value(json!({ "path": "/bin/false" })).unwrap();
+    let e = hooks::run("poststop", 2, &hook, "{}", None).unwrap_err();
+    assert!(
+        matches!(&e, Error::Hook { kind: "poststop", index: 2, path, reason }
+            if path == std::path::Path::new("/bin/false") && reason == "exit status 1"),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "error running poststop hook #2: /bin/false: exit status 1"
+    );
+
+    // A state file that cannot be read back.
+    let dir = env.root.join("garbled");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("state.json"), "{not json").unwrap();
+    let e = Container::load(&Root::new(&env.root), "garbled").unwrap_err();
+    assert!(
+        matches!(&e, Error::Corrupt { path, .. } if *path == dir.join("state.json")),
+        "{e:?}"
+    );
+    // Not a container for Env's cleanup to delete (which runs the binary).
+    std::fs::remove_dir_all(&env.root).unwrap();
+}

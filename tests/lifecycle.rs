@@ -42,6 +42,132 @@ fn run_returns_exit_codes_including_signals() {
 }
 
 #[test]
+fn run_keep_leaves_the_stopped_container_and_its_cgroup_for_delete() {
+    require_root!();
+    let env = Env::new("rl-keep");
+    let cg = |id: &str| common::cgroups::Cgroup::container(id);
+    let b = env.bundle("t", |s| args(s, &["true"]));
+    let out = env.run(&["run", "--keep", "-b", b.to_str().unwrap(), "rl-kept"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(env.status("rl-kept"), "stopped");
+    assert!(cg("rl-kept").exists(), "the cgroup went with the process");
+    assert!(cg("rl-kept").procs().is_empty());
+    env.ok(&["delete", "rl-kept"]);
+    assert!(!env.run(&["state", "rl-kept"]).status.success());
+    for dir in common::cgroup_dirs("berth/rl-kept") {
+        assert!(!dir.exists(), "{} left behind", dir.display());
+    }
+    // A program that cannot start is found at create, which leaves nothing
+    // when it fails, --keep or not (runc 1.1.5 fails there too, exit 1, but
+    // keeps a stopped record without a cgroup).
+    let b = env.bundle("x", |s| args(s, &["/nonexistent"]));
+    for flags in [&["--keep"][..], &["-d", "--keep"]] {
+        let mut a = vec!["run"];
+        a.extend(flags);
+        a.extend(["-b", b.to_str().unwrap(), "rl-kept-x"]);
+        let out = env.run(&a);
+        common::assert_one_line_error(&out, "exec: \"/nonexistent\": stat /nonexistent");
+        assert!(!env.root.join("rl-kept-x").exists());
+    }
+    // With --detach, as runc 1.1.5 and main accept it: the exited container stays.
+    let b = env.bundle("s", |s| args(s, &["sleep", "0.2"]));
+    env.ok(&[
+        "run",
+        "-d",
+        "--keep",
+        "-b",
+        b.to_str().unwrap(),
+        "rl-kept-d",
+    ]);
+    let pid = env.state("rl-kept-d")["pid"].as_i64().unwrap();
+    for _ in 0..100 {
+        if env.status("rl-kept-d") == "stopped" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(env.status("rl-kept-d"), "stopped", "init {pid} still runs");
+    env.ok(&["delete", "rl-kept-d"]);
+}
+
+/// The parent pid the kernel shows for `pid`.
+fn ppid(pid: i32) -> i32 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn run_reaps_orphans_as_subreaper_unless_no_subreaper() {
+    // A container in the host's pid namespace orphans a process: it goes to
+    // the nearest subreaper, `berth run` itself unless --no-subreaper (runc's
+    // default and flag).
+    require_root!();
+    let env = Env::new("rl-subreaper");
+    let b = env.bundle("b", |s| {
+        s["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|n| n["type"] != "pid");
+        args(
+            s,
+            &[
+                "sh",
+                "-c",
+                "(sleep 30 & echo $! >/tmp/orphan); cat /tmp/orphan; sleep 30",
+            ],
+        );
+    });
+    for (flag, id) in [(None, "rl-sr"), (Some("--no-subreaper"), "rl-nosr")] {
+        let out_path = env.dir.join(format!("{id}.out"));
+        let mut a = vec!["run"];
+        a.extend(flag);
+        a.extend(["-b", b.to_str().unwrap(), id]);
+        let mut fg = env
+            .cmd(&a)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .spawn()
+            .unwrap();
+        let mut orphan = 0;
+        for _ in 0..250 {
+            if let Ok(n) = std::fs::read_to_string(&out_path)
+                .unwrap_or_default()
+                .trim()
+                .parse()
+            {
+                orphan = n;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(orphan > 0, "the container printed no pid");
+        let parent = ppid(orphan);
+        env.ok(&["kill", id, "SIGKILL"]);
+        fg.wait().unwrap();
+        let berth = fg.id() as i32;
+        if flag.is_none() {
+            assert_eq!(parent, berth, "orphan {orphan} not reparented to berth run");
+        } else {
+            assert_ne!(parent, berth, "orphan {orphan} reparented to berth run");
+        }
+        // run's delete killed what was left in the container's cgroup: the
+        // orphan is gone, or a zombie its new parent has yet to reap.
+        let stat = std::fs::read_to_string(format!("/proc/{orphan}/stat")).unwrap_or_default();
+        let state = stat.rsplit(") ").next().and_then(|r| r.chars().next());
+        assert!(
+            matches!(state, None | Some('Z')),
+            "orphan {orphan} runs on ({state:?})"
+        );
+    }
+}
+
+#[test]
 fn namespaces_differ_from_host_and_hostname_is_set() {
     require_root!();
     let env = Env::new("ns");
@@ -379,6 +505,94 @@ fn joined_namespaces_share_inodes() {
     assert_eq!(got, vec![net, ipc]);
 }
 
+/// A network namespace made with `ip netns add` (owned by the host's user
+/// namespace), deleted on drop.
+struct HostNetns(String);
+
+impl HostNetns {
+    fn new(name: &str) -> HostNetns {
+        let st = std::process::Command::new("ip")
+            .args(["netns", "add", name])
+            .status()
+            .expect("ip (iproute2) is needed");
+        assert!(st.success(), "ip netns add {name}");
+        HostNetns(name.to_string())
+    }
+
+    fn path(&self) -> String {
+        format!("/run/netns/{}", self.0)
+    }
+}
+
+impl Drop for HostNetns {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.0])
+            .status();
+    }
+}
+
+#[test]
+fn joins_a_user_namespace_and_a_netns_it_does_not_own() {
+    // runc's userns.bats "userns join external namespaces [wrong userns owner]":
+    // the netns belongs to the host's user namespace, not to the joined one, so
+    // it can only be entered before the user namespace (as runc orders its joins).
+    require_root!();
+    let env = Env::new("usernsowner");
+    let a = env.bundle("a", |s| {
+        common::user_namespace(s);
+        args(s, &["sleep", "60"]);
+    });
+    env.ok(&["run", "-d", "-b", a.to_str().unwrap(), "rl-owner-a"]);
+    let pid = env.state("rl-owner-a")["pid"].as_i64().unwrap();
+    let userns = format!("/proc/{pid}/ns/user");
+    let netns = HostNetns::new(&format!("rl-owner-{}", std::process::id()));
+    let b = env.bundle("b", |s| {
+        common::user_namespace(s);
+        s["linux"]
+            .as_object_mut()
+            .unwrap()
+            .retain(|k, _| k != "uidMappings" && k != "gidMappings");
+        let ns = s["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "user");
+        ns.push(json!({ "type": "user", "path": userns }));
+        ns.push(json!({ "type": "network", "path": netns.path() }));
+        args(s, &["sleep", "60"]);
+    });
+    let out = env.run(&["run", "-d", "-b", b.to_str().unwrap(), "rl-owner-b"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bpid = env.state("rl-owner-b")["pid"].as_i64().unwrap();
+    let ino = |p: &str| std::fs::metadata(p).unwrap().ino();
+    // What the kernel shows for init, and for a process exec'd into it.
+    for kind in ["user", "net"] {
+        let want = if kind == "user" {
+            ino(&userns)
+        } else {
+            ino(&netns.path())
+        };
+        assert_eq!(
+            ino(&format!("/proc/{bpid}/ns/{kind}")),
+            want,
+            "init's {kind}"
+        );
+        let seen = env.ok(&[
+            "exec",
+            "rl-owner-b",
+            "stat",
+            "-L",
+            "-c",
+            "%i",
+            &format!("/proc/self/ns/{kind}"),
+        ]);
+        assert_eq!(seen.trim(), want.to_string(), "exec's {kind}");
+    }
+    // The container's other namespaces are new and owned by the joined user namespace.
+    let uts = std::fs::read_link(format!("/proc/{bpid}/ns/uts")).unwrap();
+    assert_ne!(uts, std::fs::read_link("/proc/self/ns/uts").unwrap());
+    env.ok(&["delete", "-f", "rl-owner-b"]);
+    env.ok(&["delete", "-f", "rl-owner-a"]);
+}
+
 #[test]
 fn user_namespace_maps_ids() {
     require_root!();
@@ -416,14 +630,14 @@ fn bad_input_is_one_line_exit_1_and_leaves_nothing() {
         (env.dir.join("missing"), "b1", "missing"),
         (invalid_json, "b2", "invalid JSON"),
         (env.bundle("unk", |s| { s["linux"]["namespaces"] = json!([{ "type": "mount" }, { "type": "uts" }, { "type": "bogus" }]); }), "b3", "bogus"),
-        (env.bundle("nspath", |s| { s["linux"]["namespaces"] = json!([{ "type": "mount" }, { "type": "uts" }, { "type": "network", "path": "/proc/self/ns/ipc" }]); }), "b4", "is not a net namespace"),
+        (env.bundle("nspath", |s| { s["linux"]["namespaces"] = json!([{ "type": "mount" }, { "type": "uts" }, { "type": "network", "path": "/proc/self/ns/ipc" }]); }), "b4", r#"linux.namespaces[2].path "/proc/self/ns/ipc": not a net namespace"#),
         // runc 1.1.5 tries to set the rootfs up inside the joined namespace and fails there;
         // berth says up front that it does not do this.
-        (env.bundle("mntpath", |s| { s["linux"]["namespaces"] = json!([{ "type": "uts" }, { "type": "mount", "path": "/proc/self/ns/mnt" }]); }), "b4m", "joining a mount namespace by path is not supported"),
+        (env.bundle("mntpath", |s| { s["linux"]["namespaces"] = json!([{ "type": "uts" }, { "type": "mount", "path": "/proc/self/ns/mnt" }]); }), "b4m", "linux.namespaces[1].path (joining a mount namespace by path) is not supported here"),
         (env.bundle("noroot", |s| { s["root"]["path"] = json!("/nonexistent/rootfs"); }), "b5", "root.path"),
         (env.bundle("slash", |s| { s["mounts"].as_array_mut().unwrap().push(json!({ "destination": "/", "type": "tmpfs", "source": "tmpfs" })); }), "b6", "/"),
         (env.bundle("noexe", |s| args(s, &["no-such-program"])), "b7", "executable file not found"),
-        (good.clone(), "bad/id", "invalid container id"),
+        (good.clone(), "bad/id", r#"container id "bad/id""#),
         (good.clone(), "dup", "already exists"),
     ];
     for (bundle, id, want) in cases {

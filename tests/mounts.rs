@@ -198,7 +198,7 @@ fn bad_id_mapped_mounts_are_refused_before_anything_is_made() {
                     "uidMappings": [{ "containerID": 0, "hostID": 1000, "size": 0 }],
                     "gidMappings": [{ "containerID": 0, "hostID": 1000, "size": 1 }] }),
             false,
-            "size must not be 0",
+            r#"mounts[7].uidMappings[0].size "0": must not be 0"#,
         ),
         (
             "implied-no-userns",

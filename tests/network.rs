@@ -1033,3 +1033,448 @@ fn concurrent_creates_get_distinct_addresses_and_delete_cleans_all() {
         assert!(!n.net_file(&format!("containers/{id}.json")).exists());
     }
 }
+
+// ---- linux.netDevices: host devices moved into the container (OCI config-linux
+// "Network Devices"; runc's netdev.bats and userns.bats with a veth for `dummy`).
+
+/// A bundle of the default spec running `script`, with CAP_NET_RAW (busybox
+/// ping) and the devices `devices` under linux.netDevices.
+fn net_devices_bundle(
+    env: &Env,
+    name: &str,
+    devices: &[(&str, Option<&str>)],
+    script: &str,
+    edit: impl FnOnce(&mut Value),
+) -> PathBuf {
+    env.bundle(name, |s| {
+        common::args(s, &["sh", "-c", script]);
+        for set in ["bounding", "effective", "permitted"] {
+            s["process"]["capabilities"][set]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("CAP_NET_RAW"));
+        }
+        common::net_devices(s, devices);
+        edit(s);
+    })
+}
+
+/// `ip address show dev NAME` in the output of a container, with the device's
+/// sysfs `mtu`, `address` and `flags` after a marker line.
+fn show_device(name: &str) -> String {
+    format!(
+        "echo == {name}; ip address show dev {name}; echo \"mtu=$(cat /sys/class/net/{name}/mtu) mac=$(cat /sys/class/net/{name}/address) flags=$(cat /sys/class/net/{name}/flags)\"; "
+    )
+}
+
+/// The part of a container's output that [`show_device`] printed for `name`.
+fn device_report<'a>(out: &'a str, name: &str) -> &'a str {
+    let start = out
+        .find(&format!("== {name}\n"))
+        .unwrap_or_else(|| panic!("no report for {name}: {out}"));
+    let rest = &out[start + 1..];
+    &rest[..rest.find("\n==").map_or(rest.len(), |i| i + 1)]
+}
+
+/// Whether the `flags` sysfs value (hex) has IFF_UP.
+fn is_up(report: &str) -> bool {
+    let flags = report.split("flags=0x").nth(1).unwrap().trim();
+    u32::from_str_radix(flags.split_whitespace().next().unwrap(), 16).unwrap() & 1 == 1
+}
+
+#[test]
+fn net_devices_move_with_their_addresses_mtu_and_mac_plain_and_renamed() {
+    require_root!();
+    let env = Env::new("netdev-move");
+    let a = common::HostDevice::new("a");
+    let b = common::HostDevice::new("b");
+    // a keeps its name; b becomes ctr_nd0. Each with its own MTU, MAC and addresses:
+    // permanent global ones move (IPv4 and IPv6, flags the user chose kept),
+    // others (127.x is host scope; a link-scope one) stay behind.
+    common::ip(&[
+        "link",
+        "set",
+        &a.name,
+        "mtu",
+        "1789",
+        "address",
+        "02:42:0a:e7:3d:01",
+    ]);
+    common::ip(&["address", "add", "10.231.61.1/24", "dev", &a.name]);
+    common::ip(&[
+        "address",
+        "add",
+        "fd00:231:61::1/64",
+        "dev",
+        &a.name,
+        "nodad",
+    ]);
+    common::ip(&["address", "add", "127.0.0.33/8", "dev", &a.name]);
+    common::ip(&[
+        "address",
+        "add",
+        "10.231.63.1/24",
+        "dev",
+        &a.name,
+        "scope",
+        "link",
+    ]);
+    common::ip(&[
+        "link",
+        "set",
+        &b.name,
+        "mtu",
+        "1400",
+        "address",
+        "02:42:0a:e7:3d:02",
+    ]);
+    common::ip(&[
+        "address",
+        "add",
+        "10.231.62.1/24",
+        "dev",
+        &b.name,
+        "noprefixroute",
+    ]);
+    // a's peer answers pings: the moved device really carries traffic.
+    common::ip(&[
+        "-n",
+        &a.netns,
+        "address",
+        "add",
+        "10.231.61.2/24",
+        "dev",
+        &a.peer,
+    ]);
+    common::ip(&["-n", &a.netns, "link", "set", &a.peer, "up"]);
+
+    let script = format!(
+        "{}{}echo ==; ip route; ping -c1 -W5 10.231.61.2 >/dev/null && echo ping-ok",
+        show_device(&a.name),
+        show_device("ctr_nd0")
+    );
+    let bundle = net_devices_bundle(
+        &env,
+        "b",
+        &[(&a.name, None), (&b.name, Some("ctr_nd0"))],
+        &script,
+        |_| {},
+    );
+    let out = env.run(&["run", "-b", bundle.to_str().unwrap(), "nd-move"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+
+    let ra = device_report(&text, &a.name);
+    assert!(ra.contains("mtu=1789 mac=02:42:0a:e7:3d:01"), "{ra}");
+    assert!(ra.contains("inet 10.231.61.1/24 "), "{ra}");
+    let v6 = ra
+        .lines()
+        .find(|l| l.contains("inet6 fd00:231:61::1/64 scope global"));
+    // nodad kept: busybox shows IFA_F_NODAD as "flags 02", and no duplicate
+    // address detection makes it tentative.
+    let v6 = v6.unwrap_or_else(|| panic!("no IPv6 address: {ra}"));
+    assert!(v6.contains("flags 02") && !v6.contains("tentative"), "{ra}");
+    assert!(
+        !ra.contains("127.0.0.33") && !ra.contains("10.231.63.1"),
+        "{ra}"
+    );
+    assert!(is_up(ra), "{ra}");
+    let rb = device_report(&text, "ctr_nd0");
+    assert!(rb.contains("mtu=1400 mac=02:42:0a:e7:3d:02"), "{rb}");
+    assert!(
+        rb.contains("inet 10.231.62.1/24 ") && rb.contains("noprefixroute"),
+        "{rb}"
+    );
+    assert!(is_up(rb), "{rb}");
+    // noprefixroute kept: no route to 10.231.62.0/24, the one to 10.231.61.0/24 there.
+    assert!(text.contains("10.231.61.0/24 dev"), "{text}");
+    assert!(!text.contains("10.231.62.0/24"), "{text}");
+    assert!(text.contains("ping-ok"), "{text}");
+
+    // The container is gone and so is its namespace. Nothing moves a device back
+    // (the spec forbids it; runc does not): the kernel destroys virtual devices
+    // with the namespace (a physical one would return to the host by itself).
+    assert!(a.destroyed(), "{} outlived the container", a.name);
+    assert!(b.destroyed(), "{} outlived the container", b.name);
+    assert!(!a.on_host("ctr_nd0"));
+}
+
+#[test]
+fn net_devices_in_a_namespace_joined_by_path_stay_there_after_delete() {
+    require_root!();
+    let env = Env::new("netdev-joined");
+    let d = common::HostDevice::new("j");
+    // The container's namespace is one the test made (runc's "precreated" tests):
+    // here the peer's, so both ends of the pair meet in it.
+    common::ip(&[
+        "link",
+        "set",
+        &d.name,
+        "mtu",
+        "1789",
+        "address",
+        "00:11:22:33:44:55",
+    ]);
+    common::ip(&["address", "add", "169.254.169.77/32", "dev", &d.name]);
+    let netns = format!("/run/netns/{}", d.netns);
+    let bundle = net_devices_bundle(
+        &env,
+        "b",
+        &[(&d.name, Some("ctr_dummy0"))],
+        "sleep 600",
+        |s| {
+            for ns in s["linux"]["namespaces"].as_array_mut().unwrap() {
+                if ns["type"] == "network" {
+                    ns["path"] = json!(netns);
+                }
+            }
+        },
+    );
+    env.ok(&["run", "-d", "-b", bundle.to_str().unwrap(), "nd-joined"]);
+    let inside = env.ok(&[
+        "exec",
+        "nd-joined",
+        "ip",
+        "address",
+        "show",
+        "dev",
+        "ctr_dummy0",
+    ]);
+    for want in [
+        "mtu 1789 ",
+        "ether 00:11:22:33:44:55 ",
+        "inet 169.254.169.77/32 ",
+    ] {
+        assert!(inside.contains(want), "{want:?} not in {inside}");
+    }
+    assert!(!d.on_host(&d.name));
+    env.ok(&["delete", "-f", "nd-joined"]);
+    // The namespace's owner (the test) manages the device: it is still there,
+    // renamed, with its address, MTU and MAC.
+    let there = common::ip(&["-n", &d.netns, "address", "show", "dev", "ctr_dummy0"]);
+    for want in [
+        "mtu 1789 ",
+        "ether 00:11:22:33:44:55 ",
+        "inet 169.254.169.77/32 ",
+    ] {
+        assert!(there.contains(want), "{want:?} not in {there}");
+    }
+    // and the owner can take it back (runc's "restore it back").
+    common::ip(&[
+        "-n",
+        &d.netns,
+        "link",
+        "set",
+        "dev",
+        "ctr_dummy0",
+        "netns",
+        &std::process::id().to_string(),
+        "name",
+        &d.name,
+    ]);
+    assert!(d.on_host(&d.name), "the device did not come back");
+}
+
+#[test]
+fn net_devices_beside_berths_bridge_network() {
+    require_root!();
+    let n = Net::new("netdev-bridge", &["br-t60"]);
+    let d = common::HostDevice::new("br");
+    common::ip(&["address", "add", "10.231.64.1/24", "dev", &d.name]);
+    let flags = ["--bridge", "br-t60", "--subnet", "10.231.60.0/24"];
+    let script = format!("{}{}", show_device("eth0"), show_device("eth1"));
+    let b = n.spec_with("b", &flags, &["sh", "-c", &script], |s| {
+        common::net_devices(s, &[(&d.name, Some("eth1"))]);
+    });
+    let out = n.run(&b, "nd-br");
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(
+        device_report(&text, "eth0").contains("inet 10.231.60.2/24 "),
+        "{text}"
+    );
+    assert!(
+        device_report(&text, "eth1").contains("inet 10.231.64.1/24 "),
+        "{text}"
+    );
+    assert!(d.destroyed());
+    // eth0 is the bridge's: a device may not take that name.
+    let d = common::HostDevice::new("br2");
+    let c = n.spec_with("c", &flags, &["true"], |s| {
+        common::net_devices(s, &[(&d.name, Some("eth0"))]);
+    });
+    let out = n.create(&c, "nd-br2");
+    common::assert_one_line_error(&out, "linux.netDevices");
+    assert!(
+        stderr(&out).contains("already has a device named eth0"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(d.on_host(&d.name) && !n.env.root.join("nd-br2").exists());
+    assert_eq!(n.inspect("br-t60")["containers"], json!([]));
+}
+
+#[test]
+fn bad_net_devices_are_refused_in_one_line_before_anything_is_made() {
+    require_root!();
+    let env = Env::new("netdev-bad");
+    let d = common::HostDevice::new("bad");
+    let other = common::HostDevice::new("bad2");
+    common::ip(&["address", "add", "10.231.65.1/24", "dev", &d.name]);
+    let taken = common::HostDevice::new("bad3"); // its netns holds a device named like the target below
+    let joined = format!("/run/netns/{}", taken.netns);
+    let own_netns = format!("/proc/{}/ns/net", std::process::id());
+    let no_netns = |s: &mut Value| {
+        s["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|ns| ns["type"] != "network")
+    };
+    let join = |path: String| {
+        move |s: &mut Value| {
+            for ns in s["linux"]["namespaces"].as_array_mut().unwrap() {
+                if ns["type"] == "network" {
+                    ns["path"] = json!(path);
+                }
+            }
+        }
+    };
+    type Devices<'a> = Vec<(&'a str, Option<&'a str>)>;
+    type Edit<'a> = Box<dyn Fn(&mut Value) + 'a>;
+    let cases: Vec<(Devices, Edit, &str)> = vec![
+        (
+            vec![("ndnosuchdev0", None)],
+            Box::new(|_| {}),
+            "ndnosuchdev0: no such network device on the host",
+        ),
+        (
+            vec![(&d.name, None)],
+            Box::new(no_netns),
+            "no network namespace of its own",
+        ),
+        (
+            vec![(&d.name, None)],
+            Box::new(join(own_netns)),
+            "joined by path is the host's",
+        ),
+        (
+            vec![(&d.name, Some("a/b"))],
+            Box::new(|_| {}),
+            "contains '/'",
+        ),
+        (
+            vec![(&d.name, Some("sixteen_bytes_xx"))],
+            Box::new(|_| {}),
+            "at most 15",
+        ),
+        (vec![(&d.name, Some(".."))], Box::new(|_| {}), "not allowed"),
+        (
+            vec![(&d.name, Some("a b"))],
+            Box::new(|_| {}),
+            "contains ' '",
+        ),
+        (
+            vec![(&d.name, Some("lo"))],
+            Box::new(|_| {}),
+            "already has a device named lo",
+        ),
+        (
+            vec![(&d.name, Some("x0")), (&other.name, Some("x0"))],
+            Box::new(|_| {}),
+            "same name",
+        ),
+        (
+            vec![(&d.name, Some(&other.name)), (&other.name, None)],
+            Box::new(|_| {}),
+            "same name",
+        ),
+        (
+            vec![(&d.name, Some(&taken.peer))],
+            Box::new(join(joined)),
+            "already has a device named",
+        ),
+    ];
+    for (i, (devices, edit, needle)) in cases.into_iter().enumerate() {
+        let bundle = net_devices_bundle(&env, &format!("b{i}"), &devices, "true", edit);
+        let id = format!("nd-bad{i}");
+        let out = env.run(&["create", "-b", bundle.to_str().unwrap(), &id]);
+        let err = common::assert_one_line_error(&out, "linux.netDevices");
+        assert!(err.contains(needle), "case {i}: {needle:?} not in {err}");
+        assert!(!env.root.join(&id).exists(), "case {i}: state dir left");
+        for dir in common::cgroup_dirs(&format!("/berth/{id}")) {
+            assert!(!dir.exists(), "case {i}: {} left", dir.display());
+        }
+        // The devices stay where they were, as they were.
+        assert!(d.on_host(&d.name) && other.on_host(&other.name), "case {i}");
+        let addr = common::ip(&["address", "show", "dev", &d.name]);
+        assert!(addr.contains("inet 10.231.65.1/24 "), "case {i}: {addr}");
+        assert!(taken.peer_exists(), "case {i}");
+    }
+}
+
+#[test]
+fn user_namespace_with_net_devices_plain_and_renamed() {
+    require_root!();
+    let env = Env::new("netdev-userns");
+    // runc's userns.bats "userns with network interface" and "... renamed".
+    for (tag, rename) in [("u", None), ("ur", Some("ctr_dummy0"))] {
+        let d = common::HostDevice::new(tag);
+        common::ip(&["address", "add", "10.231.66.1/24", "dev", &d.name]);
+        let inside = rename.unwrap_or(&d.name).to_string();
+        let bundle = net_devices_bundle(
+            &env,
+            tag,
+            &[(&d.name, rename)],
+            &format!("{}cat /proc/self/uid_map", show_device(&inside)),
+            |s| {
+                s["linux"]["namespaces"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({ "type": "user" }));
+                s["linux"]["uidMappings"] =
+                    json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+                s["linux"]["gidMappings"] =
+                    json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+            },
+        );
+        let out = env.run(&["run", "-b", bundle.to_str().unwrap(), &format!("nd-{tag}")]);
+        let text = stdout(&out);
+        assert!(out.status.success(), "{text}{}", stderr(&out));
+        let r = device_report(&text, &inside);
+        assert!(r.contains("inet 10.231.66.1/24 ") && is_up(r), "{r}");
+        assert!(text.contains("100000"), "not in a user namespace: {text}");
+        // As runc's tests expect: the virtual device went with the namespace.
+        assert!(d.destroyed(), "{} outlived the container", d.name);
+    }
+}
+
+#[test]
+fn net_device_names_with_a_template_are_numbered_by_the_kernel() {
+    require_root!();
+    let env = Env::new("netdev-template");
+    // The spec's `%d`: the kernel gives each the first free number inside.
+    let a = common::HostDevice::new("ta");
+    let b = common::HostDevice::new("tb");
+    common::ip(&["address", "add", "10.231.67.1/24", "dev", &a.name]);
+    common::ip(&["address", "add", "10.231.68.1/24", "dev", &b.name]);
+    let bundle = net_devices_bundle(
+        &env,
+        "b",
+        &[(&a.name, Some("tpl%d")), (&b.name, Some("tpl%d"))],
+        &format!("{}{}", show_device("tpl0"), show_device("tpl1")),
+        |_| {},
+    );
+    let out = env.run(&["run", "-b", bundle.to_str().unwrap(), "nd-tpl"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    // Moved in host-name order, each with its own address.
+    assert!(
+        device_report(&text, "tpl0").contains("inet 10.231.67.1/24 "),
+        "{text}"
+    );
+    assert!(
+        device_report(&text, "tpl1").contains("inet 10.231.68.1/24 "),
+        "{text}"
+    );
+    assert!(a.destroyed() && b.destroyed());
+}

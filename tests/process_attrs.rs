@@ -145,15 +145,18 @@ fn bad_memory_policies_are_refused_with_runcs_texts() {
     require_root!();
     let env = Env::new("mempolicy-bad");
     for (policy, what) in [
-        (json!({}), "invalid memory policy mode \"\""),
+        (
+            json!({}),
+            "linux.memoryPolicy.mode: invalid memory policy mode",
+        ),
         (
             json!({ "mode": "INTERLEAVE", "nodes": "0" }),
-            "invalid memory policy mode \"INTERLEAVE\"",
+            "linux.memoryPolicy.mode \"INTERLEAVE\": invalid memory policy mode",
         ),
         (json!({ "nodes": "0-7" }), "invalid memory policy mode"),
         (
             json!({ "mode": "MPOL_PREFERRED", "nodes": "0", "flags": ["MPOL_F_RELATIVE_NODES", "badflag"] }),
-            "invalid memory policy flag \"badflag\"",
+            "linux.memoryPolicy.flags[1] \"badflag\": invalid memory policy flag",
         ),
         (
             json!({ "mode": "MPOL_DEFAULT", "nodes": "0-7" }),
@@ -238,22 +241,22 @@ fn bad_scheduler_and_io_priority_are_refused() {
         (
             "scheduler",
             json!({ "nice": 1 }),
-            "scheduler policy is required",
+            "process.scheduler.policy is required: scheduler policy is required",
         ),
         (
             "scheduler",
             json!({ "policy": "SCHED_FAST" }),
-            "invalid scheduler policy: SCHED_FAST",
+            "process.scheduler.policy \"SCHED_FAST\": invalid scheduler policy",
         ),
         (
             "scheduler",
             json!({ "policy": "SCHED_RR", "flags": ["FAST"] }),
-            "invalid scheduler flag: FAST",
+            "process.scheduler.flags[0] \"FAST\": invalid scheduler flag",
         ),
         (
             "scheduler",
             json!({ "policy": "SCHED_OTHER", "nice": 40 }),
-            "invalid scheduler.nice: 40",
+            "process.scheduler.nice \"40\": invalid scheduler.nice",
         ),
         (
             "scheduler",
@@ -268,7 +271,7 @@ fn bad_scheduler_and_io_priority_are_refused() {
         (
             "ioPriority",
             json!({ "class": "IOPRIO_CLASS_BE", "priority": 9 }),
-            "invalid ioPriority.Priority: 9",
+            "process.ioPriority.priority \"9\": invalid ioPriority.Priority",
         ),
     ] {
         let out = run_fg(&env, "bad", |s| {
@@ -327,7 +330,12 @@ fn personality_linux32_for_run_and_exec() {
     let bad = run_fg(&env, "bad", |s| {
         s["linux"]["personality"] = json!({ "domain": "LINUX16" });
     });
-    refused(&env, "bad", &bad, "invalid personality domain \"LINUX16\"");
+    refused(
+        &env,
+        "bad",
+        &bad,
+        "linux.personality.domain \"LINUX16\": invalid personality domain",
+    );
 }
 
 /// The default spec with a new time namespace and offsets.
@@ -518,6 +526,263 @@ fn pidfd_socket_for_create_run_and_exec() {
         "x",
     ]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("pidfd socket"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(r#"--pidfd-socket "/nonexistent/sock": connect: "#),
+        "{}",
+        stderr(&out)
+    );
     assert!(!env.root.join("x").exists(), "container x was left behind");
+}
+
+/// This process's hard RLIMIT_NOFILE: the host value runc's rlimits.bats compares with.
+fn nofile_hard() -> u64 {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) }, 0);
+    r.rlim_max
+}
+
+/// Runs berth with its soft RLIMIT_NOFILE at 1024 below an unchanged hard
+/// limit, as rlimits.bats' setup leaves the shell that calls the runtime.
+fn run_with_soft_1024(env: &Env, a: &[&str]) -> Output {
+    use std::os::unix::process::CommandExt;
+    let mut c = env.cmd(a);
+    let hard = nofile_hard();
+    // SAFETY: only setrlimit between fork and exec.
+    unsafe {
+        c.pre_exec(move || {
+            let r = libc::rlimit {
+                rlim_cur: 1024.min(hard),
+                rlim_max: hard,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &r) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    common::output_via_files(c, &env.dir)
+}
+
+/// "soft hard" of `Max open files` in /proc/PID/limits: what the kernel holds.
+fn kernel_nofile(pid: i32) -> String {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let f: Vec<&str> = line.split_whitespace().collect();
+    format!("{} {}", f[3], f[4])
+}
+
+/// Whether berth may raise NOFILE to `v` here: it takes CAP_SYS_RESOURCE
+/// (not in this machine type's bounding set) and `v` within fs.nr_open.
+fn can_raise_nofile_to(v: u64) -> bool {
+    has_cap_sys_resource() && v <= nr_open()
+}
+
+fn has_cap_sys_resource() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let eff = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .unwrap();
+    // CAP_SYS_RESOURCE is capability 24.
+    u64::from_str_radix(eff.trim(), 16).unwrap() & (1 << 24) != 0
+}
+
+fn nr_open() -> u64 {
+    common::cgroups::read_trimmed(std::path::Path::new("/proc/sys/fs/nr_open"))
+        .parse()
+        .unwrap()
+}
+
+fn nofile(soft: u64, hard: u64) -> Value {
+    json!([{ "type": "RLIMIT_NOFILE", "soft": soft, "hard": hard }])
+}
+
+const PRINT_NOFILE: &str = "echo $(ulimit -n) $(ulimit -H -n)";
+
+/// The text of a refused NOFILE `v` above the caller's hard limit `h`.
+fn above_hard_text(v: u64, h: u64) -> String {
+    let why = if has_cap_sys_resource() {
+        format!("above fs.nr_open {}", nr_open())
+    } else {
+        format!("above the runtime's hard limit {h} and no CAP_SYS_RESOURCE")
+    };
+    format!(
+        r#"process.rlimits[0] "RLIMIT_NOFILE": soft {v} hard {v} {why}: operation not permitted"#
+    )
+}
+
+/// Exit 255 (exec's code for any failure) with one `berth:` line holding `what`.
+fn exec_refused(out: &Output, what: &str) {
+    assert_eq!(out.status.code(), Some(255), "{}", stdout(out));
+    let err = stderr(out);
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err:?}");
+    assert!(
+        err.starts_with("berth: ") && err.contains(what),
+        "{err:?} lacks {what:?}"
+    );
+}
+
+#[test]
+fn rlimit_nofile_same_below_above_and_unset_for_run_and_exec() {
+    // runc's rlimits.bats, with this host's hard limit in place of the 65536
+    // its setup cannot set here (no CAP_SYS_RESOURCE on this machine type).
+    require_root!();
+    let env = Env::new("rl-nofile");
+    let h = nofile_hard();
+    for (i, v) in [h, h - 1].into_iter().enumerate() {
+        let id = format!("rl-fg{i}");
+        let b = env.bundle(&id, |s| {
+            s["process"]["rlimits"] = nofile(v, v);
+            args(s, &["sh", "-c", PRINT_NOFILE]);
+        });
+        let out = run_with_soft_1024(&env, &["run", "-b", b.to_str().unwrap(), &id]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(stdout(&out).trim(), format!("{v} {v}"));
+
+        // Detached: the kernel's limits of init, and an exec inheriting the config's.
+        let id = format!("rl-d{i}");
+        let b = env.bundle(&id, |s| {
+            s["process"]["rlimits"] = nofile(v, v);
+            args(s, &["sleep", "1000"]);
+        });
+        let out = run_with_soft_1024(&env, &["run", "-d", "-b", b.to_str().unwrap(), &id]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let pid = env.state(&id)["pid"].as_i64().unwrap() as i32;
+        assert_eq!(kernel_nofile(pid), format!("{v} {v}"));
+        let out = run_with_soft_1024(&env, &["exec", &id, "sh", "-c", PRINT_NOFILE]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(stdout(&out).trim(), format!("{v} {v}"));
+        env.ok(&["delete", "-f", &id]);
+    }
+
+    // No rlimits: the caller's own (1024 below the hard limit), as runc
+    // built with Go >= 1.21 gives; runc 1.1.5 (Go 1.19) raises its soft limit
+    // to the hard one first and hands that on.
+    let b = env.bundle("rl-unset", |s| {
+        s["process"].as_object_mut().unwrap().remove("rlimits");
+        args(s, &["sh", "-c", PRINT_NOFILE]);
+    });
+    let out = run_with_soft_1024(&env, &["run", "-b", b.to_str().unwrap(), "rl-unset"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), format!("{} {h}", 1024.min(h)));
+
+    // Above the hard limit: raised with CAP_SYS_RESOURCE, else one line and nothing left.
+    let above = h + 1;
+    let b = env.bundle("rl-above", |s| {
+        s["process"]["rlimits"] = nofile(above, above);
+        args(s, &["sh", "-c", PRINT_NOFILE]);
+    });
+    let out = run_with_soft_1024(&env, &["run", "-b", b.to_str().unwrap(), "rl-above"]);
+    if can_raise_nofile_to(above) {
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(stdout(&out).trim(), format!("{above} {above}"));
+    } else {
+        refused(&env, "rl-above", &out, &above_hard_text(above, h));
+        for dir in common::cgroup_dirs("berth/rl-above") {
+            assert!(!dir.exists(), "{} left behind", dir.display());
+        }
+    }
+}
+
+#[test]
+fn exec_rlimits_from_process_json_or_the_containers() {
+    require_root!();
+    let env = Env::new("rl-exec-p");
+    let h = nofile_hard();
+    let v = h - 1;
+    let pid = running(&env, "rl-ex", |s| s["process"]["rlimits"] = nofile(v, v));
+    let print = json!(["sh", "-c", PRINT_NOFILE]);
+    // process.json without rlimits: the container's (runc's newInitConfig).
+    let p = process_file(&env, "none.json", json!({ "args": print }));
+    let out = run_with_soft_1024(&env, &["exec", "-p", &p, "rl-ex"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), format!("{v} {v}"));
+    // Its own rlimits win.
+    let p = process_file(
+        &env,
+        "own.json",
+        json!({ "args": print, "rlimits": nofile(500, 600) }),
+    );
+    let out = env.run(&["exec", "-p", &p, "rl-ex"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "500 600");
+    // Bad ones: refused before anything runs, init alone in the container after.
+    let above = h + 1;
+    let p = process_file(
+        &env,
+        "above.json",
+        json!({ "args": print, "rlimits": nofile(above, above) }),
+    );
+    let out = env.run(&["exec", "-p", &p, "rl-ex"]);
+    if can_raise_nofile_to(above) {
+        assert_eq!(
+            stdout(&out).trim(),
+            format!("{above} {above}"),
+            "{}",
+            stderr(&out)
+        );
+    } else {
+        exec_refused(&out, &above_hard_text(above, h));
+    }
+    let p = process_file(
+        &env,
+        "inverted.json",
+        json!({ "args": print, "rlimits": nofile(6, 5) }),
+    );
+    exec_refused(
+        &env.run(&["exec", "-p", &p, "rl-ex"]),
+        r#"process.rlimits[0] "RLIMIT_NOFILE": soft limit 6 exceeds hard limit 5"#,
+    );
+    let pids: Vec<i32> =
+        serde_json::from_str(env.ok(&["ps", "--format", "json", "rl-ex"]).trim()).unwrap();
+    assert_eq!(pids, [pid]);
+}
+
+#[test]
+fn rlimits_in_a_user_namespace_and_inverted_ones() {
+    require_root!();
+    let env = Env::new("rl-userns");
+    let h = nofile_hard();
+    // Lowered inside a user namespace, for init and exec.
+    let pid = running(&env, "rl-un", |s| {
+        common::user_namespace(s);
+        s["process"]["rlimits"] = nofile(500, h - 1);
+    });
+    assert_eq!(kernel_nofile(pid), format!("500 {}", h - 1));
+    let out = env.run(&["exec", "rl-un", "sh", "-c", PRINT_NOFILE]);
+    assert_eq!(
+        stdout(&out).trim(),
+        format!("500 {}", h - 1),
+        "{}",
+        stderr(&out)
+    );
+    // Above the hard limit: a user namespace's root could never raise it, so
+    // berth raises it before entering one (as runc does from outside).
+    let above = h + 1;
+    let out = run_fg(&env, "rl-un-above", |s| {
+        common::user_namespace(s);
+        s["process"]["rlimits"] = nofile(above, above);
+        args(s, &["sh", "-c", PRINT_NOFILE]);
+    });
+    if can_raise_nofile_to(above) {
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(stdout(&out).trim(), format!("{above} {above}"));
+    } else {
+        refused(&env, "rl-un-above", &out, &above_hard_text(above, h));
+    }
+    // soft above hard: refused at create, before anything exists.
+    let out = run_fg(&env, "rl-inv", |s| s["process"]["rlimits"] = nofile(6, 5));
+    refused(
+        &env,
+        "rl-inv",
+        &out,
+        r#"process.rlimits[0] "RLIMIT_NOFILE": soft limit 6 exceeds hard limit 5"#,
+    );
 }

@@ -330,7 +330,7 @@ fn bad_rootless_input_is_one_line_and_leaves_nothing() {
                     .unwrap()
                     .push(json!({"type": "network"}));
             }),
-            &["berth.network.mode=bridge", "needs root"],
+            &[r#"berth.network.mode "bridge""#, "needs root"],
         ),
         (
             "no user namespace",
@@ -341,7 +341,7 @@ fn bad_rootless_input_is_one_line_and_leaves_nothing() {
                 l.remove("uidMappings");
                 l.remove("gidMappings");
             }),
-            &["needs a user namespace"],
+            &["a user namespace in linux.namespaces is required"],
         ),
     ];
     for (i, (what, edit, words)) in cases.iter().enumerate() {

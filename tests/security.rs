@@ -1187,3 +1187,115 @@ fn seccomp_wait_killable_recv_with_a_notify_rule_reaches_the_kernel() {
     assert_eq!(field(&status, "Seccomp_filters"), "1", "{status}");
     env.ok(&["delete", "-f", "wk"]);
 }
+
+/// Builds tests/programs/i386_probe.s, a static i386 program that makes its
+/// calls with `int $0x80`, into `dir`, with binutils alone (no 32-bit libc).
+/// None when this kernel cannot run i386 programs (no IA32 emulation).
+fn build_i386_probe(dir: &Path) -> Option<PathBuf> {
+    let src = common::repo().join("tests/programs/i386_probe.s");
+    let obj = dir.join("i386_probe.o");
+    let out = dir.join("i386_probe");
+    for (tool, a) in [
+        ("as", vec!["--32", "-o", obj.to_str()?, src.to_str()?]),
+        (
+            "ld",
+            vec![
+                "-m",
+                "elf_i386",
+                "-static",
+                "-o",
+                out.to_str()?,
+                obj.to_str()?,
+            ],
+        ),
+    ] {
+        let st = std::process::Command::new(tool)
+            .args(&a)
+            .status()
+            .unwrap_or_else(|e| panic!("{tool}: {e} (binutils; scripts/deps.sh installs it)"));
+        assert!(st.success(), "{tool} {a:?} failed");
+    }
+    match std::process::Command::new(&out).output() {
+        Ok(o) if stdout(&o).contains("i386 write ok") => Some(out),
+        Ok(o) => panic!("the i386 probe failed outside any container: {o:?}"),
+        Err(e) if e.raw_os_error() == Some(libc::ENOEXEC) => None,
+        Err(e) => panic!("running the i386 probe: {e}"),
+    }
+}
+
+/// An i386 program under a profile that lists SCMP_ARCH_X86 (docker's default
+/// does) gets the profile's answers, with i386's numbers: calls it allows work,
+/// calls it denies fail with its errno. A profile without SCMP_ARCH_X86 kills
+/// it at its first call, as libseccomp's filters (runc's) do.
+#[test]
+fn i386_programs_are_filtered_by_the_profile() {
+    require_root!();
+    let env = Env::new("sec-i386");
+    let bin = env.dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    if build_i386_probe(&bin).is_none() {
+        berth_testkit::skip("this kernel cannot run i386 programs (no IA32 emulation)");
+        return;
+    }
+    let probe_bundle = |name: &str, seccomp: Option<Value>| {
+        spec_bundle(&env, name, &[], &["/probe/i386_probe"], |s| {
+            s["mounts"].as_array_mut().unwrap().push(json!({
+                "destination": "/probe", "type": "bind", "source": bin, "options": ["rbind", "ro"]
+            }));
+            if let Some(p) = seccomp {
+                s["linux"]["seccomp"] = p;
+            }
+        })
+    };
+    let run = |b: &Path, id: &str| {
+        let out = env.run(&["run", "-b", b.to_str().unwrap(), id]);
+        (out.status.code(), stdout(&out), stderr(&out))
+    };
+
+    // (a) docker's default profile, as `berth spec --docker-defaults` writes it:
+    // write, getpid and mkdir are allowed; unshare is not (EPERM), though the
+    // kernel grants unshare(0) to anyone.
+    let b = probe_bundle("docker", None);
+    let written: Value =
+        serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
+    assert!(
+        written["linux"]["seccomp"]["architectures"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("SCMP_ARCH_X86")),
+        "{}",
+        written["linux"]["seccomp"]
+    );
+    let (code, out, err) = run(&b, "i386-docker");
+    assert_eq!(
+        out, "i386 write ok\ngetpid=1\nmkdir=0\nunshare=1\n",
+        "exit {code:?}, stderr {err}"
+    );
+    assert_eq!(code, Some(0), "{err}");
+
+    // (b) a profile of its own: allow by default, mkdir fails with errno 42.
+    let own = |arches: Value| {
+        json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": arches,
+            "syscalls": [{ "names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 42 }]
+        })
+    };
+    let b = probe_bundle(
+        "own",
+        Some(own(json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"]))),
+    );
+    let (code, out, err) = run(&b, "i386-own");
+    assert_eq!(
+        out, "i386 write ok\ngetpid=1\nmkdir=42\nunshare=0\n",
+        "exit {code:?}, stderr {err}"
+    );
+    assert_eq!(code, Some(0), "{err}");
+
+    // (c) the same profile without SCMP_ARCH_X86: killed (SIGSYS) at the first
+    // call, before it printed anything.
+    let b = probe_bundle("native", Some(own(json!(["SCMP_ARCH_X86_64"]))));
+    let (code, out, err) = run(&b, "i386-native");
+    assert_eq!(out, "", "{err}");
+    assert_eq!(code, Some(128 + libc::SIGSYS), "{err}");
+}

@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let p = match parse_process(data) {
         Ok(p) => p,
         Err(e) => {
-            assert!(!e.is_empty());
+            assert!(!e.to_string().is_empty());
             return;
         }
     };

@@ -336,3 +336,108 @@ pub fn recv_fd(s: &UnixStream) -> std::io::Result<(String, OwnedFd)> {
         ))
     }
 }
+
+/// Runs `ip` with `args` and returns its stdout; panics with its stderr if it fails.
+pub fn ip(args: &[&str]) -> String {
+    let out = Command::new("ip").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A host network device for `linux.netDevices` tests: one end, `name`, of a
+/// veth pair in the host's network namespace (veth stands in for runc's
+/// `dummy`, a type this kernel lacks), its peer `peer` in a namespace of the
+/// test's own, `netns`, where it can answer what the container sends. What is
+/// left of either goes on drop, with the namespace.
+pub struct HostDevice {
+    pub name: String,
+    pub peer: String,
+    pub netns: String,
+}
+
+impl HostDevice {
+    /// `tag` (up to 6 characters) tells one test's devices from another's;
+    /// the test process's pid tells concurrent runs apart.
+    pub fn new(tag: &str) -> HostDevice {
+        let pid = std::process::id();
+        let d = HostDevice {
+            name: format!("nd{tag}{pid}"),
+            peer: format!("np{tag}{pid}"),
+            netns: format!("nd-{tag}-{pid}"),
+        };
+        assert!(d.name.len() <= 15, "{} is too long for a device", d.name);
+        d.remove();
+        ip(&["netns", "add", &d.netns]);
+        ip(&[
+            "link", "add", &d.name, "type", "veth", "peer", "name", &d.peer, "netns", &d.netns,
+        ]);
+        d
+    }
+
+    /// Whether `name` names a device in the host's network namespace.
+    pub fn on_host(&self, name: &str) -> bool {
+        Path::new("/sys/class/net").join(name).exists()
+    }
+
+    /// Whether the peer still exists (a veth goes with its peer).
+    pub fn peer_exists(&self) -> bool {
+        Command::new("ip")
+            .args(["-n", &self.netns, "link", "show", &self.peer])
+            .stderr(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    }
+
+    /// Waits (up to 10 s: the kernel frees a namespace in the background) until
+    /// the kernel has destroyed the pair, as it destroys every virtual device
+    /// of a network namespace that is freed. False if it never did.
+    pub fn destroyed(&self) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.peer_exists() || self.on_host(&self.name) {
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        true
+    }
+
+    fn remove(&self) {
+        for args in [
+            &["link", "del", &self.name][..],
+            &["netns", "del", &self.netns][..],
+        ] {
+            let _ = Command::new("ip")
+                .args(args)
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
+}
+
+impl Drop for HostDevice {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+/// Adds `linux.netDevices` entries: (host name, name inside or None).
+pub fn net_devices(spec: &mut Value, devices: &[(&str, Option<&str>)]) {
+    let map: serde_json::Map<String, Value> = devices
+        .iter()
+        .map(|(host, name)| {
+            let v = match name {
+                Some(n) => json!({ "name": n }),
+                None => json!({}),
+            };
+            (host.to_string(), v)
+        })
+        .collect();
+    spec["linux"]["netDevices"] = Value::Object(map);
+}

@@ -336,7 +336,7 @@ pub(crate) mod tests {
         assert!(e.contains("devices[0].major") && e.contains("-2"), "{e}");
         // Other letters are left out (runc's "rwa" is "rw"); none of r, w, m is refused.
         let rwa = rule(false, LinuxDeviceType::C, Some(1), Some(11), "rwa");
-        validate(&[rwa.clone()]).unwrap();
+        validate(std::slice::from_ref(&rwa)).unwrap();
         assert_eq!(v1_line(&rwa), "c 1:11 rw");
         let e = validate(&[rule(true, LinuxDeviceType::C, None, None, "xa")])
             .unwrap_err()

@@ -19,7 +19,7 @@ pub use layout::{
     cgroup_mounts, parse_proc_cgroup, unescape as unescape_mountinfo, CgroupMount, Version,
     V1_CONTROLLERS,
 };
-pub use manager::Manager;
+pub use manager::{Manager, OomCounts};
 pub use oom_watch::OomWatch;
 pub use stats::{
     Blkio, BlkioEntry, Cpu, CpuUsage, Hugetlb, Memory, MemoryEntry, Pids, Stats, Throttling,

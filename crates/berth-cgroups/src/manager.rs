@@ -541,18 +541,27 @@ impl Manager {
 
     /// How many processes the kernel OOM-killed in this cgroup.
     pub fn oom_kill_count(&self) -> Result<u64> {
+        Ok(self.oom_counts()?.kills)
+    }
+
+    /// The kernel's OOM counters of this cgroup, read together from one file.
+    pub fn oom_counts(&self) -> Result<OomCounts> {
         let n = self.node("memory").ok_or_else(|| Error::NoController {
-            field: "oom_kill_count".into(),
+            field: "oom counts".into(),
             controller: "memory".into(),
         })?;
         let file = match n.version {
             Version::V1 => "memory.oom_control",
             Version::V2 => "memory.events",
         };
-        Ok(fsio::keyed(
-            &fsio::read_flat_keyed(&n.dir.join(file))?,
-            "oom_kill",
-        ))
+        let flat = fsio::read_flat_keyed(&n.dir.join(file))?;
+        Ok(OomCounts {
+            ooms: match n.version {
+                Version::V1 => None,
+                Version::V2 => Some(fsio::keyed(&flat, "oom")),
+            },
+            kills: fsio::keyed(&flat, "oom_kill"),
+        })
     }
 
     /// A file descriptor the kernel makes readable when this cgroup's memory
@@ -706,4 +715,14 @@ fn restore_value(path: &Path, old: &str, written: &str) -> Option<String> {
         return Some(d.trim().to_owned());
     }
     Some(old.trim().to_owned())
+}
+
+/// A memory cgroup's OOM counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OomCounts {
+    /// Times the cgroup ran out of memory (v2's `oom`), counted before the killer
+    /// acts; v1 keeps no such count.
+    pub ooms: Option<u64>,
+    /// Processes the OOM killer killed (`oom_kill`), counted after its SIGKILL.
+    pub kills: u64,
 }

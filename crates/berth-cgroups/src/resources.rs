@@ -555,7 +555,8 @@ fn check_above_usage(dir: &Path, v2: bool, limit: Option<i64>, swap: Option<i64>
             (false, _) => mem_usage(),
         }
     };
-    let checks: [(&'static str, Option<i64>, &dyn Fn() -> Result<u64>); 2] = [
+    type Usage<'a> = &'a dyn Fn() -> Result<u64>;
+    let checks: [(&'static str, Option<i64>, Usage); 2] = [
         ("memory+swap", swap, &memsw_usage),
         ("memory", limit, &mem_usage),
     ];

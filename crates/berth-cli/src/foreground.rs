@@ -14,7 +14,30 @@ use nix::unistd::Pid;
 
 use crate::commands::Result;
 
-pub fn run(root: &Root, opts: &CreateOptions, detach: bool, keep: bool) -> Result<u8> {
+/// How `berth run` behaves around the container.
+pub struct Mode {
+    /// `--detach`: return once the container runs.
+    pub detach: bool,
+    /// `--keep`: leave the exited container (state and cgroup) for `delete`.
+    pub keep: bool,
+    /// Not `--no-subreaper`: while in the foreground, become the child
+    /// subreaper, so processes of the container orphaned outside a pid
+    /// namespace of its own are reparented to us and reaped (as runc).
+    pub subreaper: bool,
+}
+
+pub fn run(root: &Root, opts: &CreateOptions, mode: Mode) -> Result<u8> {
+    let Mode {
+        detach,
+        keep,
+        subreaper,
+    } = mode;
+    if subreaper && !detach {
+        // As runc, a failure is only worth a warning: the container still runs.
+        if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
+            log::warn!("prctl(PR_SET_CHILD_SUBREAPER): {e}");
+        }
+    }
     let created = berth_container::create(root, opts)?;
     if let Err(e) = berth_container::start(root, &opts.id) {
         let _ = berth_container::delete(root, &opts.id, true);

@@ -95,6 +95,9 @@ pub enum Command {
         /// Do not delete the container after it exits
         #[arg(long)]
         keep: bool,
+        /// Disable the use of the subreaper used to reap reparented processes
+        #[arg(long = "no-subreaper")]
+        no_subreaper: bool,
     },
     /// Print the state of a container as OCI state JSON
     State { id: String },

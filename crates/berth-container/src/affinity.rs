@@ -14,11 +14,8 @@ use crate::{Error, Result};
 /// The CPUs of a list like `0-3,7` (the kernel's list format, read by the
 /// same parser as memory policy nodes).
 fn parse(field: &str, list: &str) -> Result<Vec<usize>> {
-    let bad = |why: String| {
-        Error::Invalid(format!(
-            "{field}: {list:?} is not a CPU list like 0-3,7: {why}"
-        ))
-    };
+    let bad =
+        |why: String| Error::invalid(field, list, format!("not a CPU list like 0-3,7: {why}"));
     let set = crate::attrs::cpulist::parse(list).map_err(bad)?;
     let cpus: Vec<usize> = (0..set.words.len() * 64)
         .filter(|c| set.contains(*c as u32))
@@ -114,8 +111,11 @@ mod tests {
         // Empty elements are allowed, as runc allows them.
         assert_eq!(parse("f", "1,,2").unwrap(), vec![1, 2]);
         for bad in ["", "a", "3-1", "1-", "-1", "99999"] {
-            let e = parse("f", bad).unwrap_err().to_string();
-            assert!(e.starts_with("f: "), "{bad}: {e}");
+            let e = parse("f", bad).unwrap_err();
+            assert!(
+                matches!(&e, Error::Invalid { field, value, .. } if field == "f" && value == bad),
+                "{bad}: {e:?}"
+            );
         }
     }
 }

@@ -20,12 +20,12 @@ use crate::{invalid, Error, Result};
 /// `ALL` is not a capability (only [`resolve`] understands it).
 pub fn parse_capability(name: &str) -> Result<Capability> {
     let trimmed = name.trim();
+    let unknown = || Error::invalid("capability", name, "unknown capability");
     if trimmed.is_empty() || trimmed.len() > 64 {
-        return invalid!("unknown capability {name:?}");
+        return Err(unknown());
     }
     let canonical = caps::to_canonical(trimmed);
-    Capability::from_str(&canonical)
-        .map_err(|_| Error::Invalid(format!("unknown capability {name:?}")))
+    Capability::from_str(&canonical).map_err(|_| unknown())
 }
 
 /// Docker's default capability set, as config.json holds it.
@@ -95,18 +95,19 @@ pub fn resolve(base: &[String], add: &[String], drop: &[String]) -> Result<Vec<S
     let parse_list = |list: &[String], what: &str| -> Result<Vec<Capability>> {
         list.iter()
             .filter(|n| !is_all(n))
-            .map(|n| {
-                parse_capability(n)
-                    .map_err(|_| Error::Invalid(format!("{what}: unknown capability {n:?}")))
-            })
+            .map(|n| parse_capability(n).map_err(|_| Error::invalid(what, n, "unknown capability")))
             .collect()
     };
     let base_caps = parse_list(base, "capabilities")?;
     if base.iter().any(|n| is_all(n)) {
-        return invalid!("capabilities: \"ALL\" is only meaningful in cap-add or cap-drop");
+        return invalid!(
+            "capabilities",
+            "ALL",
+            "only meaningful in --cap-add or --cap-drop"
+        );
     }
-    let add_caps = parse_list(add, "cap-add")?;
-    let drop_caps = parse_list(drop, "cap-drop")?;
+    let add_caps = parse_list(add, "--cap-add")?;
+    let drop_caps = parse_list(drop, "--cap-drop")?;
     let add_all = add.iter().any(|n| is_all(n));
     let drop_all = drop.iter().any(|n| is_all(n));
 
@@ -160,9 +161,11 @@ fn from_oci(set: &str, c: &oci_spec::runtime::Capability) -> Result<Capability> 
     // oci-spec's Display gives the name without the prefix, e.g. "NET_ADMIN".
     let name = c.to_string();
     parse_capability(&name).map_err(|_| {
-        Error::Invalid(format!(
-            "process.capabilities.{set}: unknown capability {name:?}"
-        ))
+        Error::invalid(
+            format!("process.capabilities.{set}"),
+            name,
+            "unknown capability",
+        )
     })
 }
 
@@ -187,21 +190,21 @@ impl CapPlan {
             return Ok(CapPlan { sets: None });
         };
         let last = last_cap();
-        let conv = |set: &str,
-                    s: &Option<oci_spec::runtime::Capabilities>|
-         -> Result<Vec<Capability>> {
-            let mut v = Vec::new();
-            for oc in s.iter().flatten() {
-                let cap = from_oci(set, oc)?;
-                if cap.index() > last {
-                    return invalid!(
-                        "process.capabilities.{set}: capability {cap} is not supported by this kernel"
-                    );
+        let conv =
+            |set: &str, s: &Option<oci_spec::runtime::Capabilities>| -> Result<Vec<Capability>> {
+                let mut v = Vec::new();
+                for oc in s.iter().flatten() {
+                    let cap = from_oci(set, oc)?;
+                    if cap.index() > last {
+                        return Err(Error::unsupported(
+                            format!("process.capabilities.{set}"),
+                            format!("this kernel does not know capability {cap}"),
+                        ));
+                    }
+                    v.push(cap);
                 }
-                v.push(cap);
-            }
-            Ok(v)
-        };
+                Ok(v)
+            };
         let bounding = mask_of(&conv("bounding", c.bounding())?);
         let effective = mask_of(&conv("effective", c.effective())?);
         let permitted = mask_of(&conv("permitted", c.permitted())?);
@@ -209,10 +212,11 @@ impl CapPlan {
         let ambient_req = conv("ambient", c.ambient())?;
         let extra = effective & !permitted;
         if extra != 0 {
-            return invalid!(
-                "process.capabilities.effective: {} not in permitted",
-                names(extra).join(", ")
-            );
+            return Err(Error::conflict(
+                "process.capabilities.effective",
+                "process.capabilities.permitted",
+                format!("{} not in permitted", names(extra).join(", ")),
+            ));
         }
         let mut ambient = 0u64;
         for cap in ambient_req {
@@ -423,9 +427,18 @@ mod tests {
             "net admin",
             "\u{0}",
         ] {
-            let e = parse_capability(bad).unwrap_err().to_string();
+            let e = parse_capability(bad).unwrap_err();
+            assert!(
+                matches!(&e, Error::Invalid { value, .. } if value == bad),
+                "{bad:?}: {e:?}"
+            );
+            let e = e.to_string();
             assert!(e.contains("unknown capability"), "{bad:?}: {e}");
-            assert!(e.contains(&format!("{bad:?}")), "{bad:?}: {e}");
+            // An empty value is left out of the message.
+            assert!(
+                bad.is_empty() || e.contains(&format!("{bad:?}")),
+                "{bad:?}: {e}"
+            );
         }
     }
 

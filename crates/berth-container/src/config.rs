@@ -20,17 +20,17 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
         .map_err(|e| Error::io("open bundle", bundle, e))?;
     let file = dir.join("config.json");
     let bytes = std::fs::read(&file).map_err(|e| Error::io("read", &file, e))?;
-    let mut spec = parse(&bytes).map_err(|e| Error::Invalid(format!("{}: {e}", file.display())))?;
+    let mut spec = parse(&bytes)?;
     let root = spec
         .root()
         .as_ref()
-        .ok_or_else(|| Error::Invalid(format!("{}: root: missing", file.display())))?;
+        .ok_or_else(|| Error::missing("root", "it names the container's root file system"))?;
     let rootfs = dir.join(root.path());
     let rootfs = rootfs
         .canonicalize()
         .map_err(|e| Error::io("root.path: rootfs", &rootfs, e))?;
     if !rootfs.is_dir() {
-        return invalid!("root.path: rootfs {} is not a directory", rootfs.display());
+        return invalid!("root.path", rootfs.display(), "not a directory");
     }
     resolve_mount_paths(&mut spec, &dir, &rootfs);
     Ok(Bundle { dir, rootfs, spec })
@@ -58,7 +58,8 @@ fn resolve_mount_paths(spec: &mut Spec, bundle: &Path, rootfs: &Path) {
 }
 
 /// Parses and validates config.json bytes. Pure: the fuzz target calls it.
-pub fn parse(bytes: &[u8]) -> std::result::Result<Spec, String> {
+/// Bytes that are not a config.json at all are `Invalid` with field `config.json`.
+pub fn parse(bytes: &[u8]) -> Result<Spec> {
     let mut spec: Spec = typed(bytes, false)?;
     // A relative destination is taken relative to the container's / (as runc).
     for m in spec.mounts_mut().iter_mut().flatten() {
@@ -67,23 +68,20 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<Spec, String> {
             m.set_destination(d);
         }
     }
-    validate(&spec).map_err(|e| e.to_string())?;
+    validate(&spec)?;
     Ok(spec)
 }
 
 /// The typed parse, after `attrs::check_json` has given runc's messages for
 /// values oci-spec's types would refuse with serde's (and renamed what it must).
-fn typed<T: serde::de::DeserializeOwned>(
-    bytes: &[u8],
-    is_process: bool,
-) -> std::result::Result<T, String> {
-    let what = if is_process {
-        "invalid process JSON"
+fn typed<T: serde::de::DeserializeOwned>(bytes: &[u8], is_process: bool) -> Result<T> {
+    let (file, what) = if is_process {
+        ("process.json", "invalid process JSON")
     } else {
-        "invalid JSON"
+        ("config.json", "invalid JSON")
     };
-    let mut raw: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("{what}: {e}"))?;
+    let bad = |e: serde_json::Error| Error::invalid(file, "", format!("{what}: {e}"));
+    let mut raw: serde_json::Value = serde_json::from_slice(bytes).map_err(bad)?;
     // Read as runc's Go decoder reads it (key case, defaults), then runc's checks
     // and texts for the fields oci-spec would refuse with serde's words.
     if is_process {
@@ -91,8 +89,8 @@ fn typed<T: serde::de::DeserializeOwned>(
     } else {
         crate::config_json::normalize_spec(&mut raw);
     }
-    crate::attrs::check_json(&mut raw, is_process).map_err(|e| e.to_string())?;
-    serde_json::from_value(raw).map_err(|e| format!("{what}: {e}"))
+    crate::attrs::check_json(&mut raw, is_process)?;
+    serde_json::from_value(raw).map_err(bad)
 }
 
 /// Structural checks that serde alone does not make.
@@ -100,38 +98,56 @@ pub fn validate(spec: &Spec) -> Result<()> {
     let process = spec
         .process()
         .as_ref()
-        .ok_or_else(|| Error::Invalid("process: missing".into()))?;
+        .ok_or_else(|| Error::missing("process", "it names the program to run"))?;
     validate_process(process)?;
     if let Some(linux) = spec.linux() {
         let mut seen = Vec::new();
         for ns in linux.namespaces().iter().flatten() {
             if seen.contains(&ns.typ()) {
-                return invalid!("linux.namespaces: {} listed twice", ns.typ());
+                return invalid!("linux.namespaces", ns.typ(), "listed twice");
             }
             seen.push(ns.typ());
         }
         let has_userns = seen.contains(&oci_spec::runtime::LinuxNamespaceType::User);
-        if !has_userns
-            && (linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
-                || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty()))
-        {
-            return invalid!("linux.uidMappings: mappings given without a user namespace");
+        let uid_maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty());
+        let gid_maps = linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
+        if !has_userns && (uid_maps || gid_maps) {
+            return Err(Error::conflict(
+                if uid_maps {
+                    "linux.uidMappings"
+                } else {
+                    "linux.gidMappings"
+                },
+                "linux.namespaces",
+                "mappings given without a user namespace",
+            ));
         }
         if let Some(hostname) = spec.hostname() {
             if !hostname.is_empty() && !seen.contains(&oci_spec::runtime::LinuxNamespaceType::Uts) {
-                return invalid!("hostname: setting the hostname needs a new UTS namespace");
+                return Err(Error::conflict(
+                    "hostname",
+                    "linux.namespaces",
+                    "setting the hostname needs a new UTS namespace",
+                ));
             }
         }
     }
-    for hook in hook_lists(spec).into_iter().flat_map(|(_, h)| h) {
-        if !hook.path().is_absolute() {
-            return invalid!("hooks: path {:?} is not absolute", hook.path());
-        }
-        if hook.timeout().is_some_and(|t| t <= 0) {
-            return invalid!(
-                "hooks: timeout of {:?} must be greater than zero",
-                hook.path()
-            );
+    for (kind, list) in hook_lists(spec) {
+        for (i, hook) in list.iter().enumerate() {
+            if !hook.path().is_absolute() {
+                return invalid!(
+                    format!("hooks.{kind}[{i}].path"),
+                    hook.path().display(),
+                    "not an absolute path"
+                );
+            }
+            if let Some(t) = hook.timeout().filter(|&t| t <= 0) {
+                return invalid!(
+                    format!("hooks.{kind}[{i}].timeout"),
+                    t,
+                    "must be greater than zero"
+                );
+            }
         }
     }
     crate::attrs::Plan::new(spec, process)?;
@@ -140,9 +156,9 @@ pub fn validate(spec: &Spec) -> Result<()> {
 }
 
 /// Parses and validates the process JSON of `exec -p`. Pure: the fuzz target calls it.
-pub fn parse_process(bytes: &[u8]) -> std::result::Result<oci_spec::runtime::Process, String> {
+pub fn parse_process(bytes: &[u8]) -> Result<oci_spec::runtime::Process> {
     let p = typed(bytes, true)?;
-    validate_process(&p).map_err(|e| e.to_string())?;
+    validate_process(&p)?;
     Ok(p)
 }
 
@@ -159,15 +175,35 @@ pub fn parse_resources(
 pub fn validate_process(process: &oci_spec::runtime::Process) -> Result<()> {
     match process.args() {
         Some(args) if !args.is_empty() && !args[0].is_empty() => {}
-        _ => return invalid!("process.args: must name the program to run"),
+        _ => {
+            return Err(Error::missing(
+                "process.args",
+                "it names the program to run",
+            ))
+        }
     }
     if !process.cwd().is_absolute() {
-        return invalid!("process.cwd: {:?} is not an absolute path", process.cwd());
+        return invalid!(
+            "process.cwd",
+            process.cwd().display(),
+            "not an absolute path"
+        );
     }
     crate::affinity::validate(process)?;
-    for e in process.env().iter().flatten() {
+    for (i, l) in process.rlimits().iter().flatten().enumerate() {
+        if l.soft() > l.hard() {
+            return invalid!(
+                format!("process.rlimits[{i}]"),
+                l.typ(),
+                "soft limit {} exceeds hard limit {}",
+                l.soft(),
+                l.hard()
+            );
+        }
+    }
+    for (i, e) in process.env().iter().flatten().enumerate() {
         if !e.contains('=') {
-            return invalid!("process.env: {e:?} is not KEY=value");
+            return invalid!(format!("process.env[{i}]"), e, "not KEY=value");
         }
     }
     Ok(())
@@ -234,7 +270,7 @@ mod tests {
         assert_eq!(p.args().as_deref().unwrap()[0], "sh");
         assert_eq!((p.user().uid(), p.user().gid()), (1, 2));
         for (bad, want) in [
-            (r#"{not json"#, "invalid process JSON: "),
+            (r#"{not json"#, "process.json"),
             (
                 r#"{"user": {"uid": 0, "gid": 0}, "cwd": "/"}"#,
                 "process.args",
@@ -249,11 +285,17 @@ mod tests {
             ),
             (
                 r#"{"user": {"uid": 0, "gid": 0}, "args": ["true"], "cwd": "/", "env": ["NOEQUALS"]}"#,
-                "process.env",
+                "process.env[0]",
             ),
         ] {
             let e = parse_process(bad.as_bytes()).unwrap_err();
-            assert!(e.starts_with(want), "{bad}: {e}");
+            let field = match &e {
+                Error::Invalid { field, .. } | Error::Missing { field, .. } => field,
+                e => panic!("{bad}: {e:?}"),
+            };
+            assert_eq!(field, want, "{bad}: {e}");
         }
+        let e = parse_process(b"{not json").unwrap_err().to_string();
+        assert!(e.starts_with("process.json: invalid process JSON: "), "{e}");
     }
 }

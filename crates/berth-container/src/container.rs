@@ -145,7 +145,7 @@ impl Container {
     /// OOM kills and the end come from the kernel (an OOM notification fd, a pidfd of
     /// init), not from polling; without them, both are checked ten times a second.
     pub fn events(&self, interval: Duration) -> Events<'_> {
-        let ooms = self.saved.cgroup.oom_kill_count().ok();
+        let ooms = self.saved.cgroup.oom_counts().ok();
         let oom_watch = match self.saved.cgroup.watch_oom() {
             Ok(w) => Some(w),
             Err(e) => {
@@ -199,14 +199,14 @@ pub struct Events<'a> {
     c: &'a Container,
     interval: Duration,
     next_stats: Instant,
-    /// OOM kills seen so far; None without a memory controller.
-    ooms: Option<u64>,
+    /// The OOM counters as last seen; None without a memory controller.
+    ooms: Option<berth_cgroups::OomCounts>,
     oom_watch: Option<berth_cgroups::OomWatch>,
     /// Readable when init exits.
     exit_fd: Option<OwnedFd>,
-    /// v1 notifies when the cgroup runs out of memory, before the OOM killer has
-    /// counted its kill: after a notification, the counter is looked at again
-    /// briefly until this time.
+    /// The kernel tells of an OOM (v1's eventfd, v2's `oom` count) before the killer
+    /// has counted its kill: after that, the kill count is looked at again briefly
+    /// until this time.
     settle_until: Option<Instant>,
     done: bool,
 }
@@ -218,14 +218,15 @@ const SETTLE: Duration = Duration::from_millis(500);
 const SETTLE_POLL: Duration = Duration::from_millis(10);
 
 impl Events<'_> {
-    fn new_oom(&mut self) -> bool {
-        if let (Some(seen), Ok(now)) = (self.ooms, self.c.saved.cgroup.oom_kill_count()) {
-            if now > seen {
-                self.ooms = Some(now);
-                return true;
-            }
-        }
-        false
+    /// Reads the counters: whether a kill was counted since the last look, and
+    /// whether an OOM began (v2 counts it before the kill; its inotify event comes
+    /// later, from a kernel worker, and can arrive after init's exit).
+    fn look(&mut self) -> (bool, bool) {
+        let (Some(seen), Ok(now)) = (self.ooms, self.c.saved.cgroup.oom_counts()) else {
+            return (false, false);
+        };
+        self.ooms = Some(now);
+        (now.kills > seen.kills, now.ooms > seen.ooms)
     }
 
     /// Sleeps until the next stats are due, an OOM notification or init's exit.
@@ -259,11 +260,12 @@ impl Iterator for Events<'_> {
     fn next(&mut self) -> Option<Result<Event>> {
         while !self.done {
             let notified = self.oom_watch.as_ref().is_some_and(|w| w.drain());
-            if self.new_oom() {
+            let (killed, began) = self.look();
+            if killed {
                 self.settle_until = None;
                 return Some(Ok(Event::Oom));
             }
-            if notified {
+            if notified || began {
                 self.settle_until = Some(Instant::now() + SETTLE);
             }
             if self.c.status() == Status::Stopped {
@@ -271,10 +273,10 @@ impl Iterator for Events<'_> {
                 // The OOM killer counts its kill after sending SIGKILL, so init can be
                 // gone first: after a notification, give the counter its settle time.
                 loop {
-                    if self.new_oom() {
+                    if self.look().0 {
                         return Some(Ok(Event::Oom));
                     }
-                    if !self.settle_until.is_some_and(|t| Instant::now() < t) {
+                    if self.settle_until.is_none_or(|t| Instant::now() >= t) {
                         return None;
                     }
                     std::thread::sleep(SETTLE_POLL);

@@ -132,16 +132,31 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     let process = spec.process().as_ref().expect("validated: process present");
     let terminal = process.terminal().unwrap_or(false);
     if terminal && opts.console_socket.is_none() && !opts.foreground {
-        return invalid!("cannot allocate tty if berth will detach without setting console socket");
+        return Err(Error::conflict(
+            "process.terminal",
+            "--detach",
+            "cannot allocate tty if berth will detach without setting console socket",
+        ));
     }
     if !terminal && opts.console_socket.is_some() {
-        return invalid!(
-            "cannot use console socket if berth will not allocate tty (process.terminal is false)"
-        );
+        return Err(Error::conflict(
+            "--console-socket",
+            "process.terminal",
+            "cannot use console socket if berth will not allocate tty (process.terminal is false)",
+        ));
     }
     let mut ns = Plan::from_spec(&spec)?;
     if ns.joins(LinuxNamespaceType::Mount) {
-        return invalid!("linux.namespaces: joining a mount namespace by path is not supported");
+        let i = spec
+            .linux()
+            .iter()
+            .flat_map(|l| l.namespaces().iter().flatten())
+            .position(|n| n.typ() == LinuxNamespaceType::Mount)
+            .unwrap_or_default();
+        return Err(Error::unsupported(
+            format!("linux.namespaces[{i}].path (joining a mount namespace by path)"),
+            "berth sets the rootfs up in a mount namespace of its own",
+        ));
     }
     let caps = CapPlan::new(process.capabilities().as_ref())?;
     let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
@@ -152,6 +167,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     let attrs = crate::attrs::Plan::new(&spec, process)?;
     let time_offsets = crate::timens::offsets(&spec)?;
     let net_cfg = network::config(&spec, &ns)?;
+    let net_devices = network::devices(&spec, &ns, net_cfg.as_ref())?;
 
     let linux = spec.linux().as_ref();
     let cgroups_path = linux
@@ -285,6 +301,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
         rootfs: rootfs.clone(),
         cgroup,
         prepared: prepared.as_ref(),
+        net_devices: net_devices.as_ref(),
         seccomp: seccomp.as_ref(),
         device_rules,
         first,
@@ -333,6 +350,8 @@ struct InitTalk<'t, 'a> {
     rootfs: PathBuf,
     cgroup: berth_cgroups::Manager,
     prepared: Option<&'t network::Network>,
+    /// linux.netDevices, moved once init is in its network namespace.
+    net_devices: Option<&'t network::Devices>,
     seccomp: Option<&'t SeccompPlan>,
     /// linux.resources.devices and the defaults, applied once init made the nodes.
     device_rules: oci_spec::runtime::LinuxResources,
@@ -387,6 +406,12 @@ impl launch::parent::Conversation for InitTalk<'_, '_> {
         if let Some(p) = self.prepared.filter(|_| !crate::rootless::active()) {
             p.attach(self.root.path(), &self.opts.id, pid)?;
             fault::point("network-attached");
+        }
+        // Never moved back (see berth-net's netdevices): should create fail from
+        // here on, init's death frees the namespace and the kernel takes over.
+        if let Some(d) = self.net_devices {
+            d.move_into(pid)?;
+            fault::point("netdevices-moved");
         }
         let saved = Saved {
             oci_version: self.spec.version().clone(),
@@ -447,19 +472,25 @@ impl launch::parent::Conversation for InitTalk<'_, '_> {
 /// frozen one would stop init mid-setup (create would hang): both are
 /// refused, as runc does, before undo owns the cgroup (it is not ours to remove).
 fn refuse_occupied_cgroup(cgroup: &berth_cgroups::Manager) -> Result<()> {
+    let path = || {
+        cgroup
+            .paths()
+            .next()
+            .map_or_else(String::new, |p| p.display().to_string())
+    };
     let pids = cgroup.pids().unwrap_or_default();
     if !pids.is_empty() {
         return invalid!(
-            "container's cgroup is not empty: {} process(es) already in {}",
-            pids.len(),
-            cgroup
-                .paths()
-                .next()
-                .map_or_else(String::new, |p| p.display().to_string())
+            "linux.cgroupsPath",
+            path(),
+            "container's cgroup is not empty: {} process(es) already in it",
+            pids.len()
         );
     }
     if cgroup.is_frozen().unwrap_or(false) {
         return invalid!(
+            "linux.cgroupsPath",
+            path(),
             "container's cgroup unexpectedly frozen (thaw it or choose another cgroupsPath)"
         );
     }
@@ -477,7 +508,7 @@ fn bind_mount(host: &Path, dest: &str) -> Result<Mount> {
         .source(host)
         .options(vec!["rbind".to_string(), "rprivate".to_string()])
         .build()
-        .map_err(|e| Error::Invalid(format!("mount {dest}: {e}")))
+        .map_err(|e| Error::invalid("mounts", dest, e.to_string()))
 }
 
 /// Writes the pid file atomically (temp file + rename), as runc does.

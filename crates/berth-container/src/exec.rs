@@ -19,7 +19,7 @@ use crate::launch::{self, ExecJob, Job, Kind};
 use crate::seccomp::SeccompPlan;
 use crate::state::{self, Root, Saved, Status};
 use crate::sync;
-use crate::{console, fault, invalid, sys, Error, Result};
+use crate::{console, fault, sys, Error, Result};
 
 #[derive(Clone, Debug, Default)]
 pub struct ExecOptions {
@@ -62,15 +62,38 @@ pub fn exec(root: &Root, opts: &ExecOptions) -> Result<Execed> {
         Status::Created => crate::rootless::check_exec_before_start(&opts.id)?,
         _ => crate::rootless::wait_until_enterable(saved.pid),
     }
-    let p = &opts.process;
+    // As runc: a process without rlimits of its own gets the container's.
+    let with_limits;
+    let p = match saved
+        .config
+        .process()
+        .as_ref()
+        .and_then(|c| c.rlimits().as_ref())
+    {
+        Some(limits) if opts.process.rlimits().as_ref().is_none_or(|l| l.is_empty()) => {
+            let mut q = opts.process.clone();
+            q.set_rlimits(Some(limits.clone()));
+            with_limits = q;
+            &with_limits
+        }
+        _ => &opts.process,
+    };
     crate::config::validate_process(p)?;
     crate::lsm::check_process(p)?;
     let terminal = p.terminal().unwrap_or(false);
     if terminal && opts.console_socket.is_none() && opts.detach {
-        return invalid!("cannot allocate tty if berth will detach without setting console socket");
+        return Err(Error::conflict(
+            "process.terminal",
+            "--detach",
+            "cannot allocate tty if berth will detach without setting console socket",
+        ));
     }
     if !terminal && opts.console_socket.is_some() {
-        return invalid!("cannot use console socket if berth will not detach or allocate tty");
+        return Err(Error::conflict(
+            "--console-socket",
+            "process.terminal",
+            "cannot use console socket if berth will not detach or allocate tty",
+        ));
     }
     let caps = CapPlan::new(p.capabilities().as_ref())?;
     let seccomp = match saved

@@ -188,7 +188,7 @@ impl ExecStage {
     fn arguments(prog: &Program, status: Option<RawFd>) -> Result<(Vec<CString>, Vec<CString>)> {
         let fd = status.map(|f| f.to_string()).unwrap_or_default();
         let path = CString::new(prog.path.as_os_str().as_bytes())
-            .map_err(|_| Error::Invalid(format!("exec: {:?} contains a NUL byte", prog.path)))?;
+            .map_err(|_| Error::invalid("program", prog.path.display(), "contains a NUL byte"))?;
         let mut argv = vec![MARKER.to_owned(), CString::new(fd).expect("digits")];
         argv.push(path);
         argv.extend(prog.argv.iter().cloned());

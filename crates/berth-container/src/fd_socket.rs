@@ -12,10 +12,16 @@ use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
 
 use crate::{Error, Result};
 
-/// Connects to `socket` and sends `fd` with `name`; `what` names the fd in errors.
+/// Connects to `socket` and sends `fd` with `name`; `what` names the fd in errors
+/// (`console` for `--console-socket`, `pidfd` for `--pidfd-socket`).
 pub fn send(socket: &Path, name: &str, fd: RawFd, what: &str) -> Result<()> {
-    let stream = UnixStream::connect(socket)
-        .map_err(|e| Error::Invalid(format!("connect {what} socket {}: {e}", socket.display())))?;
+    let stream = UnixStream::connect(socket).map_err(|e| {
+        Error::invalid(
+            format!("--{what}-socket"),
+            socket.display(),
+            format!("connect: {e}"),
+        )
+    })?;
     let iov = [IoSlice::new(name.as_bytes())];
     let fds = [fd];
     sendmsg::<()>(

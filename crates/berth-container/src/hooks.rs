@@ -27,7 +27,7 @@ pub struct InContainer<'a> {
 
 /// Runs every hook of `kind` in order; the first failure stops the list.
 pub fn run_all(
-    kind: &str,
+    kind: &'static str,
     hooks: &[Hook],
     state_json: &str,
     inside: Option<&InContainer>,
@@ -38,21 +38,21 @@ pub fn run_all(
     Ok(())
 }
 
-/// Runs hook number `index` of its kind; a failure reads as runc's
-/// `error running <kind> hook #<index>: <path>: <why>`.
+/// Runs hook number `index` of its kind; a failure is [`Error::Hook`], which
+/// reads as runc's `error running <kind> hook #<index>: <path>: <why>`.
 pub fn run(
-    kind: &str,
+    kind: &'static str,
     index: usize,
     hook: &Hook,
     state_json: &str,
     inside: Option<&InContainer>,
 ) -> Result<()> {
     let path = hook.path();
-    let fail = |why: String| {
-        Error::Hook(format!(
-            "error running {kind} hook #{index}: {}: {why}",
-            path.display()
-        ))
+    let fail = |reason: String| Error::Hook {
+        kind,
+        index,
+        path: path.clone(),
+        reason,
     };
     let mut cmd = Command::new(path);
     if let Some(inside) = inside {
@@ -62,9 +62,12 @@ pub fn run(
         };
         let prog = crate::process::Program {
             path: path.clone(),
-            argv: crate::process::cstrings(argv, "hook args")?,
+            argv: crate::process::cstrings(argv, &format!("hooks.{kind}[{index}].args"))?,
             envp: match hook.env() {
-                Some(env) => crate::process::cstrings(env.iter().map(String::as_str), "hook env")?,
+                Some(env) => crate::process::cstrings(
+                    env.iter().map(String::as_str),
+                    &format!("hooks.{kind}[{index}].env"),
+                )?,
                 None => inside.env.to_vec(),
             },
         };

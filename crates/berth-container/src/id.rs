@@ -5,18 +5,21 @@ use crate::{invalid, Result};
 
 pub fn validate(id: &str) -> Result<()> {
     if id.is_empty() {
-        return invalid!("container id cannot be empty");
+        return invalid!("container id", "", "cannot be empty");
     }
     if id.len() > 1024 {
         return invalid!(
-            "invalid container id \"{}...\": longer than 1024 bytes",
-            &id[..32]
+            "container id",
+            format!("{}...", &id[..32]),
+            "longer than 1024 bytes"
         );
     }
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '+' | '-');
     if !id.chars().all(allowed) || id.contains("..") || id == "." {
         return invalid!(
-            "invalid container id \"{id}\": only [A-Za-z0-9_.+-] allowed, and no \"..\""
+            "container id",
+            id,
+            "only [A-Za-z0-9_.+-] allowed, and no \"..\""
         );
     }
     Ok(())

@@ -79,13 +79,8 @@ fn text(maps: &[LinuxIdMapping], sep: &str) -> String {
 
 fn direct(pid: i32, kind: &Kind, maps: &[LinuxIdMapping]) -> Result<()> {
     let path = format!("/proc/{pid}/{}", kind.file);
-    fs::write(&path, text(maps, "\n") + "\n").map_err(|e| {
-        Error::Invalid(format!(
-            "{}: write {} to {path}: {e}",
-            kind.field,
-            text(maps, ", ")
-        ))
-    })
+    fs::write(&path, text(maps, "\n") + "\n")
+        .map_err(|e| Error::invalid(kind.field, text(maps, ", "), format!("write {path}: {e}")))
 }
 
 /// Runs newuidmap/newgidmap `pid inside outside count ...`; its own complaint (a range
@@ -111,12 +106,11 @@ fn helper(pid: i32, kind: &Kind, maps: &[LinuxIdMapping]) -> Result<()> {
             } else {
                 ""
             };
-            Error::Invalid(format!(
-                "{}: {} without root needs {}: {e}{hint}",
+            Error::invalid(
                 kind.field,
                 text(maps, ", "),
-                kind.helper
-            ))
+                format!("without root needs {}: {e}{hint}", kind.helper),
+            )
         })?;
     if out.status.success() {
         return Ok(());
@@ -133,11 +127,12 @@ fn helper(pid: i32, kind: &Kind, maps: &[LinuxIdMapping]) -> Result<()> {
     } else {
         "/etc/subgid"
     };
-    Err(Error::Invalid(format!(
-        "{}: {} refused {} ({}): {said}",
+    Err(Error::invalid(
         kind.field,
-        kind.helper,
         text(maps, ", "),
-        format_args!("only ranges granted in {file} can be mapped without root")
-    )))
+        format!(
+            "{} refused it (only ranges granted in {file} can be mapped without root): {said}",
+            kind.helper
+        ),
+    ))
 }

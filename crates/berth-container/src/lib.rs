@@ -45,6 +45,7 @@ pub use container::{Container, Event, Events};
 pub use create::{create, CreateOptions, Created};
 pub use error::{Error, Operation, Result};
 pub use lifecycle::{delete, kill, list, parse_signal, start};
+pub use network::NET_DEVICES;
 pub use oci_spec;
 pub use rootless::in_user_namespace;
 pub use state::{Root, Saved, Status};

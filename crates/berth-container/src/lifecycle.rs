@@ -11,7 +11,7 @@ use oci_spec::runtime::LinuxNamespaceType;
 
 use crate::error::Operation;
 use crate::state::{self, Lock, Root, Saved, Status, EXEC_FIFO};
-use crate::{config, hooks, Error, Result};
+use crate::{config, hooks, invalid, Error, Result};
 
 /// Releases a created container's init: it runs startContainer hooks and execs.
 pub fn start(root: &Root, id: &str) -> Result<Saved> {
@@ -80,7 +80,7 @@ pub fn parse_signal(s: &str) -> Result<i32> {
         if (0..=64).contains(&n) {
             return Ok(n);
         }
-        return Err(Error::Invalid(format!("invalid signal number {s}")));
+        return invalid!("signal", s, "invalid signal number");
     }
     let upper = s.to_ascii_uppercase();
     let name = if upper.starts_with("SIG") {
@@ -90,7 +90,7 @@ pub fn parse_signal(s: &str) -> Result<i32> {
     };
     name.parse::<nix::sys::signal::Signal>()
         .map(|sig| sig as i32)
-        .map_err(|_| Error::Invalid(format!("unknown signal \"{s}\"")))
+        .map_err(|_| Error::invalid("signal", s, "unknown signal"))
 }
 
 fn signal_pidfd(fd: &OwnedFd, sig: i32) -> Result<()> {

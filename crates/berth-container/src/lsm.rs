@@ -17,7 +17,7 @@ use nix::sys::stat::Mode;
 use nix::sys::statfs::{fstatfs, PROC_SUPER_MAGIC};
 use oci_spec::runtime::{Process, Spec};
 
-use crate::{Error, Result};
+use crate::{invalid, Error, Result};
 
 /// procfs's root directory has inode 1 (PROC_ROOT_INO).
 const PROC_ROOT_INO: u64 = 1;
@@ -54,9 +54,7 @@ pub fn check_process(process: &Process) -> Result<()> {
     let process = Some(process);
     if let Some(p) = process.and_then(|p| non_empty(p.apparmor_profile())) {
         if !apparmor_enabled() {
-            return Err(Error::Invalid(format!(
-                "process.apparmorProfile {p:?}: AppArmor is not enabled on this kernel"
-            )));
+            return Err(no_apparmor(p));
         }
         check_label("process.apparmorProfile", p)?;
     }
@@ -82,9 +80,7 @@ fn check_mount_label(spec: &Spec) -> Result<()> {
         }
         if l.contains('"') {
             // It is quoted in the context= mount option.
-            return Err(Error::Invalid(format!(
-                "linux.mountLabel {l:?}: contains a double quote"
-            )));
+            return invalid!("linux.mountLabel", l, "contains a double quote");
         }
     }
     Ok(())
@@ -92,9 +88,17 @@ fn check_mount_label(spec: &Spec) -> Result<()> {
 
 fn check_label(field: &str, l: &str) -> Result<()> {
     if l.len() > 4096 || l.bytes().any(|b| b == 0 || b == b'\n') {
-        return Err(Error::Invalid(format!("{field} {l:?}: not a valid label")));
+        return invalid!(field, l, "not a valid label");
     }
     Ok(())
+}
+
+/// An AppArmor profile asked of a kernel without AppArmor.
+fn no_apparmor(profile: &str) -> Error {
+    Error::unsupported(
+        "process.apparmorProfile",
+        format!("AppArmor is not enabled on this kernel (profile {profile:?})"),
+    )
 }
 
 /// The mount option that labels a new file system, when `linux.mountLabel` is set
@@ -111,9 +115,7 @@ pub fn mount_context(spec: &Spec) -> Option<String> {
 pub fn apply_exec_labels(p: &Process) -> Result<()> {
     if let Some(profile) = non_empty(p.apparmor_profile()) {
         if !apparmor_enabled() {
-            return Err(Error::Invalid(format!(
-                "process.apparmorProfile {profile:?}: AppArmor is not enabled on this kernel"
-            )));
+            return Err(no_apparmor(profile));
         }
         // The stacking-aware interface first, then the legacy one.
         let data = format!("exec {profile}");
@@ -124,11 +126,11 @@ pub fn apply_exec_labels(p: &Process) -> Result<()> {
             }) => write_proc_self("attr/exec", data.as_bytes()),
             r => r,
         }
-        .map_err(|e| Error::Invalid(format!("process.apparmorProfile {profile:?}: {e}")))?;
+        .map_err(|e| Error::invalid("process.apparmorProfile", profile, e.to_string()))?;
     }
     if let Some(label) = non_empty(p.selinux_label()).filter(|_| selinux_enabled()) {
         write_proc_self("attr/exec", label.as_bytes())
-            .map_err(|e| Error::Invalid(format!("process.selinuxLabel {label:?}: {e}")))?;
+            .map_err(|e| Error::invalid("process.selinuxLabel", label, e.to_string()))?;
     }
     Ok(())
 }
@@ -136,9 +138,10 @@ pub fn apply_exec_labels(p: &Process) -> Result<()> {
 fn verify_procfs(fd: &OwnedFd, what: &str) -> Result<()> {
     let st = fstatfs(fd).map_err(|e| Error::sys(format!("statfs {what}"), e))?;
     if st.filesystem_type() != PROC_SUPER_MAGIC {
-        return Err(Error::Invalid(format!(
-            "{what} is not on procfs; refusing to write to it"
-        )));
+        return Err(Error::unsafe_path(
+            what,
+            "not on procfs; refusing to write to it",
+        ));
     }
     Ok(())
 }
@@ -157,8 +160,9 @@ pub fn write_proc_self(rel: &str, data: &[u8]) -> Result<()> {
     verify_procfs(&proc, "/proc")?;
     let st = nix::sys::stat::fstat(&proc).map_err(|e| Error::sys("stat /proc", e))?;
     if st.st_ino != PROC_ROOT_INO {
-        return Err(Error::Invalid(
-            "/proc is not the root of a procfs mount; refusing to write to it".into(),
+        return Err(Error::unsafe_path(
+            "/proc",
+            "not the root of a procfs mount; refusing to write to it",
         ));
     }
     let tid = nix::unistd::gettid();
@@ -177,9 +181,9 @@ pub fn write_proc_self(rel: &str, data: &[u8]) -> Result<()> {
             ),
     )
     .map_err(|e| match e {
-        Errno::EXDEV => Error::Invalid(format!(
-            "{shown} is covered by another mount; refusing to write to it"
-        )),
+        Errno::EXDEV => {
+            Error::unsafe_path(&shown, "covered by another mount; refusing to write to it")
+        }
         e => Error::sys(format!("open {shown}"), e),
     })?;
     verify_procfs(&fd, &shown)?;
@@ -187,10 +191,11 @@ pub fn write_proc_self(rel: &str, data: &[u8]) -> Result<()> {
         match nix::unistd::write(&fd, data) {
             Ok(n) if n == data.len() => return Ok(()),
             Ok(n) => {
-                return Err(Error::Invalid(format!(
-                    "write {shown}: short write ({n} of {} bytes)",
-                    data.len()
-                )))
+                let short = std::io::Error::new(
+                    std::io::ErrorKind::WriteZero,
+                    format!("short write ({n} of {} bytes)", data.len()),
+                );
+                return Err(Error::io("write", shown, short));
             }
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(Error::sys(format!("write {shown}"), e)),

@@ -16,17 +16,19 @@ pub fn clone_flag(t: LinuxNamespaceType) -> CloneFlags {
     CloneFlags::from_bits_retain(t as i32)
 }
 
-/// A namespace to join: its type and an open fd, checked against the type.
+/// A namespace to join: its type, an open fd checked against the type, and
+/// the path it was opened from (for errors).
 pub struct Joined {
     pub typ: LinuxNamespaceType,
     pub file: File,
+    pub path: std::path::PathBuf,
 }
 
 /// What the init must do with namespaces.
 pub struct Plan {
     /// New namespaces to create.
     pub new: CloneFlags,
-    /// Namespaces to join, user first (so the rest are joined with its privileges).
+    /// Namespaces to join by path, in the order of `linux.namespaces`.
     pub join: Vec<Joined>,
 }
 
@@ -41,7 +43,7 @@ impl Plan {
             new: CloneFlags::empty(),
             join: Vec::new(),
         };
-        for ns in list {
+        for (i, ns) in list.iter().enumerate() {
             match ns.path() {
                 None => plan.new |= clone_flag(ns.typ()),
                 Some(p) if p.as_os_str().is_empty() => plan.new |= clone_flag(ns.typ()),
@@ -52,19 +54,20 @@ impl Plan {
                     let got = unsafe { libc::ioctl(file.as_raw_fd(), NS_GET_NSTYPE) };
                     if got != ns.typ() as i32 {
                         return invalid!(
-                            "linux.namespaces: {} is not a {} namespace",
+                            format!("linux.namespaces[{i}].path"),
                             path.display(),
+                            "not a {} namespace",
                             ns.typ()
                         );
                     }
                     plan.join.push(Joined {
                         typ: ns.typ(),
                         file,
+                        path: path.clone(),
                     });
                 }
             }
         }
-        plan.join.sort_by_key(|j| j.typ != LinuxNamespaceType::User);
         Ok(plan)
     }
 
@@ -92,16 +95,29 @@ impl Plan {
             })
     }
 
-    /// Joins every namespace given by path, except pid and time which only
-    /// affect children and are entered where the next fork happens.
-    pub fn join_all(&self, skip_pid: bool) -> Result<()> {
-        for j in &self.join {
-            if skip_pid && matches!(j.typ, LinuxNamespaceType::Pid | LinuxNamespaceType::Time) {
-                continue;
+    /// Joins every namespace given by path (pid and time only take effect
+    /// for the next fork). As runc: the others first, while the runtime's own
+    /// privileges hold, since a namespace that the joined user namespace does
+    /// not own can only be entered then; then the user namespace; then those
+    /// the first pass was not allowed into (a rootless caller gets the right
+    /// from the joined user namespace).
+    pub fn join_all(&self) -> Result<()> {
+        let mut later = Vec::new();
+        for j in self
+            .join
+            .iter()
+            .filter(|j| j.typ != LinuxNamespaceType::User)
+        {
+            match nix::sched::setns(j.file.as_fd(), clone_flag(j.typ)) {
+                Ok(()) => {}
+                Err(nix::errno::Errno::EPERM) => later.push(j),
+                Err(e) => return Err(join_error(j, e)),
             }
-            setns(j)?;
         }
-        Ok(())
+        if let Some(user) = self.joined(LinuxNamespaceType::User) {
+            setns(user)?;
+        }
+        later.into_iter().try_for_each(setns)
     }
 
     /// Joins the network namespace at `path` instead of creating one
@@ -113,6 +129,7 @@ impl Plan {
         self.join.push(Joined {
             typ: LinuxNamespaceType::Network,
             file,
+            path: path.to_path_buf(),
         });
         Ok(())
     }
@@ -128,8 +145,18 @@ impl Plan {
 }
 
 pub fn setns(j: &Joined) -> Result<()> {
-    nix::sched::setns(j.file.as_fd(), clone_flag(j.typ))
-        .map_err(|e| Error::sys(format!("join {} namespace", j.typ), e))
+    nix::sched::setns(j.file.as_fd(), clone_flag(j.typ)).map_err(|e| join_error(j, e))
+}
+
+fn join_error(j: &Joined, e: nix::Error) -> Error {
+    Error::sys(
+        format!(
+            "linux.namespaces: join {} namespace {}",
+            j.typ,
+            j.path.display()
+        ),
+        e,
+    )
 }
 
 /// The inode of a process's namespace link (tests compare these).
@@ -160,10 +187,11 @@ pub(crate) fn write_id_maps(
             .collect();
         let path = format!("/proc/{pid}/{file}");
         std::fs::write(&path, &text).map_err(|e| {
-            Error::Invalid(format!(
-                "{field}{name}: write {}: {e}",
-                text.trim().replace('\n', ", ")
-            ))
+            Error::invalid(
+                format!("{field}{name}"),
+                text.trim().replace('\n', ", "),
+                format!("write {path}: {e}"),
+            )
         })?;
     }
     Ok(())

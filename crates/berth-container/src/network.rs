@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use crate::namespaces::Plan;
-use crate::{invalid, Result};
+use crate::{Error, Result};
 
 /// Annotations with this prefix ask berth to set up the network.
 #[cfg(not(feature = "net"))]
@@ -40,14 +40,20 @@ pub(crate) fn config(spec: &Spec, ns: &Plan) -> Result<Option<Config>> {
             ns.creates(LinuxNamespaceType::Network) || ns.joins(LinuxNamespaceType::Network);
         match cfg.mode {
             berth_net::Mode::Bridge | berth_net::Mode::None if !own_netns => {
-                invalid!(
-                    "berth.network.mode={}: linux.namespaces has no network namespace",
-                    cfg.mode
-                )
+                Err(Error::conflict(
+                    "berth.network.mode",
+                    "linux.namespaces",
+                    format!(
+                        "mode={} needs a network namespace, and linux.namespaces has no network namespace",
+                        cfg.mode
+                    ),
+                ))
             }
-            berth_net::Mode::Host if own_netns => invalid!(
-                "berth.network.mode=host: linux.namespaces must not have a network namespace"
-            ),
+            berth_net::Mode::Host if own_netns => Err(Error::conflict(
+                "berth.network.mode",
+                "linux.namespaces",
+                "mode=host uses the host's network, and linux.namespaces must not have a network namespace",
+            )),
             _ => Ok(Some(cfg)),
         }
     }
@@ -58,11 +64,106 @@ pub(crate) fn config(spec: &Spec, ns: &Plan) -> Result<Option<Config>> {
             .keys()
             .find(|k| k.starts_with(ANNOTATION_PREFIX))
         {
-            Some(k) => {
-                invalid!("annotation {k}: berth-container was built without the net feature")
-            }
+            Some(k) => Err(Error::unsupported(
+                format!("annotation {k}"),
+                "berth-container was built without the net feature",
+            )),
             None => Ok(None),
         }
+    }
+}
+
+/// Whether this build moves `linux.netDevices` (`berth features` reports it).
+pub const NET_DEVICES: bool = cfg!(feature = "net");
+
+/// `linux.netDevices`, checked: the devices exist on the host, their names
+/// are valid and free inside.
+#[cfg(feature = "net")]
+pub(crate) struct Devices(Vec<berth_net::netdevices::NetDevice>);
+
+#[cfg(not(feature = "net"))]
+pub(crate) enum Devices {}
+
+/// The devices `linux.netDevices` moves into the container, checked before
+/// anything is made: the container has a network namespace of its own (not
+/// the host's), the names are valid and unique, each device is on the host,
+/// and a namespace joined by path has none of the names yet.
+pub(crate) fn devices(spec: &Spec, ns: &Plan, net: Option<&Config>) -> Result<Option<Devices>> {
+    let Some(map) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.net_devices().as_ref())
+        .filter(|m| !m.is_empty())
+    else {
+        return Ok(None);
+    };
+    #[cfg(feature = "net")]
+    {
+        use berth_net::netdevices;
+        if crate::rootless::active() {
+            return Err(Error::unsupported(
+                "linux.netDevices",
+                "moving network devices needs root (runc: not supported for rootless containers)",
+            ));
+        }
+        let joined = ns
+            .join
+            .iter()
+            .find(|j| j.typ == LinuxNamespaceType::Network)
+            .map(|j| {
+                use std::os::fd::AsRawFd;
+                PathBuf::from(format!("/proc/self/fd/{}", j.file.as_raw_fd()))
+            });
+        let own_netns = ns.creates(LinuxNamespaceType::Network)
+            || joined.is_some()
+            || net.is_some_and(|c| matches!(c.mode, berth_net::Mode::Container(_)));
+        if !own_netns {
+            return Err(Error::conflict(
+                "linux.netDevices",
+                "linux.namespaces",
+                "the container has no network namespace of its own (no network entry): the devices would stay on the host",
+            ));
+        }
+        if let Some(path) = &joined {
+            if netdevices::is_own_netns(path)? {
+                return Err(Error::conflict(
+                    "linux.netDevices",
+                    "linux.namespaces",
+                    "the network namespace joined by path is the host's: the devices would stay on the host",
+                ));
+            }
+        }
+        // berth's bridge network names its interface eth0.
+        let taken: &[&str] = match net.map(|c| &c.mode) {
+            Some(berth_net::Mode::Bridge) => &[berth_net::veth::CONTAINER_IFNAME],
+            _ => &[],
+        };
+        let devices = netdevices::plan(map, taken)?;
+        netdevices::check(&devices, joined.as_deref())?;
+        Ok(Some(Devices(devices)))
+    }
+    #[cfg(not(feature = "net"))]
+    {
+        let _ = (map, ns, net);
+        Err(Error::unsupported(
+            "linux.netDevices",
+            "berth-container was built without the net feature",
+        ))
+    }
+}
+
+impl Devices {
+    /// Moves the devices into the network namespace of the container process `pid`.
+    #[cfg_attr(not(feature = "net"), allow(unused_variables))]
+    pub(crate) fn move_into(&self, pid: i32) -> Result<()> {
+        #[cfg(feature = "net")]
+        return berth_net::netdevices::move_into(
+            &self.0,
+            Path::new(&format!("/proc/{pid}/ns/net")),
+        )
+        .map_err(Into::into);
+        #[cfg(not(feature = "net"))]
+        match *self {}
     }
 }
 
@@ -144,11 +245,9 @@ mod tests {
         );
     }
 
+    /// Drops the network namespace Spec::default() has; the plan of what is left.
     #[cfg(feature = "net")]
-    #[test]
-    fn a_bridge_needs_a_network_namespace() {
-        // Spec::default() has a network namespace; without it bridge mode is refused.
-        let (mut spec, _) = spec_with(&[("berth.network.mode", "bridge")]);
+    fn without_network_namespace(spec: &mut Spec) -> Plan {
         let mut linux = spec.linux().clone().unwrap();
         let kept = linux
             .namespaces()
@@ -159,7 +258,53 @@ mod tests {
             .collect();
         linux.set_namespaces(Some(kept));
         spec.set_linux(Some(linux));
-        let ns = Plan::from_spec(&spec).unwrap();
+        Plan::from_spec(spec).unwrap()
+    }
+
+    fn with_net_device(spec: &mut Spec) {
+        let mut linux = spec.linux().clone().unwrap();
+        linux.set_net_devices(Some([("eth1".to_string(), Default::default())].into()));
+        spec.set_linux(Some(linux));
+    }
+
+    #[test]
+    fn no_net_devices_nothing_to_move() {
+        let (spec, ns) = spec_with(&[]);
+        assert!(devices(&spec, &ns, None).unwrap().is_none());
+    }
+
+    #[cfg(not(feature = "net"))]
+    #[test]
+    fn without_the_feature_net_devices_are_refused() {
+        let (mut spec, ns) = spec_with(&[]);
+        with_net_device(&mut spec);
+        let e = devices(&spec, &ns, None).err().unwrap().to_string();
+        assert!(
+            e.starts_with("linux.netDevices is not supported here: ") && e.contains("net feature"),
+            "{e}"
+        );
+    }
+
+    #[cfg(feature = "net")]
+    #[test]
+    fn net_devices_need_a_network_namespace_of_their_own() {
+        let (mut spec, _) = spec_with(&[]);
+        with_net_device(&mut spec);
+        let ns = without_network_namespace(&mut spec);
+        let e = devices(&spec, &ns, None).err().unwrap().to_string();
+        assert!(
+            e.starts_with("linux.netDevices and linux.namespaces: ")
+                && e.contains("no network namespace of its own"),
+            "{e}"
+        );
+    }
+
+    #[cfg(feature = "net")]
+    #[test]
+    fn a_bridge_needs_a_network_namespace() {
+        // Spec::default() has a network namespace; without it bridge mode is refused.
+        let (mut spec, _) = spec_with(&[("berth.network.mode", "bridge")]);
+        let ns = without_network_namespace(&mut spec);
         let e = config(&spec, &ns).err().unwrap().to_string();
         assert!(e.contains("no network namespace"), "{e}");
     }

@@ -12,10 +12,10 @@ use crate::{Error, Result};
 
 /// Why an operation that only a cgroup can do is refused.
 pub(crate) fn refuse(what: &str, saved: &Saved) -> Error {
-    Error::Invalid(format!(
-        "{what} {}: the container runs without a cgroup (it was created without root and no cgroup v2 subtree was delegated to its user)",
-        saved.id()
-    ))
+    Error::unsupported(
+        format!("{what} {}", saved.id()),
+        "the container runs without a cgroup (it was created without root and no cgroup v2 subtree was delegated to its user)",
+    )
 }
 
 /// Host pids of every process in init's pid namespace; empty once init is gone (its
@@ -33,10 +33,10 @@ pub(crate) fn pids(saved: &Saved) -> Result<Vec<i32>> {
             })
         });
     if !own_pid_ns {
-        return Err(Error::Invalid(format!(
-            "{}: the container runs without a cgroup and without a pid namespace of its own, so its processes cannot be told from the host's",
-            saved.id()
-        )));
+        return Err(Error::unsupported(
+            format!("listing the processes of {}", saved.id()),
+            "the container runs without a cgroup and without a pid namespace of its own, so its processes cannot be told from the host's",
+        ));
     }
     if !crate::procfs::is_same_live_process(saved.pid, saved.start_time) {
         return Ok(Vec::new());

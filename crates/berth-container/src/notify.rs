@@ -43,8 +43,8 @@ pub(crate) fn deliver(
 ) -> Result<()> {
     let plan =
         seccomp.ok_or_else(|| Error::Init("seccomp listener without linux.seccomp".into()))?;
-    let path = plan.listener_path().ok_or_else(|| {
-        Error::Invalid("linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used".into())
-    })?;
+    let path = plan
+        .listener_path()
+        .ok_or_else(|| Error::missing("linux.seccomp.listenerPath", "SCMP_ACT_NOTIFY is used"))?;
     crate::seccomp::send_listener(listener.as_fd(), path, &plan.listener_payload(pid, state))
 }

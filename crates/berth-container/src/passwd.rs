@@ -28,6 +28,9 @@ pub fn home_of(passwd: &str, uid: u32) -> Option<String> {
 /// A user given by name takes its uid and, unless a group is named, its gid
 /// from `passwd`; a numeric uid keeps `default_gid` (the process's gid). A
 /// group name is looked up in `group`; a number is taken as the gid.
+///
+/// A name that is not listed is `Invalid` with field `--user` and runc's text
+/// (`unable to find user NAME: no matching entries in passwd file`) as the reason.
 pub fn lookup_user(passwd: &str, group: &str, spec: &str, default_gid: u32) -> Result<(u32, u32)> {
     let (user, group_spec) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
@@ -41,16 +44,17 @@ pub fn lookup_user(passwd: &str, group: &str, spec: &str, default_gid: u32) -> R
                 .map(|l| l.split(':').collect::<Vec<_>>())
                 .find(|f| f.len() >= 4 && f[0] == user)
                 .ok_or_else(|| {
-                    Error::Invalid(format!(
-                        "unable to find user {user}: no matching entries in passwd file"
-                    ))
+                    Error::invalid(
+                        "--user",
+                        user,
+                        format!("unable to find user {user}: no matching entries in passwd file"),
+                    )
                 })?;
-            let uid = entry[2]
-                .parse()
-                .map_err(|_| Error::Invalid(format!("/etc/passwd: bad uid for {user}")))?;
-            let gid = entry[3]
-                .parse()
-                .map_err(|_| Error::Invalid(format!("/etc/passwd: bad gid for {user}")))?;
+            let bad = |what: &str, v: &str| {
+                Error::invalid("/etc/passwd", v, format!("bad {what} for user {user}"))
+            };
+            let uid = entry[2].parse().map_err(|_| bad("uid", entry[2]))?;
+            let gid = entry[3].parse().map_err(|_| bad("gid", entry[3]))?;
             (uid, Some(gid))
         }
     };
@@ -64,9 +68,11 @@ pub fn lookup_user(passwd: &str, group: &str, spec: &str, default_gid: u32) -> R
                 .find(|f| f.len() >= 3 && f[0] == g)
                 .and_then(|f| f[2].parse().ok())
                 .ok_or_else(|| {
-                    Error::Invalid(format!(
-                        "unable to find group {g}: no matching entries in group file"
-                    ))
+                    Error::invalid(
+                        "--user",
+                        spec,
+                        format!("unable to find group {g}: no matching entries in group file"),
+                    )
                 })?,
         },
     };
@@ -153,32 +159,32 @@ staff:x:50:
     fn errors_name_the_missing_user_or_group() {
         assert_eq!(
             err("ghost"),
-            "unable to find user ghost: no matching entries in passwd file"
+            "--user \"ghost\": unable to find user ghost: no matching entries in passwd file"
         );
+        assert!(matches!(
+            lookup_user(PASSWD, GROUP, "ghost", 99),
+            Err(Error::Invalid { field, value, .. }) if field == "--user" && value == "ghost"
+        ));
         // A line with fewer than four fields cannot match.
-        assert_eq!(
-            err("short"),
-            "unable to find user short: no matching entries in passwd file"
+        assert!(
+            err("short").ends_with("unable to find user short: no matching entries in passwd file")
         );
         assert_eq!(
             err("app:ghosts"),
-            "unable to find group ghosts: no matching entries in group file"
+            "--user \"app:ghosts\": unable to find group ghosts: no matching entries in group file"
         );
         // Too few fields, or a gid that is not a number: not found either.
+        assert!(err("app:tiny")
+            .ends_with("unable to find group tiny: no matching entries in group file"));
+        assert!(err("app:broken")
+            .ends_with("unable to find group broken: no matching entries in group file"));
         assert_eq!(
-            err("app:tiny"),
-            "unable to find group tiny: no matching entries in group file"
+            err("baduid"),
+            "/etc/passwd \"12a\": bad uid for user baduid"
         );
-        assert_eq!(
-            err("app:broken"),
-            "unable to find group broken: no matching entries in group file"
-        );
-        assert_eq!(err("baduid"), "/etc/passwd: bad uid for baduid");
-        assert_eq!(err("badgid"), "/etc/passwd: bad gid for badgid");
+        assert_eq!(err("badgid"), "/etc/passwd \"-1\": bad gid for user badgid");
         // The user is looked up before the group.
-        assert_eq!(
-            err("ghost:wheel"),
-            "unable to find user ghost: no matching entries in passwd file"
-        );
+        assert!(err("ghost:wheel")
+            .ends_with("unable to find user ghost: no matching entries in passwd file"));
     }
 }

@@ -40,7 +40,9 @@ pub fn environment(p: &Process, home: Option<&str>) -> Vec<String> {
 }
 
 /// Finds `prog` the way execvp would, using the container's PATH; run after
-/// pivot_root so the lookup happens inside the container. Errors use runc's words.
+/// pivot_root so the lookup happens inside the container. Errors are
+/// `NotStarted` in runc's words (Go's exec.LookPath), which tests and engines
+/// read (docker maps "executable file not found" to exit 127).
 pub fn find_program(prog: &str, env: &[String]) -> Result<PathBuf> {
     let executable = |p: &Path| {
         p.metadata()
@@ -50,10 +52,14 @@ pub fn find_program(prog: &str, env: &[String]) -> Result<PathBuf> {
     if prog.contains('/') {
         let p = PathBuf::from(prog);
         if !p.exists() {
-            return invalid!("exec: \"{prog}\": stat {prog}: no such file or directory");
+            return Err(Error::NotStarted(format!(
+                "exec: \"{prog}\": stat {prog}: no such file or directory"
+            )));
         }
         if !executable(&p) {
-            return invalid!("exec: \"{prog}\": permission denied");
+            return Err(Error::NotStarted(format!(
+                "exec: \"{prog}\": permission denied"
+            )));
         }
         return Ok(p);
     }
@@ -66,7 +72,7 @@ pub fn find_program(prog: &str, env: &[String]) -> Result<PathBuf> {
         .map(|dir| Path::new(if dir.is_empty() { "." } else { dir }).join(prog))
         .find(|p| executable(p))
         .ok_or_else(|| {
-            Error::Invalid(format!(
+            Error::NotStarted(format!(
                 "exec: \"{prog}\": executable file not found in $PATH"
             ))
         })
@@ -94,37 +100,90 @@ fn resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
     }
 }
 
-pub fn set_rlimits(limits: &[PosixRlimit]) -> Result<()> {
-    for l in limits {
-        if l.soft() > l.hard() {
-            return invalid!(
-                "process.rlimits: {:?} soft limit {} exceeds hard limit {}",
-                l.typ(),
-                l.soft(),
-                l.hard()
-            );
-        }
-        let r = libc::rlimit {
-            rlim_cur: l.soft(),
-            rlim_max: l.hard(),
-        };
-        // SAFETY: setrlimit reads the struct we pass.
-        if unsafe { libc::setrlimit(resource(l.typ()), &r) } != 0 {
-            let e = std::io::Error::last_os_error();
-            return invalid!(
-                "process.rlimits: set {:?} to soft {} hard {}: {e}{}",
-                l.typ(),
-                l.soft(),
-                l.hard(),
-                if e.raw_os_error() == Some(libc::EPERM) {
-                    " (raising a hard limit needs CAP_SYS_RESOURCE)"
-                } else {
-                    ""
-                }
-            );
+/// Raises each hard limit that `limits` set above the current one, the soft
+/// limit left as it is. Done first thing in the launched process: once it is
+/// in a user namespace no hard limit can be raised (that takes
+/// CAP_SYS_RESOURCE in the host's), and raising a ceiling limits nothing the
+/// setup still does. `set_rlimits` sets the exact values later.
+pub fn raise_hard_limits(limits: &[PosixRlimit]) -> Result<()> {
+    for (i, l) in limits.iter().enumerate() {
+        let now = current_limit(l.typ());
+        if l.hard() > now.rlim_max {
+            setrlimit(i, l, now.rlim_cur.min(l.hard()), l.hard())?;
         }
     }
     Ok(())
+}
+
+pub fn set_rlimits(limits: &[PosixRlimit]) -> Result<()> {
+    for (i, l) in limits.iter().enumerate() {
+        setrlimit(i, l, l.soft(), l.hard())?;
+    }
+    Ok(())
+}
+
+fn current_limit(t: PosixRlimitType) -> libc::rlimit {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct we pass; it cannot fail for a valid resource.
+    unsafe { libc::getrlimit(resource(t), &mut r) };
+    r
+}
+
+/// setrlimit for `l`, `process.rlimits[i]`; an error names the field and values,
+/// and says why the kernel refused.
+fn setrlimit(i: usize, l: &PosixRlimit, soft: u64, hard: u64) -> Result<()> {
+    let r = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: setrlimit reads the struct we pass.
+    if unsafe { libc::setrlimit(resource(l.typ()), &r) } == 0 {
+        return Ok(());
+    }
+    let e = nix::errno::Errno::last();
+    let hard_now = current_limit(l.typ()).rlim_max;
+    let why = match e {
+        nix::errno::Errno::EPERM if hard > hard_now => {
+            let has_cap = caps::has_cap(
+                None,
+                caps::CapSet::Effective,
+                caps::Capability::CAP_SYS_RESOURCE,
+            )
+            .unwrap_or(false);
+            match (has_cap, l.typ()) {
+                (true, PosixRlimitType::RlimitNofile) => {
+                    let nr_open = std::fs::read_to_string("/proc/sys/fs/nr_open");
+                    format!(" above fs.nr_open {}", nr_open.unwrap_or_default().trim())
+                }
+                (true, _) => String::new(),
+                (false, _) => format!(
+                    " above the runtime's hard limit {} and no CAP_SYS_RESOURCE",
+                    limit_text(hard_now)
+                ),
+            }
+        }
+        _ => String::new(),
+    };
+    invalid!(
+        format!("process.rlimits[{i}]"),
+        l.typ(),
+        "soft {} hard {}{why}: {}",
+        limit_text(l.soft()),
+        limit_text(l.hard()),
+        e.desc().to_lowercase()
+    )
+}
+
+/// A limit as a number, or "unlimited" for RLIM_INFINITY.
+fn limit_text(v: u64) -> String {
+    if v == libc::RLIM_INFINITY {
+        "unlimited".into()
+    } else {
+        v.to_string()
+    }
 }
 
 /// setgroups, setgid, setuid for process.user (capabilities are kept by the caller's KEEPCAPS).
@@ -159,10 +218,7 @@ pub fn set_user(p: &Process, in_user_ns_without_setgroups: bool) -> Result<()> {
 pub fn cstrings<'a>(items: impl IntoIterator<Item = &'a str>, field: &str) -> Result<Vec<CString>> {
     items
         .into_iter()
-        .map(|s| {
-            CString::new(s)
-                .map_err(|_| Error::Invalid(format!("{field}: {s:?} contains a NUL byte")))
-        })
+        .map(|s| CString::new(s).map_err(|_| Error::invalid(field, s, "contains a NUL byte")))
         .collect()
 }
 
@@ -185,7 +241,7 @@ impl Program {
         let args = p.args().as_deref().unwrap_or_default();
         let first = args
             .first()
-            .ok_or_else(|| Error::Invalid("process.args: empty".into()))?;
+            .ok_or_else(|| Error::missing("process.args", "it names the program to run"))?;
         Ok(Program {
             path: find_program(first, &env)?,
             argv: cstrings(args.iter().map(String::as_str), "process.args")?,
@@ -243,10 +299,7 @@ pub fn enter_cwd(cwd: &Path) -> Result<()> {
         .map_err(|e| Error::sys(format!("process.cwd: chdir {}", cwd.display()), e))?;
     match nix::unistd::getcwd() {
         Ok(p) if p.is_absolute() => Ok(()),
-        _ => invalid!(
-            "process.cwd: {} is outside the container's root",
-            cwd.display()
-        ),
+        _ => invalid!("process.cwd", cwd.display(), "outside the container's root"),
     }
 }
 

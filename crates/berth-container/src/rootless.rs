@@ -4,9 +4,11 @@
 
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
+#[cfg(feature = "net")]
+use crate::invalid;
 use crate::namespaces::Plan;
 use crate::network::Config;
-use crate::{invalid, Result};
+use crate::{Error, Result};
 
 /// True when berth runs without root: every create takes the rootless path. Kept from
 /// the first call, so a forked init, root in its own user namespace, still answers
@@ -30,19 +32,24 @@ pub(crate) fn check(spec: &Spec, ns: &Plan, net: Option<&Config>) -> Result<()> 
     // Every other namespace (and mount, hostname, ...) needs CAP_SYS_ADMIN, which an
     // ordinary user has only in a user namespace of its own.
     if !ns.creates(LinuxNamespaceType::User) && !ns.joins(LinuxNamespaceType::User) {
-        return invalid!(
-            "linux.namespaces: running without root (uid {uid}) needs a user namespace; `berth spec --rootless` writes one"
-        );
+        return Err(Error::missing(
+            "a user namespace in linux.namespaces",
+            format!("running without root (uid {uid}); `berth spec --rootless` writes one"),
+        ));
     }
     let linux = spec.linux().as_ref();
     let has = |m: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| m.is_some_and(|m| !m.is_empty());
-    if ns.creates(LinuxNamespaceType::User)
-        && !(has(linux.and_then(|l| l.uid_mappings().as_ref()))
-            && has(linux.and_then(|l| l.gid_mappings().as_ref())))
-    {
-        return invalid!(
-            "linux.uidMappings/gidMappings: running without root (uid {uid}) needs both, to map the container's ids to yours"
-        );
+    let uids = has(linux.and_then(|l| l.uid_mappings().as_ref()));
+    let gids = has(linux.and_then(|l| l.gid_mappings().as_ref()));
+    if ns.creates(LinuxNamespaceType::User) && !(uids && gids) {
+        return Err(Error::missing(
+            if uids {
+                "linux.gidMappings"
+            } else {
+                "linux.uidMappings"
+            },
+            format!("running without root (uid {uid}) needs both uidMappings and gidMappings, to map the container's ids to yours"),
+        ));
     }
     check_network(net)
 }
@@ -54,9 +61,10 @@ pub(crate) fn check(spec: &Spec, ns: &Plan, net: Option<&Config>) -> Result<()> 
 /// copy of its binary; berth keeps init closed (ARCHITECTURE.md, the exec stage).
 pub(crate) fn check_exec_before_start(id: &str) -> Result<()> {
     if active() {
-        return invalid!(
-            "exec {id}: the container is created but not started, and without root its namespaces cannot be entered until it starts (berth start {id} first)"
-        );
+        return Err(Error::unsupported(
+            format!("exec {id}"),
+            format!("the container is created but not started, and without root its namespaces cannot be entered until it starts (berth start {id} first)"),
+        ));
     }
     Ok(())
 }
@@ -85,7 +93,9 @@ pub(crate) fn wait_until_enterable(pid: i32) {
 fn check_network(net: Option<&Config>) -> Result<()> {
     match net.map(|c| &c.mode) {
         Some(mode @ (berth_net::Mode::Bridge | berth_net::Mode::Container(_))) => invalid!(
-            "berth.network.mode={mode}: needs root (bridges, veth pairs and NAT rules are made in the host's network namespace); without root use mode none or host"
+            "berth.network.mode",
+            mode,
+            "needs root (bridges, veth pairs and NAT rules are made in the host's network namespace); without root use mode none or host"
         ),
         _ => Ok(()),
     }

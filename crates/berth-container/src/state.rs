@@ -200,7 +200,10 @@ impl Lock {
         match fs::read(&file) {
             Ok(b) => serde_json::from_slice(&b)
                 .map(Some)
-                .map_err(|e| Error::Invalid(format!("{}: {e}", file.display()))),
+                .map_err(|e| Error::Corrupt {
+                    path: file.clone(),
+                    reason: e.to_string(),
+                }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io("read", &file, e)),
         }
@@ -209,8 +212,7 @@ impl Lock {
     /// Written whole or not at all: a temporary file renamed over `name`.
     fn write_json(&self, name: &str, value: &impl Serialize) -> Result<()> {
         let tmp = self.path.join(format!(".{name}.tmp"));
-        let json =
-            serde_json::to_vec(value).map_err(|e| Error::Invalid(format!("encode {name}: {e}")))?;
+        let json = serde_json::to_vec(value).map_err(|e| Error::io("encode", &tmp, e.into()))?;
         let mut f = File::create(&tmp).map_err(|e| Error::io("write", &tmp, e))?;
         f.write_all(&json)
             .map_err(|e| Error::io("write", &tmp, e))?;
@@ -242,7 +244,10 @@ fn load_file(dir: &Path, id: &str) -> Result<Saved> {
     // once in the binary (for Value) instead of twice, and so do the pages it costs.
     serde_json::from_slice(&bytes)
         .and_then(serde_json::from_value)
-        .map_err(|e| Error::Invalid(format!("{}: corrupt state: {e}", file.display())))
+        .map_err(|e| Error::Corrupt {
+            path: file,
+            reason: e.to_string(),
+        })
 }
 
 /// Reads a container's saved state without taking its lock (for `state` and `list`).

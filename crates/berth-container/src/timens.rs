@@ -25,13 +25,19 @@ pub fn offsets(spec: &Spec) -> Result<Option<String>> {
         return Ok(None);
     };
     match time_ns {
-        None => return invalid!(
-            "linux.timeOffsets: time namespace offsets specified, but time namespace isn't enabled in the config"
-        ),
+        None => {
+            return Err(Error::conflict(
+                "linux.timeOffsets",
+                "linux.namespaces",
+                "time namespace offsets specified, but time namespace isn't enabled in the config",
+            ))
+        }
         Some(ns) if ns.path().as_ref().is_some_and(|p| !p.as_os_str().is_empty()) => {
-            return invalid!(
-                "linux.timeOffsets: time namespace enabled, but both namespace path and time offsets specified -- you may only provide one"
-            )
+            return Err(Error::conflict(
+                "linux.timeOffsets",
+                "linux.namespaces",
+                "time namespace enabled, but both namespace path and time offsets specified -- you may only provide one",
+            ))
         }
         Some(_) => {}
     }
@@ -41,13 +47,17 @@ pub fn offsets(spec: &Spec) -> Result<Option<String>> {
     for (clock, off) in clocks {
         if !CLOCKS.contains(&clock.as_str()) {
             return invalid!(
-                "linux.timeOffsets: unknown clock {clock:?} (known: boottime, monotonic)"
+                "linux.timeOffsets",
+                clock,
+                "unknown clock (known: boottime, monotonic)"
             );
         }
         let nanos = off.nanosecs().unwrap_or(0);
         if nanos >= 1_000_000_000 {
             return invalid!(
-                "linux.timeOffsets: {clock}: nanosecs {nanos} is not below one second"
+                format!("linux.timeOffsets.{clock}.nanosecs"),
+                nanos,
+                "not below one second"
             );
         }
         text.push_str(&format!("{clock} {} {nanos}\n", off.secs().unwrap_or(0)));
@@ -105,7 +115,7 @@ mod tests {
             ),
             (
                 serde_json::json!({"namespaces": [{"type": "time"}], "timeOffsets": {"realtime": {"secs": 1}}}),
-                "unknown clock \"realtime\"",
+                "linux.timeOffsets \"realtime\": unknown clock",
             ),
         ] {
             let e = offsets(&spec(linux)).unwrap_err().to_string();

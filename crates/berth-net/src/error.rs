@@ -122,6 +122,10 @@ pub enum Error {
         source: nix::Error,
     },
 
+    /// `linux.netDevices` cannot be met: what and, mostly, which device.
+    #[error("linux.netDevices: {0}")]
+    NetDevices(String),
+
     /// The `nft` binary failed or could not be run.
     #[error("nft {op}: {reason}")]
     Nft { op: String, reason: String },

@@ -13,6 +13,8 @@
 //! 3. [`teardown`] on delete: rules, veth, lease and ports, exactly once.
 //!
 //! State lives under `<root>/net/` (see [`store`]).
+//!
+//! [`netdevices`] moves existing host devices into a container (`linux.netDevices`).
 
 pub mod bridge;
 pub mod cidr;
@@ -26,6 +28,7 @@ pub mod ipam;
 pub mod isolation;
 pub mod names;
 pub mod nat;
+pub mod netdevices;
 pub mod netlink;
 pub mod netns;
 pub mod nft;

@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 
 use futures::TryStreamExt;
-use rtnetlink::packet_route::address::AddressAttribute;
+use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
 use rtnetlink::packet_route::link::{LinkAttribute, LinkMessage};
 use rtnetlink::Handle;
 
@@ -59,16 +59,20 @@ pub fn errno(e: &rtnetlink::Error) -> Option<i32> {
     }
 }
 
-/// Builds a crate error for a failed request.
-pub fn err(op: &'static str, target: impl Into<String>, e: rtnetlink::Error) -> Error {
-    let reason = match &e {
+/// What a failed request says: the kernel's errno as text, or the library's error.
+pub fn reason(e: &rtnetlink::Error) -> String {
+    match e {
         rtnetlink::Error::NetlinkError(m) => m.to_io().to_string(),
         other => other.to_string(),
-    };
+    }
+}
+
+/// Builds a crate error for a failed request.
+pub fn err(op: &'static str, target: impl Into<String>, e: rtnetlink::Error) -> Error {
     Error::Netlink {
         op,
         target: target.into(),
-        reason,
+        reason: reason(&e),
     }
 }
 
@@ -100,9 +104,9 @@ pub fn link_name(m: &LinkMessage) -> Option<&str> {
     })
 }
 
-/// The IPv4 addresses (with prefix) on link `index`.
-pub async fn ipv4_addresses(h: &Handle, index: u32, name: &str) -> Result<Vec<(Ipv4Addr, u8)>> {
-    let msgs: Vec<_> = h
+/// Every address on link `index` (called `name`, for the error), any family.
+pub async fn addresses(h: &Handle, index: u32, name: &str) -> Result<Vec<AddressMessage>> {
+    let msgs: Vec<AddressMessage> = h
         .address()
         .get()
         .set_link_index_filter(index)
@@ -110,11 +114,16 @@ pub async fn ipv4_addresses(h: &Handle, index: u32, name: &str) -> Result<Vec<(I
         .try_collect()
         .await
         .map_err(|e| err("list addresses of", name, e))?;
+    Ok(msgs
+        .into_iter()
+        .filter(|m| m.header.index == index)
+        .collect())
+}
+
+/// The IPv4 addresses (with prefix) on link `index`.
+pub async fn ipv4_addresses(h: &Handle, index: u32, name: &str) -> Result<Vec<(Ipv4Addr, u8)>> {
     let mut out = Vec::new();
-    for m in msgs {
-        if m.header.index != index {
-            continue;
-        }
+    for m in addresses(h, index, name).await? {
         for a in &m.attributes {
             if let AddressAttribute::Local(std::net::IpAddr::V4(ip))
             | AddressAttribute::Address(std::net::IpAddr::V4(ip)) = a

@@ -2,7 +2,8 @@
 //! prints. Each list comes from the code that implements it (mount options
 //! from the option parser's table, seccomp actions, operators and
 //! architectures from the translator, cgroup controllers from berth-cgroups,
-//! memory policy modes and the process attributes from `attrs`' tables), so
+//! memory policy modes and the process attributes from `attrs`' tables,
+//! `netDevices` from whether berth-container was built with networking), so
 //! the output cannot advertise what berth refuses. Attributes the features
 //! schema has no field for are listed as `io.github.berth.*` annotations.
 
@@ -45,7 +46,8 @@ pub fn features() -> Value {
                 "modes": names(mempolicy::MODES, |m| m.0),
                 "flags": names(mempolicy::FLAGS, |f| f.0)
             },
-            "mountExtensions": { "idmap": { "enabled": berth_container::rootfs::idmap::SUPPORTED } }
+            "mountExtensions": { "idmap": { "enabled": berth_container::rootfs::idmap::SUPPORTED } },
+            "netDevices": { "enabled": berth_container::NET_DEVICES }
         },
         "annotations": {
             "org.opencontainers.runc.checkpoint.enabled": "false",
@@ -143,6 +145,15 @@ mod tests {
                 assert!(parsed.is_ok(), "{m} {f}: {:?}", parsed.err());
             }
         }
+    }
+
+    #[test]
+    fn net_devices_are_reported_as_the_build_moves_them() {
+        // berth-cli builds berth-container with its net feature, which moves them.
+        assert_eq!(
+            features()["linux"]["netDevices"],
+            json!({ "enabled": true })
+        );
     }
 
     #[test]

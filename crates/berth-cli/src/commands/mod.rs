@@ -69,7 +69,15 @@ pub fn dispatch(cli: &Cli) -> Result<u8> {
             create,
             detach,
             keep,
-        } => crate::foreground::run(&root, &options(create, !detach), *detach, *keep),
+            no_subreaper,
+        } => {
+            let mode = crate::foreground::Mode {
+                detach: *detach,
+                keep: *keep,
+                subreaper: !no_subreaper,
+            };
+            crate::foreground::run(&root, &options(create, !detach), mode)
+        }
         Command::State { id } => {
             let c = Container::load(&root, id)?;
             println!("{}", serde_json::to_string_pretty(&c.state())?);

@@ -22,23 +22,32 @@ const CLASS_SHIFT: i32 = 13;
 pub(super) fn check_json(io: &Value, field: &str) -> Result<()> {
     let class = io.get("class").and_then(Value::as_str).unwrap_or("");
     if !CLASSES.iter().any(|(n, _)| *n == class) {
-        return invalid!("{field}: invalid ioPriority.Class: {class:?}");
+        return Err(bad_class(field, class));
     }
     Ok(())
+}
+
+/// A class runc does not know, in its words.
+fn bad_class(field: &str, name: &str) -> Error {
+    Error::invalid(format!("{field}.class"), name, "invalid ioPriority.Class")
 }
 
 /// The value ioprio_set takes: class and priority (0 highest .. 7 lowest).
 pub(super) fn plan(io: &LinuxIOPriority, field: &str) -> Result<i32> {
     let priority = io.priority();
     if !(0..=7).contains(&priority) {
-        return invalid!("{field}: invalid ioPriority.Priority: {priority}");
+        return invalid!(
+            format!("{field}.priority"),
+            priority,
+            "invalid ioPriority.Priority"
+        );
     }
     let name = spec_name(&io.class());
     let class = CLASSES
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, v)| *v)
-        .ok_or_else(|| Error::Invalid(format!("{field}: invalid ioPriority.Class: {name:?}")))?;
+        .ok_or_else(|| bad_class(field, &name))?;
     Ok(class << CLASS_SHIFT | priority as i32)
 }
 
@@ -65,11 +74,17 @@ mod tests {
         );
         assert_eq!(prio(r#"{"class":"IOPRIO_CLASS_IDLE"}"#).unwrap(), 3 << 13);
         for (bad, want) in [
-            (r#"{"priority":1}"#, "invalid ioPriority.Class: \"\""),
-            (r#"{"class":"BE"}"#, "invalid ioPriority.Class: \"BE\""),
+            (
+                r#"{"priority":1}"#,
+                "process.ioPriority.class: invalid ioPriority.Class",
+            ),
+            (
+                r#"{"class":"BE"}"#,
+                "process.ioPriority.class \"BE\": invalid ioPriority.Class",
+            ),
             (
                 r#"{"class":"IOPRIO_CLASS_RT","priority":8}"#,
-                "invalid ioPriority.Priority: 8",
+                "process.ioPriority.priority \"8\": invalid ioPriority.Priority",
             ),
         ] {
             let e = prio(bad).unwrap_err().to_string();

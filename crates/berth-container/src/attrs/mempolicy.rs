@@ -43,56 +43,73 @@ fn lookup(table: &[(&str, i32)], name: &str) -> Option<i32> {
 pub(super) fn check_json(mp: &Value) -> Result<()> {
     let mode = mp.get("mode").and_then(Value::as_str).unwrap_or("");
     if lookup(MODES, mode).is_none() {
-        return invalid!("linux.memoryPolicy: invalid memory policy mode {mode:?}");
+        return Err(bad_mode(mode));
     }
-    for f in mp
+    for (i, f) in mp
         .get("flags")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
+        .enumerate()
     {
-        let name = f.as_str().unwrap_or("");
-        if lookup(FLAGS, name).is_none() {
-            return invalid!("linux.memoryPolicy: invalid memory policy flag {f}");
+        if f.as_str().and_then(|name| lookup(FLAGS, name)).is_none() {
+            return invalid!(
+                format!("linux.memoryPolicy.flags[{i}]"),
+                f.as_str().map_or_else(|| f.to_string(), str::to_string),
+                "invalid memory policy flag"
+            );
         }
     }
     Ok(())
 }
 
+/// A mode runc does not know, in its words.
+fn bad_mode(name: &str) -> Error {
+    Error::invalid(
+        "linux.memoryPolicy.mode",
+        name,
+        "invalid memory policy mode",
+    )
+}
+
 /// Checks the policy as runc does (node count by mode) and builds the call.
 pub(super) fn plan(mp: &LinuxMemoryPolicy) -> Result<MemPolicy> {
     let mode_name = spec_name(&mp.mode());
-    let mut mode = lookup(MODES, &mode_name).ok_or_else(|| {
-        Error::Invalid(format!(
-            "linux.memoryPolicy: invalid memory policy mode {mode_name:?}"
-        ))
-    })?;
+    let mut mode = lookup(MODES, &mode_name).ok_or_else(|| bad_mode(&mode_name))?;
     let text = mp.nodes().as_deref().unwrap_or("");
     let nodes = cpulist::parse(text).map_err(|why| {
-        Error::Invalid(format!(
-            "linux.memoryPolicy: invalid memory policy nodes {text:?}: {why}"
-        ))
+        Error::invalid(
+            "linux.memoryPolicy.nodes",
+            text,
+            format!("invalid memory policy nodes: {why}"),
+        )
     })?;
-    for f in mp.flags().iter().flatten() {
+    for (i, f) in mp.flags().iter().flatten().enumerate() {
         let name = spec_name(f);
         mode |= lookup(FLAGS, &name).ok_or_else(|| {
-            Error::Invalid(format!(
-                "linux.memoryPolicy: invalid memory policy flag {name:?}"
-            ))
+            Error::invalid(
+                format!("linux.memoryPolicy.flags[{i}]"),
+                &name,
+                "invalid memory policy flag",
+            )
         })?;
     }
     let count = nodes.count();
     match mode_name.as_str() {
         "MPOL_DEFAULT" | "MPOL_LOCAL" if count != 0 => {
             return invalid!(
-                "linux.memoryPolicy: {mode_name}: memory policy mode requires 0 nodes but got {count}"
+                "linux.memoryPolicy.nodes",
+                text,
+                "{mode_name}: memory policy mode requires 0 nodes but got {count}"
             )
         }
         "MPOL_BIND" | "MPOL_INTERLEAVE" | "MPOL_PREFERRED_MANY" | "MPOL_WEIGHTED_INTERLEAVE"
             if count == 0 =>
         {
             return invalid!(
-                "linux.memoryPolicy: {mode_name}: memory policy mode requires at least one node but got 0"
+                "linux.memoryPolicy.nodes",
+                text,
+                "{mode_name}: memory policy mode requires at least one node but got 0"
             )
         }
         // MPOL_PREFERRED takes zero nodes (local allocation) or more.
@@ -127,14 +144,17 @@ mod tests {
         assert_eq!(policy(r#"{"mode":"MPOL_DEFAULT"}"#).unwrap().mode, 0);
         assert!(policy(r#"{"mode":"MPOL_PREFERRED","nodes":""}"#).is_ok());
         for (bad, want) in [
-            (r#"{}"#, "invalid memory policy mode \"\""),
+            (
+                r#"{}"#,
+                "linux.memoryPolicy.mode: invalid memory policy mode",
+            ),
             (
                 r#"{"mode":"INTERLEAVE","nodes":"0"}"#,
-                "invalid memory policy mode \"INTERLEAVE\"",
+                "linux.memoryPolicy.mode \"INTERLEAVE\": invalid memory policy mode",
             ),
             (
                 r#"{"mode":"MPOL_BIND","nodes":"0","flags":["badflag"]}"#,
-                "invalid memory policy flag \"badflag\"",
+                "linux.memoryPolicy.flags[0] \"badflag\": invalid memory policy flag",
             ),
             (
                 r#"{"mode":"MPOL_DEFAULT","nodes":"0-7"}"#,

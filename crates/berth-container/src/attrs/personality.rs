@@ -6,7 +6,7 @@ use oci_spec::runtime::LinuxPersonality;
 use serde_json::Value;
 
 use super::spec_name;
-use crate::{invalid, Error, Result};
+use crate::{Error, Result};
 
 /// The domains the runtime spec names (PER_LINUX, PER_LINUX32 of personality.h).
 pub const DOMAINS: &[(&str, libc::c_ulong)] = &[("LINUX", 0x0000), ("LINUX32", 0x0008)];
@@ -15,7 +15,7 @@ pub const DOMAINS: &[(&str, libc::c_ulong)] = &[("LINUX", 0x0000), ("LINUX32", 0
 pub(super) fn check_json(p: &Value) -> Result<()> {
     let domain = p.get("domain").and_then(Value::as_str).unwrap_or("");
     if !DOMAINS.iter().any(|(n, _)| *n == domain) {
-        return invalid!("linux.personality: invalid personality domain {domain:?}");
+        return Err(bad_domain(domain));
     }
     if let Some(flags) = p
         .get("flags")
@@ -34,11 +34,16 @@ pub(super) fn plan(p: &LinuxPersonality) -> Result<libc::c_ulong> {
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, v)| *v)
-        .ok_or_else(|| {
-            Error::Invalid(format!(
-                "linux.personality: invalid personality domain {name:?}"
-            ))
-        })
+        .ok_or_else(|| bad_domain(&name))
+}
+
+/// A domain runc does not know, in its words.
+fn bad_domain(name: &str) -> Error {
+    Error::invalid(
+        "linux.personality.domain",
+        name,
+        "invalid personality domain",
+    )
 }
 
 pub(super) fn apply(persona: libc::c_ulong) -> Result<()> {

@@ -66,17 +66,21 @@ pub const FLAGS: &[(&str, u64, LinuxSchedulerFlag)] = &[
 pub(super) fn check_json(s: &mut Value, field: &str) -> Result<bool> {
     let policy = s.get("policy").and_then(Value::as_str).unwrap_or("");
     if policy.is_empty() {
-        return invalid!("{field}: scheduler policy is required");
+        return Err(Error::missing(
+            format!("{field}.policy"),
+            "scheduler policy is required",
+        ));
     }
     if !POLICIES.iter().any(|(n, _)| *n == policy) {
-        return invalid!("{field}: invalid scheduler policy: {policy}");
+        return Err(bad_policy(field, policy));
     }
     let mut renamed = false;
-    for f in s
+    for (i, f) in s
         .get_mut("flags")
         .and_then(Value::as_array_mut)
         .into_iter()
         .flatten()
+        .enumerate()
     {
         let name = f.as_str().unwrap_or("").to_string();
         let known = FLAGS
@@ -88,10 +92,21 @@ pub(super) fn check_json(s: &mut Value, field: &str) -> Result<bool> {
                 renamed = true;
             }
             Some(_) => {}
-            None => return invalid!("{field}: invalid scheduler flag: {name}"),
+            None => {
+                return invalid!(
+                    format!("{field}.flags[{i}]"),
+                    name,
+                    "invalid scheduler flag"
+                )
+            }
         }
     }
     Ok(renamed)
+}
+
+/// A policy runc does not know, in its words.
+fn bad_policy(field: &str, name: &str) -> Error {
+    Error::invalid(format!("{field}.policy"), name, "invalid scheduler policy")
 }
 
 /// Checks the parameters as runc does and builds sched_setattr's argument.
@@ -101,7 +116,7 @@ pub(super) fn plan(s: &Scheduler, field: &str) -> Result<libc::sched_attr> {
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, v)| *v)
-        .ok_or_else(|| Error::Invalid(format!("{field}: invalid scheduler policy: {name}")))?;
+        .ok_or_else(|| bad_policy(field, &name))?;
     let nice = s.nice().unwrap_or(0);
     let priority = s.priority().unwrap_or(0);
     let (runtime, deadline, period) = (
@@ -110,20 +125,39 @@ pub(super) fn plan(s: &Scheduler, field: &str) -> Result<libc::sched_attr> {
         s.period().unwrap_or(0),
     );
     if matches!(name.as_str(), "SCHED_OTHER" | "SCHED_BATCH") && !(-20..=19).contains(&nice) {
-        return invalid!("{field}: invalid scheduler.nice: {nice} when scheduler.policy is {name}");
+        return invalid!(
+            format!("{field}.nice"),
+            nice,
+            "invalid scheduler.nice when scheduler.policy is {name}"
+        );
     }
     if priority != 0 && !matches!(name.as_str(), "SCHED_FIFO" | "SCHED_RR") {
-        return invalid!(
-            "{field}: scheduler.priority can only be specified for SchedFIFO or SchedRR policy"
-        );
+        return Err(Error::conflict(
+            format!("{field}.priority"),
+            format!("{field}.policy"),
+            "scheduler.priority can only be specified for SchedFIFO or SchedRR policy",
+        ));
     }
     if priority < 0 {
-        return invalid!("{field}: invalid scheduler.priority: {priority}");
-    }
-    if name != "SCHED_DEADLINE" && (runtime != 0 || deadline != 0 || period != 0) {
         return invalid!(
-            "{field}: scheduler runtime/deadline/period can only be specified for SchedDeadline policy"
+            format!("{field}.priority"),
+            priority,
+            "invalid scheduler.priority"
         );
+    }
+    if name != "SCHED_DEADLINE" {
+        let set = [
+            ("runtime", runtime),
+            ("deadline", deadline),
+            ("period", period),
+        ];
+        if let Some((which, _)) = set.iter().find(|(_, v)| *v != 0) {
+            return Err(Error::conflict(
+                format!("{field}.{which}"),
+                format!("{field}.policy"),
+                "scheduler runtime/deadline/period can only be specified for SchedDeadline policy",
+            ));
+        }
     }
     let mut flags = 0;
     for f in s.flags().iter().flatten() {
@@ -150,9 +184,10 @@ pub(super) fn plan(s: &Scheduler, field: &str) -> Result<libc::sched_attr> {
 pub(super) fn apply(attr: &libc::sched_attr, cpus_limited: bool) -> Result<()> {
     match crate::sys::sched_setattr(attr) {
         Ok(()) => Ok(()),
-        Err(nix::errno::Errno::EPERM) if cpus_limited => Err(Error::Invalid(
-            "process scheduler can't be used together with AllowedCPUs (linux.resources.cpu.cpus)"
-                .into(),
+        Err(nix::errno::Errno::EPERM) if cpus_limited => Err(Error::conflict(
+            "process.scheduler",
+            "linux.resources.cpu.cpus",
+            "process scheduler can't be used together with AllowedCPUs",
         )),
         Err(e) => Err(Error::sys("error setting scheduler (sched_setattr)", e)),
     }
@@ -182,18 +217,21 @@ mod tests {
         let b = sched(r#"{"policy":"SCHED_BATCH","nice":19}"#).unwrap();
         assert_eq!((b.sched_policy, b.sched_nice), (3, 19));
         for (bad, want) in [
-            (r#"{"nice":1}"#, "scheduler policy is required"),
+            (
+                r#"{"nice":1}"#,
+                "process.scheduler.policy is required: scheduler policy is required",
+            ),
             (
                 r#"{"policy":"SCHED_X"}"#,
-                "invalid scheduler policy: SCHED_X",
+                "process.scheduler.policy \"SCHED_X\": invalid scheduler policy",
             ),
             (
                 r#"{"policy":"SCHED_FIFO","flags":["X"]}"#,
-                "invalid scheduler flag: X",
+                "process.scheduler.flags[0] \"X\": invalid scheduler flag",
             ),
             (
                 r#"{"policy":"SCHED_OTHER","nice":20}"#,
-                "invalid scheduler.nice: 20",
+                "process.scheduler.nice \"20\": invalid scheduler.nice",
             ),
             (
                 r#"{"policy":"SCHED_OTHER","priority":3}"#,

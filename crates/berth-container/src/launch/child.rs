@@ -79,11 +79,9 @@ fn setup(job: &Job) -> Result<Error> {
     // An RLIMIT_FSIZE set before the wait could forbid writing it, too.
     let nnp = job.process.no_new_privileges().unwrap_or(false);
     let filter_before_wait = job.seccomp.is_some_and(|s| !nnp || s.needs_notify());
-    let fsize_limit = job
-        .process
-        .rlimits()
+    let limits = job.process.rlimits().as_deref().unwrap_or_default();
+    let fsize_limit = limits
         .iter()
-        .flatten()
         .any(|l| l.typ() == oci_spec::runtime::PosixRlimitType::RlimitFsize);
     let mut stage = match &job.kind {
         Kind::Init(_) if !filter_before_wait && !fsize_limit => None,
@@ -93,6 +91,8 @@ fn setup(job: &Job) -> Result<Error> {
     let with_user;
     let (p, state_json, skip_setgroups) = match &job.kind {
         Kind::Init(j) => {
+            // Before any namespace: in a user namespace no hard limit can be raised.
+            process::raise_hard_limits(limits)?;
             let new_user = init_namespaces(j, chan)?;
             let state_json = init_filesystem(job, j, new_user)?;
             let joined_only = j.ns.joins(LinuxNamespaceType::User) && !new_user;
@@ -103,6 +103,9 @@ fn setup(job: &Job) -> Result<Error> {
             (job.process, Some(state_json), joined_only || denied)
         }
         Kind::Exec(j) => {
+            // The parent puts us in the cgroup before we touch the container.
+            chan.expect_parent(ToChild::InCgroup, "cgroup placement")?;
+            process::raise_hard_limits(limits)?;
             exec_namespaces(j, chan)?;
             nix::unistd::setsid().map_err(|e| Error::sys("setsid", e))?;
             let p = match j.user {
@@ -207,8 +210,8 @@ fn init_namespaces(j: &InitJob, chan: &Channel) -> Result<bool> {
         }
         _ => None,
     };
-    j.ns.join_all(true)?;
-    // pid: by the parent's clone or just before the second fork; cgroup: after placement.
+    j.ns.join_all()?;
+    // A new pid namespace: by the parent's clone or just before the second fork; cgroup: after placement.
     let unshare = j.ns.new - CloneFlags::CLONE_NEWCGROUP - CloneFlags::CLONE_NEWPID - time_ns();
     if !unshare.is_empty() {
         nix::sched::unshare(unshare).map_err(|e| Error::sys(format!("unshare {unshare:?}"), e))?;
@@ -241,15 +244,12 @@ fn init_namespaces(j: &InitJob, chan: &Channel) -> Result<bool> {
         chan.tell_parent(ToParent::Pid(None))?;
         return Ok(new_user);
     }
-    if let Some(joined) = j.ns.joined(LinuxNamespaceType::Pid) {
-        crate::namespaces::setns(joined)?;
-    } else if j.ns.creates(LinuxNamespaceType::Pid) {
+    // pid and time namespaces given by path were joined above.
+    if j.ns.creates(LinuxNamespaceType::Pid) {
         nix::sched::unshare(CloneFlags::CLONE_NEWPID)
             .map_err(|e| Error::sys("unshare pid namespace", e))?;
     }
-    if let Some(joined) = j.ns.joined(LinuxNamespaceType::Time) {
-        crate::namespaces::setns(joined)?;
-    } else if j.ns.creates(LinuxNamespaceType::Time) {
+    if j.ns.creates(LinuxNamespaceType::Time) {
         nix::sched::unshare(time_ns()).map_err(|e| Error::sys("unshare time namespace", e))?;
         // Before the fork below: the first process in the namespace fixes its offsets.
         if let Some((file, text)) = offsets {
@@ -262,8 +262,6 @@ fn init_namespaces(j: &InitJob, chan: &Channel) -> Result<bool> {
 
 /// Joins every namespace of the running container, up to telling the parent the pid.
 fn exec_namespaces(j: &ExecJob, chan: &Channel) -> Result<()> {
-    // The parent puts us in the cgroup before we touch the container.
-    chan.expect_parent(ToChild::InCgroup, "cgroup placement")?;
     nix::sched::setns(j.pidfd.as_fd(), j.flags)
         .map_err(|e| Error::sys(format!("join the container's namespaces {:?}", j.flags), e))?;
     if j.joined_user {

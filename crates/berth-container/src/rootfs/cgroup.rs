@@ -185,10 +185,10 @@ pub(super) fn mount_cgroup(
 ) -> Result<()> {
     let hs: Vec<Hierarchy> = cg.hierarchies()?.to_vec();
     if hs.is_empty() {
-        return Err(Error::Invalid(format!(
-            "mount of cgroup on {}: the host has no cgroup file system mounted",
-            dest.display()
-        )));
+        return Err(Error::unsupported(
+            format!("a cgroup mount on {}", dest.display()),
+            "the host has no cgroup file system mounted",
+        ));
     }
     let target = open_or_create(root, dest, Kind::Dir)?;
     if hs.iter().all(|h| h.v2) {

@@ -11,7 +11,7 @@ use oci_spec::runtime::{LinuxDevice, LinuxDeviceType};
 
 use super::mounts::{clone_fd, move_mount, open_tree};
 use super::safe_path::{clean, open_or_create, Kind};
-use crate::{Error, Result};
+use crate::{invalid, Error, Result};
 
 /// The devices every container gets (runtime-spec "Default Devices").
 pub const DEFAULT_DEVICES: &[(&str, u64, u64)] = &[
@@ -152,23 +152,25 @@ pub(super) fn setup(
         };
         make_node(dev.as_fd(), &n, &full, in_user_ns)?;
     }
-    for (d, full) in devices.iter().zip(&cleaned) {
+    for (i, (d, full)) in devices.iter().zip(&cleaned).enumerate() {
         if full == Path::new("/dev/ptmx") {
             // Always the devpts symlink below; a node (or, in a user namespace, a bind
             // mount that could not be unlinked) would only be in its way.
             continue;
         }
         let Some(kind) = sflag(d.typ()) else {
-            return Err(Error::Invalid(format!(
-                "linux.devices {}: type \"a\" is not a device type",
-                full.display()
-            )));
+            return invalid!(
+                format!("linux.devices[{i}].type"),
+                d.typ().as_str(),
+                "not a device type"
+            );
         };
         let (Some(parent), Some(name)) = (full.parent(), full.file_name()) else {
-            return Err(Error::Invalid(format!(
-                "linux.devices path {:?} is not a file below /dev",
-                d.path()
-            )));
+            return invalid!(
+                format!("linux.devices[{i}].path"),
+                d.path().display(),
+                "not a file below /dev"
+            );
         };
         let parent_fd: OwnedFd;
         let pfd = if parent == Path::new("/dev") {
@@ -246,10 +248,10 @@ pub fn mount_console(slave: &Path) -> Result<()> {
     .map_err(|e| err("open console pty", slave, e))?;
     let st = fstat(&src).map_err(|e| err("stat", slave, e))?;
     if !is_pty_slave(&st) {
-        return Err(Error::Invalid(format!(
-            "console {} is not a pty slave device",
-            slave.display()
-        )));
+        return Err(Error::unsafe_path(
+            slave,
+            "the console is not a pty slave device; refusing to use it",
+        ));
     }
     let dev = openat2(
         root.as_fd(),
@@ -284,8 +286,9 @@ pub fn mount_console(slave: &Path) -> Result<()> {
             let st = fstat(&fd).map_err(|e| err("stat", console, e))?;
             let t = st.st_mode & libc::S_IFMT;
             if t != libc::S_IFREG && t != libc::S_IFCHR {
-                return Err(Error::Invalid(
-                    "/dev/console exists and is not a file or character device".into(),
+                return Err(Error::unsafe_path(
+                    console,
+                    "exists and is not a file or character device; refusing to mount the console on it",
                 ));
             }
             fd

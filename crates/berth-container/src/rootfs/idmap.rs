@@ -41,23 +41,28 @@ pub fn check(field: &str, m: &Mount) -> Result<()> {
         return Ok(());
     };
     if u.is_empty() || g.is_empty() {
-        return invalid!(
-            "{field}: an id-mapped mount needs both uidMappings and gidMappings (only {} given)",
-            if u.is_empty() {
-                "gidMappings"
-            } else {
-                "uidMappings"
-            }
-        );
+        let absent = if u.is_empty() {
+            "uidMappings"
+        } else {
+            "gidMappings"
+        };
+        return Err(Error::missing(
+            format!("{field}.{absent}"),
+            "an id-mapped mount needs both uidMappings and gidMappings",
+        ));
     }
     for (name, maps) in [("uidMappings", u), ("gidMappings", g)] {
         for (i, map) in maps.iter().enumerate() {
             if map.size() == 0 {
-                return invalid!("{field}.{name}[{i}]: size must not be 0");
+                return invalid!(format!("{field}.{name}[{i}].size"), 0, "must not be 0");
             }
             let end = |start: u32| u64::from(start) + u64::from(map.size());
             if end(map.container_id()) > 1 << 32 || end(map.host_id()) > 1 << 32 {
-                return invalid!("{field}.{name}[{i}]: the range goes past the last id");
+                return invalid!(
+                    format!("{field}.{name}[{i}]"),
+                    format!("{} {} {}", map.container_id(), map.host_id(), map.size()),
+                    "the range goes past the last id"
+                );
             }
         }
     }
@@ -142,6 +147,8 @@ pub fn unsupported_hint(tree: BorrowedFd<'_>) -> String {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let kernel = kernel.trim();
     let fs = match nix::sys::statfs::fstatfs(tree) {
+        // f_type is i64 on x86_64 glibc but narrower on other targets.
+        #[allow(clippy::unnecessary_cast)]
         Ok(st) => match st.filesystem_type().0 as i64 {
             0x0102_1994 => "tmpfs".to_string(),
             0x0102_1997 => "9p".to_string(),

@@ -54,9 +54,9 @@ fn open_dev_null(root: BorrowedFd<'_>) -> Result<OwnedFd> {
     .map_err(|e| err("open", p, e))?;
     let st = fstat(&fd).map_err(|e| err("stat", p, e))?;
     if st.st_mode & libc::S_IFMT != libc::S_IFCHR || st.st_rdev != makedev(1, 3) {
-        return Err(Error::Invalid(
-            "/dev/null is not the null character device (1:3); refusing to mask paths with it"
-                .into(),
+        return Err(Error::unsafe_path(
+            p,
+            "not the null character device (1:3); refusing to mask paths with it",
         ));
     }
     Ok(fd)

@@ -92,55 +92,77 @@ fn has_nul(p: &Path) -> bool {
 
 fn check_abs(field: &str, p: &Path) -> Result<()> {
     if has_nul(p) {
-        return invalid!("{field} {:?} contains a NUL byte", p);
+        return invalid!(field, p.display(), "contains a NUL byte");
     }
     if !p.is_absolute() {
-        return invalid!("{field} {:?} must be an absolute path", p);
+        return invalid!(field, p.display(), "must be an absolute path");
     }
     Ok(())
+}
+
+/// A `linux.rootfsPropagation` that names no propagation type.
+fn bad_propagation(p: &str) -> Error {
+    Error::invalid(
+        "linux.rootfsPropagation",
+        p,
+        "must be one of private, rprivate, shared, rshared, slave, rslave, unbindable, runbindable",
+    )
 }
 
 /// Validate and parse one mount; `field` is e.g. `mounts[3]`.
 fn check_mount(field: &str, m: &Mount) -> Result<MountOptions> {
     let dest = m.destination();
-    check_abs(&format!("{field}.destination"), dest)?;
+    let dest_field = format!("{field}.destination");
+    check_abs(&dest_field, dest)?;
     let cleaned = clean(dest);
     if cleaned == Path::new("/") {
         return invalid!(
-            "{field}.destination {:?}: mounting over the container's root is not allowed",
-            dest
+            dest_field,
+            dest.display(),
+            "mounting over the container's root is not allowed"
         );
     }
     let typ = m.typ().as_deref();
     if let Some(t) = typ {
         if t.is_empty() || t.contains('\0') {
-            return invalid!("{field}.type {t:?} is not a file system type");
+            return invalid!(format!("{field}.type"), t, "not a file system type");
         }
     }
     let mut opts =
         mount_options::parse(typ, m.options().as_deref().unwrap_or(&[])).map_err(|e| {
-            Error::Invalid(format!(
-                "{field}.options (destination {}): {e}",
-                dest.display()
-            ))
+            // The parser's message quotes the offending option.
+            Error::invalid(
+                format!("{field}.options"),
+                "",
+                format!("{e} (destination {})", dest.display()),
+            )
         })?;
     idmap::check(field, m)?;
     if idmap::mappings(m).is_some() {
         if !opts.bind {
-            return invalid!(
-                "{field}: id-mapped mounts (uidMappings, gidMappings) are only supported for bind mounts"
-            );
+            return Err(Error::conflict(
+                format!("{field}.uidMappings"),
+                format!("{field}.type"),
+                "id-mapped mounts are only supported for bind mounts",
+            ));
         }
         opts.idmap = true;
     }
     if opts.bind {
         match m.source() {
             Some(s) if !s.as_os_str().is_empty() && !has_nul(s) => {}
-            _ => {
+            Some(s) if has_nul(s) => {
                 return invalid!(
-                    "{field}.source: a bind mount on {} needs a source path",
-                    dest.display()
+                    format!("{field}.source"),
+                    s.display(),
+                    "contains a NUL byte"
                 )
+            }
+            _ => {
+                return Err(Error::missing(
+                    format!("{field}.source"),
+                    format!("a bind mount on {} needs a source path", dest.display()),
+                ))
             }
         }
     }
@@ -152,8 +174,9 @@ fn check_mount(field: &str, m: &Mount) -> Result<MountOptions> {
         && !PROC_DEST_ALLOWED.iter().any(|a| cleaned == Path::new(a))
     {
         return invalid!(
-            "{field}.destination {:?}: mounts over /proc are not allowed",
-            dest
+            dest_field,
+            dest.display(),
+            "mounts over /proc are not allowed"
         );
     }
     Ok(opts)
@@ -170,8 +193,9 @@ fn refuse_symlinked_destination(
     let rel = dest.strip_prefix("/").unwrap_or(dest);
     match nix::sys::stat::fstatat(root, rel, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW) {
         Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFLNK => invalid!(
-            "{field}.destination {}: must be mounted on ordinary directory (it is a symbolic link in the image)",
-            dest.display()
+            format!("{field}.destination"),
+            dest.display(),
+            "must be mounted on ordinary directory (it is a symbolic link in the image)"
         ),
         _ => Ok(()),
     }
@@ -191,8 +215,9 @@ fn refuse_non_proc_source(field: &str, m: &Mount) -> Result<()> {
         .map_err(|e| Error::sys(format!("{field}.source: statfs {}", source.display()), e))?;
     if fs.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC {
         return invalid!(
-            "{field}.destination \"/proc\": mounts over /proc are not allowed (the bind source {} is not a procfs)",
-            source.display()
+            format!("{field}.source"),
+            source.display(),
+            "mounts over /proc are not allowed (the bind source is not a procfs)"
         );
     }
     Ok(())
@@ -210,10 +235,14 @@ pub fn validate(spec: &Spec) -> Result<()> {
         let o = check_mount(&format!("mounts[{i}]"), m)?;
         // idmap alone borrows the container's mapping: there must be one.
         if o.idmap && idmap::mappings(m).is_none() && !has_userns {
-            return invalid!(
-                "mounts[{i}] (destination {}): idmap without uidMappings/gidMappings needs a user namespace in linux.namespaces",
-                m.destination().display()
-            );
+            return Err(Error::conflict(
+                format!("mounts[{i}].options"),
+                "linux.namespaces",
+                format!(
+                    "idmap without uidMappings/gidMappings needs a user namespace (destination {})",
+                    m.destination().display()
+                ),
+            ));
         }
     }
     let Some(linux) = spec.linux() else {
@@ -224,24 +253,40 @@ pub fn validate(spec: &Spec) -> Result<()> {
         check_abs(&format!("{field}.path"), d.path())?;
         let cleaned = clean(d.path());
         if !cleaned.starts_with("/dev") || cleaned == Path::new("/dev") {
-            return invalid!("{field}.path {:?} must be below /dev", d.path());
+            return invalid!(
+                format!("{field}.path"),
+                d.path().display(),
+                "must be below /dev"
+            );
         }
         if device_nodes::sflag(d.typ()).is_none() {
             return invalid!(
-                "{field}.type {:?} must be one of c, b, u, p",
-                d.typ().as_str()
+                format!("{field}.type"),
+                d.typ().as_str(),
+                "must be one of c, b, u, p"
             );
         }
-        if !(0..=0xfff).contains(&d.major()) || !(0..=0xfffff).contains(&d.minor()) {
+        if !(0..=0xfff).contains(&d.major()) {
             return invalid!(
-                "{field}: major {} / minor {} out of range",
+                format!("{field}.major"),
                 d.major(),
-                d.minor()
+                "out of range (0..=4095)"
+            );
+        }
+        if !(0..=0xfffff).contains(&d.minor()) {
+            return invalid!(
+                format!("{field}.minor"),
+                d.minor(),
+                "out of range (0..=1048575)"
             );
         }
         if let Some(m) = d.file_mode() {
             if m & !(0o7777 | libc::S_IFMT) != 0 {
-                return invalid!("{field}.fileMode {m:#o} is not a file mode");
+                return invalid!(
+                    format!("{field}.fileMode"),
+                    format!("{m:#o}"),
+                    "not a file mode"
+                );
             }
         }
     }
@@ -249,21 +294,21 @@ pub fn validate(spec: &Spec) -> Result<()> {
         ("linux.maskedPaths", linux.masked_paths()),
         ("linux.readonlyPaths", linux.readonly_paths()),
     ] {
-        for p in paths.as_deref().unwrap_or(&[]) {
-            check_abs(field, Path::new(p))?;
+        for (i, p) in paths.iter().flatten().enumerate() {
+            check_abs(&format!("{field}[{i}]"), Path::new(p))?;
         }
     }
     if let Some(s) = linux.sysctl() {
         for (k, v) in s {
-            sysctl::check_key(k).map_err(Error::Invalid)?;
+            sysctl::check_key(k)?;
             if v.contains('\0') {
-                return invalid!("linux.sysctl {k:?}: value contains a NUL byte");
+                return invalid!(format!("linux.sysctl[{k:?}]"), v, "contains a NUL byte");
             }
         }
     }
     if let Some(p) = linux.rootfs_propagation() {
         if !p.is_empty() && propagation_flag(p).is_none() {
-            return invalid!("linux.rootfsPropagation {p:?} must be one of private, rprivate, shared, rshared, slave, rslave, unbindable, runbindable");
+            return Err(bad_propagation(p));
         }
     }
     Ok(())
@@ -293,10 +338,7 @@ fn prepare_inner(ctx: &RootfsCtx) -> Result<()> {
         .and_then(|l| l.rootfs_propagation().as_deref())
         .filter(|p| !p.is_empty());
     let prop_flag = match prop {
-        Some(p) => match propagation_flag(p) {
-            Some(f) => Some(f),
-            None => return invalid!("linux.rootfsPropagation {p:?} is not a propagation type"),
-        },
+        Some(p) => Some(propagation_flag(p).ok_or_else(|| bad_propagation(p))?),
         None => None,
     };
     // Never shared here: pivot_root refuses a shared parent, and a shared
@@ -420,11 +462,7 @@ pub fn enter(ctx: &RootfsCtx, no_pivot: bool) -> Result<()> {
         .and_then(|l| l.rootfs_propagation().as_deref())
         .filter(|p| !p.is_empty());
     if let (Some(p), true) = (prop, ctx.own_mount_ns) {
-        let f = propagation_flag(p).ok_or_else(|| {
-            Error::Invalid(format!(
-                "linux.rootfsPropagation {p:?} is not a propagation type"
-            ))
-        })?;
+        let f = propagation_flag(p).ok_or_else(|| bad_propagation(p))?;
         mount(None::<&str>, "/", None::<&str>, f, None::<&str>)
             .map_err(sys("apply linux.rootfsPropagation to /"))?;
     }

@@ -12,7 +12,7 @@ use nix::sys::statfs::{fstatfs, PROC_SUPER_MAGIC};
 use crate::{Error, Result};
 
 /// Check a sysctl key: dotted or slashed names of [A-Za-z0-9_-] components.
-pub fn check_key(key: &str) -> std::result::Result<(), String> {
+pub fn check_key(key: &str) -> Result<()> {
     let ok = !key.is_empty()
         && key.split(['.', '/']).all(|c| {
             !c.is_empty()
@@ -22,8 +22,10 @@ pub fn check_key(key: &str) -> std::result::Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "linux.sysctl key {key:?} is not a valid sysctl name"
+        Err(Error::invalid(
+            "linux.sysctl",
+            key,
+            "not a valid sysctl name",
         ))
     }
 }
@@ -43,10 +45,10 @@ pub(super) fn open_proc() -> Result<OwnedFd> {
 pub(super) fn verify_proc(fd: &OwnedFd, what: &Path) -> Result<()> {
     let st = fstatfs(fd).map_err(|e| Error::sys(format!("statfs {}", what.display()), e))?;
     if st.filesystem_type() != PROC_SUPER_MAGIC {
-        return Err(Error::Invalid(format!(
-            "{} is not on procfs; refusing to write to it",
-            what.display()
-        )));
+        return Err(Error::unsafe_path(
+            what,
+            "not on procfs; refusing to write to it",
+        ));
     }
     Ok(())
 }
@@ -60,7 +62,7 @@ pub(super) fn apply(sysctl: &HashMap<String, String>) -> Result<()> {
     }
     let proc = open_proc()?;
     for (key, value) in sysctl {
-        check_key(key).map_err(Error::Invalid)?;
+        check_key(key)?;
         let rel = format!("sys/{}", key.replace('.', "/"));
         let path = Path::new("/proc").join(&rel);
         let fd = openat2(
@@ -75,10 +77,11 @@ pub(super) fn apply(sysctl: &HashMap<String, String>) -> Result<()> {
                 ),
         )
         .map_err(|e| match e {
-            Errno::ENOENT => Error::Invalid(format!(
-                "linux.sysctl {key:?}: no such sysctl ({})",
-                path.display()
-            )),
+            Errno::ENOENT => Error::invalid(
+                "linux.sysctl",
+                key,
+                format!("no such sysctl ({})", path.display()),
+            ),
             e => Error::sys(
                 format!("open {} for linux.sysctl {key:?}", path.display()),
                 e,

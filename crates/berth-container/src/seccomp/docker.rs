@@ -34,7 +34,7 @@ fn go_arch() -> &'static str {
 /// the capabilities `caps` (`CAP_` prefix optional, any case), and compiles
 /// it once, so a profile this machine cannot run fails here and not at create.
 pub fn parse_profile(text: &str, caps: &[String]) -> Result<LinuxSeccomp> {
-    let invalid = |e: &dyn std::fmt::Display| Error::Invalid(e.to_string());
+    let invalid = |e: &dyn std::fmt::Display| Error::invalid("seccomp profile", "", e.to_string());
     let mut v: Value = serde_json::from_str(text).map_err(|e| invalid(&e))?;
     if let Some(obj) = v.as_object_mut() {
         if let Some(map) = obj.remove("archMap") {
