@@ -8,20 +8,30 @@ json=$RESULTS
 mkdir -p "$json"
 load_before=$(cut -d" " -f1-3 /proc/loadavg)
 
+# Exec: one container per runtime running sleep, exec `true` into it.
 for r in "${runtimes[@]}"; do
-    root=$WORK/root-$r
-    b=${bin[$r]}
-    hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$json/csd-$r.json" \
-        "sh -c '$b --root $root create -b $BUNDLE bench && $b --root $root start bench && $b --root $root delete -f bench'" >/dev/null
-    hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$json/run-$r.json" \
-        "$b --root $root run -b $BUNDLE benchrun" >/dev/null
-    # Exec: one container running sleep, exec `true` into it.
     mkdir -p "$WORK/sleep-$r"
     sed 's/\["true"\]/["sleep","600"]/' "$BUNDLE/config.json" > "$WORK/sleep-$r/config.json"
-    $b --root "$root" run -d -b "$WORK/sleep-$r" execbench >/dev/null 2>&1 </dev/null
-    hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$json/exec-$r.json" \
-        "$b --root $root exec execbench true" >/dev/null || echo "{}" > "$json/exec-$r.json"
-    $b --root "$root" delete -f execbench >/dev/null 2>&1 || true
+    ${bin[$r]} --root "$WORK/root-$r" run -d -b "$WORK/sleep-$r" "execbench-$r" >/dev/null 2>&1 </dev/null
+done
+# The runs of each measure are split into ROUNDS rounds, the runtimes taking
+# turns in each, so that a change in the machine's load falls on all three.
+rounds=${ROUNDS:-4}
+per_round=$(( (RUNS + rounds - 1) / rounds ))
+for round in $(seq 1 "$rounds"); do
+    for r in "${runtimes[@]}"; do
+        root=$WORK/root-$r
+        b=${bin[$r]}
+        hyperfine -N --warmup 2 --runs "$per_round" --export-json "$json/csd-$r-$round.json" \
+            "sh -c '$b --root $root create -b $BUNDLE bench && $b --root $root start bench && $b --root $root delete -f bench'" >/dev/null
+        hyperfine -N --warmup 2 --runs "$per_round" --export-json "$json/run-$r-$round.json" \
+            "$b --root $root run -b $BUNDLE benchrun" >/dev/null
+        hyperfine -N --warmup 2 --runs "$per_round" --export-json "$json/exec-$r-$round.json" \
+            "$b --root $root exec execbench-$r true" >/dev/null || echo "{}" > "$json/exec-$r-$round.json"
+    done
+done
+for r in "${runtimes[@]}"; do
+    ${bin[$r]} --root "$WORK/root-$r" delete -f "execbench-$r" >/dev/null 2>&1 || true
 done
 # Peak RSS varies by a few hundred KiB from run to run: take samples, runtimes taking turns.
 # Each binary's page cache is dropped first, so each is mapped as when read from disk:
@@ -64,6 +74,7 @@ meta = {
     "kernel": os.uname().release,
     "cpus": os.cpu_count(),
     "runs": int(os.environ["RUNS"]),
+    "rounds": int(os.environ.get("ROUNDS", "4")),
     "berth_commit": os.environ.get("BERTH_COMMIT", ""),
     "load_before": load_before,
     "load_after": " ".join(open("/proc/loadavg").read().split()[:3]),

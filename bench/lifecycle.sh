@@ -3,6 +3,7 @@
 # Keeps the raw results in bench/results/<date>/ (RESULTS=<dir> to choose) and
 # prints their markdown table (bench/report.py; medians, ratio to crun). Needs
 # root, hyperfine, runc, crun. RUNS=<n> timed runs per measure (default 40),
+# taken in ROUNDS=<n> rounds (default 4) with the runtimes taking turns,
 # RSS_RUNS=<n> peak-RSS samples per runtime (default 10), BERTH=<binary>
 # measures another build of berth.
 #
@@ -39,7 +40,10 @@ json.dump(s, open(path, "w"))
 PY
 results=$(realpath -m "${RESULTS:-bench/results/$(date -u +%Y-%m-%d-%H%M)}")
 mkdir -p "$results"
+# The commit measured, when it is this tree's build ("+": with uncommitted changes).
+commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo +)
+[ -z "${BERTH:-}" ] || commit="unknown (BERTH=$BERTH)"
 export BERTH=${BERTH:-${CARGO_TARGET_DIR:-$repo/target}/release/berth} BUNDLE=$bundle WORK=$work RUNS=$runs
-export RESULTS=$results BERTH_COMMIT=$(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo +)
+export RESULTS=$results BERTH_COMMIT=$commit
 unshare -m bash "$repo/bench/inner.sh"
 python3 bench/report.py "$(realpath --relative-to="$repo" "$results")"

@@ -3,11 +3,13 @@
 
 Usage: bench/report.py DIR [--readme README.md]
 
-DIR holds what bench/inner.sh wrote: hyperfine's exports ({csd,run,exec}-RUNTIME.json),
+DIR holds what bench/inner.sh wrote: hyperfine's exports ({csd,run,exec}-RUNTIME-ROUND.json,
+one per round; a measure's median is over the runs of all its rounds),
 the peak-RSS samples in KiB (rss-RUNTIME.txt, one a line) and meta.json. With
 --readme, the text replaces what stands between the `<!-- lifecycle-table -->`
 and `<!-- /lifecycle-table -->` lines of that file instead of being printed.
 """
+import glob
 import json
 import statistics
 import sys
@@ -20,10 +22,11 @@ def report(d):
     meta = json.load(open(f"{d}/meta.json"))
 
     def median_ms(kind, r):
-        try:
-            return json.load(open(f"{d}/{kind}-{r}.json"))["results"][0]["median"] * 1000
-        except (OSError, KeyError, IndexError, ValueError):
-            return None
+        times = []
+        for f in glob.glob(f"{d}/{kind}-{r}-*.json"):
+            results = json.load(open(f)).get("results", [])
+            times += results[0]["times"] if results else []
+        return statistics.median(times) * 1000 if times else None
 
     def rss_samples(r):
         try:
@@ -36,16 +39,16 @@ def report(d):
         return statistics.median(v) if v else None
 
     rows = [
-        ("create+start+delete `true` (ms, median)", lambda r: median_ms("csd", r)),
-        ("run `true` (ms, median)", lambda r: median_ms("run", r)),
-        ("exec `true` into running container (ms, median)", lambda r: median_ms("exec", r)),
-        ("peak RSS of `run` (KiB, median)", rss),
-        ("binary size (KiB)", lambda r: meta["runtimes"][r]["size"] / 1024),
+        ("create+start+delete `true` (ms, median)", ".1f", lambda r: median_ms("csd", r)),
+        ("run `true` (ms, median)", ".1f", lambda r: median_ms("run", r)),
+        ("exec `true` into running container (ms, median)", ".1f", lambda r: median_ms("exec", r)),
+        ("peak RSS of `run` (KiB, median)", ".0f", rss),
+        ("binary size (KiB)", ".0f", lambda r: meta["runtimes"][r]["size"] / 1024),
     ]
     out = ["| measure | berth | runc | crun | berth / crun |", "|---|---|---|---|---|"]
-    for name, f in rows:
+    for name, fmt, f in rows:
         vals = [f(r) for r in RUNTIMES]
-        cells = ["n/a" if v is None else f"{v:.1f}" for v in vals]
+        cells = ["n/a" if v is None else format(v, fmt) for v in vals]
         ratio = "n/a" if None in (vals[0], vals[2]) or not vals[2] else f"{vals[0] / vals[2]:.2f}x"
         out.append(f"| {name} | {' | '.join(cells)} | {ratio} |")
     out.append("")
@@ -65,7 +68,7 @@ def report(d):
         )
     out.append("")
     out.append(
-        f"Raw results: `{d.rstrip('/')}` ({meta['date']}, {meta['runs']} runs per measure, "
+        f"Raw results: `{d.rstrip('/')}` ({meta['date']}, {meta['runs']} runs per measure in {meta['rounds']} rounds, "
         f"load average {meta['load_before']} before, {meta['load_after']} after)."
     )
     return "\n".join(out)
