@@ -265,7 +265,9 @@ struct Footprint {
     mounts: usize,
 }
 
-fn footprint(env: &Env) -> Footprint {
+/// Cgroup dirs are counted for ids starting with `ids` only: /berth is shared
+/// with any other berth on the host (a benchmark, an engine).
+fn footprint(env: &Env, ids: &str) -> Footprint {
     let net = env.root.join("net");
     let count = |text: String, needle: &str| text.matches(needle).count();
     let rules = Command::new("nft")
@@ -277,6 +279,7 @@ fn footprint(env: &Env) -> Footprint {
         .filter_map(|d| std::fs::read_dir(d).ok())
         .flat_map(|rd| rd.flatten())
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| e.file_name().to_string_lossy().starts_with(ids))
         .count();
     Footprint {
         leases: count(
@@ -327,9 +330,12 @@ fn create_start_delete_cycles_in_parallel_leak_nothing() {
     let dir = bundle(&env, &marker, "127.0.0.1::80", false);
 
     // One warm-up cycle makes the bridge and berth's nft tables, which stay by design.
-    env.ok(&["run", "-d", "-b", dir.to_str().unwrap(), "warm"]);
+    // The ids of this test's containers begin with this.
+    let ids = format!("cyc{}-", std::process::id());
+    let warm = format!("{ids}warm");
+    env.ok(&["run", "-d", "-b", dir.to_str().unwrap(), &warm]);
     // The counters see a live container (so a zero below means something).
-    let live = footprint(&env);
+    let live = footprint(&env, &ids);
     assert!(
         live.leases == 1
             && live.host_ports == 1
@@ -339,15 +345,15 @@ fn create_start_delete_cycles_in_parallel_leak_nothing() {
             && live.state_entries == 1,
         "{live:?}"
     );
-    env.ok(&["delete", "-f", "warm"]);
-    let before = footprint(&env);
+    env.ok(&["delete", "-f", &warm]);
+    let before = footprint(&env, &ids);
     let started = Instant::now();
     std::thread::scope(|scope| {
         for w in 0..workers {
-            let (env, dir) = (&env, &dir);
+            let (env, dir, ids) = (&env, &dir, &ids);
             scope.spawn(move || {
                 for c in 0..cycles {
-                    let id = format!("w{w}c{c}");
+                    let id = format!("{ids}w{w}c{c}");
                     let b = dir.to_str().unwrap();
                     env.ok(&["create", "-b", b, &id]);
                     env.ok(&["start", &id]);
@@ -357,14 +363,14 @@ fn create_start_delete_cycles_in_parallel_leak_nothing() {
         }
     });
     let elapsed = started.elapsed();
-    let after = footprint(&env);
+    let after = footprint(&env, &ids);
     eprintln!(
         "{} cycles ({workers} in parallel) in {:.1}s; before {before:?}; after {after:?}",
         workers * cycles,
         elapsed.as_secs_f64()
     );
     assert_eq!(after, before, "growth after {} cycles", workers * cycles);
-    assert!(leftovers(&env, "w0c0", &marker).is_empty());
+    assert!(leftovers(&env, &format!("{ids}w0c0"), &marker).is_empty());
 }
 
 #[test]
